@@ -1,0 +1,1 @@
+"""orderlens exporter service."""

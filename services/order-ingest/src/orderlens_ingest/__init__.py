@@ -1,0 +1,1 @@
+"""orderlens order-ingest service."""

@@ -1,0 +1,1 @@
+"""orderlens query-api service."""

@@ -1,0 +1,1 @@
+"""orderlens status-tracker service."""
