@@ -1,0 +1,1 @@
+"""The domain: statuses and their rules, money, the stored order read model."""

@@ -1,0 +1,52 @@
+"""Money as integer minor units plus an ISO 4217 currency (SPEC §2)."""
+
+from __future__ import annotations
+
+from decimal import ROUND_HALF_EVEN, Decimal, InvalidOperation
+
+# ISO 4217 exponents that differ from 2, for the currencies TikTok Shop sells in and their peers.
+_EXPONENTS: dict[str, int] = {
+    "JPY": 0,
+    "KRW": 0,
+    "VND": 0,
+    "IDR": 2,
+    "CLP": 0,
+    "ISK": 0,
+    "HUF": 2,
+    "TWD": 2,
+    "BHD": 3,
+    "KWD": 3,
+    "OMR": 3,
+    "JOD": 3,
+    "TND": 3,
+}
+
+
+def exponent(currency: str) -> int:
+    return _EXPONENTS.get(currency.upper(), 2)
+
+
+def to_minor(amount: str | Decimal | int, currency: str) -> int:
+    """'12.34' USD -> 1234. Raises ValueError on a malformed or over-precise amount."""
+    try:
+        value = Decimal(amount) if not isinstance(amount, Decimal) else amount
+    except InvalidOperation as exc:
+        raise ValueError(f"not a decimal amount: {amount!r}") from exc
+    if not value.is_finite():
+        raise ValueError(f"not a finite amount: {amount!r}")
+    scaled = value.scaleb(exponent(currency))
+    if scaled != scaled.to_integral_value():
+        # TikTok never sends sub-minor precision for real currencies; round, don't fail.
+        scaled = scaled.quantize(Decimal(1), rounding=ROUND_HALF_EVEN)
+    return int(scaled)
+
+
+def to_decimal(minor: int, currency: str) -> Decimal:
+    return Decimal(minor).scaleb(-exponent(currency))
+
+
+def format_minor(minor: int, currency: str) -> str:
+    """1234 USD -> '12.34'; 1200 JPY -> '1200'."""
+    places = exponent(currency)
+    value = to_decimal(minor, currency)
+    return f"{value:.{places}f}"

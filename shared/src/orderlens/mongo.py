@@ -1,0 +1,39 @@
+"""The MongoDB client factory: PyMongo's native asyncio client (Motor reached end of life)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from pymongo import AsyncMongoClient
+from pymongo.asynchronous.database import AsyncDatabase
+
+Document = dict[str, Any]
+
+
+def make_client(uri: str, *, app_name: str, timeout_ms: int = 5_000) -> AsyncMongoClient[Document]:
+    """A client that fails fast when the server is down, so callers can back off and retry.
+
+    Retryable writes are off: FerretDB 1.24 does not implement them, and every write of
+    orderlens is idempotent by design, so callers retry themselves.
+    """
+    return AsyncMongoClient(
+        uri,
+        appname=app_name,
+        tz_aware=True,
+        serverSelectionTimeoutMS=timeout_ms,
+        connectTimeoutMS=timeout_ms,
+        socketTimeoutMS=max(timeout_ms * 6, 30_000),
+        retryWrites=False,
+    )
+
+
+def database(client: AsyncMongoClient[Document], name: str) -> AsyncDatabase[Document]:
+    return client.get_database(name)
+
+
+async def ping(client: AsyncMongoClient[Document]) -> bool:
+    try:
+        await client.admin.command("ping")
+    except Exception:  # readiness probe: any failure means "not ready"
+        return False
+    return True

@@ -1,0 +1,36 @@
+"""Configuration from environment variables, with working local defaults (SPEC §2).
+
+Each service has one settings class, a subclass of `ServiceSettings` below.
+"""
+
+from __future__ import annotations
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class ServiceSettings(BaseSettings):
+    """Settings every service reads: Kafka, topics, MongoDB, HTTP, logging."""
+
+    model_config = SettingsConfigDict(env_file=None, extra="ignore", frozen=True)
+
+    kafka_bootstrap_servers: str = Field(
+        default="localhost:9092", description="Kafka bootstrap servers, comma-separated."
+    )
+    mongodb_uri: str = Field(default="mongodb://localhost:27017", description="MongoDB URI.")
+    mongodb_database: str = Field(default="orderlens", description="MongoDB database name.")
+
+    topic_orders_created: str = Field(default="orders.created", description="Topic name.")
+    topic_status_changed: str = Field(default="orders.status-changed", description="Topic name.")
+    topic_export_requested: str = Field(
+        default="orders.export-requested", description="Topic name."
+    )
+    topic_export_completed: str = Field(
+        default="orders.export-completed", description="Topic name."
+    )
+    topic_dead_letter: str = Field(default="orders.dead-letter", description="Topic name.")
+
+    http_host: str = Field(default="0.0.0.0", description="Address of the HTTP server.")
+    http_port: int = Field(default=8080, description="Port of /healthz, /readyz, /metrics.")
+    log_level: str = Field(default="INFO", description="Python logging level.")
+    log_json: bool = Field(default=True, description="Log one JSON object per line.")
