@@ -1,0 +1,67 @@
+"""The roles of SPEC §5.1 and what each may see and do, as data.
+
+API:
+- `Role` (admin, operations, customer_service, analyst) and `Permission`.
+- `PERMISSIONS[role]`: the role's permissions; `has_permission(role, permission)`.
+- `sees_full_pii(role)`: False when buyer PII must be masked for the role (see orderlens.masking).
+- `Action` (confirm, ship, cancel) and `may_act(role, action)`.
+"""
+
+from __future__ import annotations
+
+from enum import StrEnum
+
+
+class Role(StrEnum):
+    ADMIN = "admin"
+    OPERATIONS = "operations"
+    CUSTOMER_SERVICE = "customer_service"
+    ANALYST = "analyst"
+
+
+class Permission(StrEnum):
+    READ_ORDERS = "read_orders"
+    FULL_PII = "full_pii"
+    READ_STATS = "read_stats"
+    EXPORT = "export"
+    CONFIRM = "confirm"
+    SHIP = "ship"
+    CANCEL = "cancel"
+
+
+class Action(StrEnum):
+    CONFIRM = "confirm"
+    SHIP = "ship"
+    CANCEL = "cancel"
+
+
+_ACTION_PERMISSION = {
+    Action.CONFIRM: Permission.CONFIRM,
+    Action.SHIP: Permission.SHIP,
+    Action.CANCEL: Permission.CANCEL,
+}
+
+P = Permission
+PERMISSIONS: dict[Role, frozenset[Permission]] = {
+    Role.ADMIN: frozenset(Permission),
+    Role.OPERATIONS: frozenset({P.READ_ORDERS, P.FULL_PII, P.EXPORT, P.CONFIRM, P.SHIP, P.CANCEL}),
+    Role.CUSTOMER_SERVICE: frozenset({P.READ_ORDERS, P.FULL_PII, P.CANCEL}),
+    # Analysts export too, with PII masked like everything else they see.
+    Role.ANALYST: frozenset({P.READ_ORDERS, P.READ_STATS, P.EXPORT}),
+}
+
+
+def has_permission(role: Role, permission: Permission) -> bool:
+    return permission in PERMISSIONS[role]
+
+
+def sees_full_pii(role: Role) -> bool:
+    return has_permission(role, Permission.FULL_PII)
+
+
+def may_act(role: Role, action: Action) -> bool:
+    return has_permission(role, _ACTION_PERMISSION[action])
+
+
+def permission_of(action: Action) -> Permission:
+    return _ACTION_PERMISSION[action]
