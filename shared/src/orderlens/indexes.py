@@ -1,0 +1,109 @@
+"""The MongoDB indexes of the collections order-ingest writes, created at start-up.
+
+Each index has a name, so a query-api test or an operator can say which one serves a query
+(`explain()` on MongoDB). `ensure_indexes` is idempotent. It creates only the indexes missing by
+name, one per command: FerretDB 1.24 drops the connection (a server-side panic) when one
+`createIndexes` command names several indexes that already exist.
+
+Which query of SPEC §5.2 each `orders` index serves:
+
+- `shop_created`      list sorted by created_at (the default sort), created_from/created_to
+- `shop_paid`         sort by paid_at, paid_from/paid_to
+- `shop_updated`      sort by updated_at, updated_from/updated_to
+- `shop_total`        sort by total, total_min/total_max
+- `shop_status_created` status / view filters with the default sort; counts by status
+- `skus`, `tracking_numbers`, `carriers`, `buyer_email`, `buyer_user_id`
+                      sku, tracking_number / q, carrier, q (e-mail), buyer (user id)
+- `shop_region`       country / state / city filters and the regions stats
+- `status_last_checkpoint` the "stalled" filter (in transit, no checkpoint for N hours)
+- `address_created`   the shared-address risk rule of order-ingest (docs/risk-rules.md)
+- `paid_bucket`       order-ingest's recompute of a sales bucket (SPEC §5.3)
+"""
+
+from __future__ import annotations
+
+from pymongo import ASCENDING, DESCENDING, IndexModel
+from pymongo.asynchronous.database import AsyncDatabase
+
+from orderlens.domain.sales import COLLECTION as SALES_BUCKETS
+from orderlens.mongo import Document
+
+ORDERS = "orders"
+PARKED_STATUS_EVENTS = "parked_status_events"
+
+INDEXES: dict[str, list[IndexModel]] = {
+    ORDERS: [
+        IndexModel(
+            [("shop_id", ASCENDING), ("created_at", DESCENDING), ("_id", DESCENDING)],
+            name="shop_created",
+        ),
+        IndexModel(
+            [("shop_id", ASCENDING), ("paid_at", ASCENDING), ("_id", ASCENDING)],
+            name="shop_paid",
+        ),
+        IndexModel(
+            [("shop_id", ASCENDING), ("updated_at", ASCENDING), ("_id", ASCENDING)],
+            name="shop_updated",
+        ),
+        IndexModel(
+            [("shop_id", ASCENDING), ("money.total", ASCENDING), ("_id", ASCENDING)],
+            name="shop_total",
+        ),
+        IndexModel(
+            [
+                ("shop_id", ASCENDING),
+                ("status", ASCENDING),
+                ("created_at", DESCENDING),
+                ("_id", DESCENDING),
+            ],
+            name="shop_status_created",
+        ),
+        IndexModel([("skus", ASCENDING)], name="skus"),
+        IndexModel([("tracking_numbers", ASCENDING)], name="tracking_numbers"),
+        IndexModel([("carriers", ASCENDING)], name="carriers"),
+        IndexModel([("buyer.email", ASCENDING)], name="buyer_email"),
+        IndexModel([("buyer.user_id", ASCENDING)], name="buyer_user_id"),
+        IndexModel(
+            [
+                ("shop_id", ASCENDING),
+                ("recipient.country_code", ASCENDING),
+                ("recipient.state", ASCENDING),
+                ("recipient.city", ASCENDING),
+            ],
+            name="shop_region",
+        ),
+        IndexModel(
+            [("status", ASCENDING), ("last_checkpoint_at", ASCENDING)],
+            name="status_last_checkpoint",
+        ),
+        IndexModel(
+            [("address_key", ASCENDING), ("created_at", ASCENDING)], name="address_created"
+        ),
+        IndexModel([("paid_bucket", ASCENDING), ("shop_id", ASCENDING)], name="paid_bucket"),
+    ],
+    PARKED_STATUS_EVENTS: [
+        IndexModel([("order_id", ASCENDING)], name="order_id"),
+    ],
+    SALES_BUCKETS: [
+        IndexModel(
+            [("shop_id", ASCENDING), ("currency", ASCENDING), ("start", ASCENDING)],
+            name="shop_currency_start",
+        ),
+        IndexModel([("dirty", ASCENDING)], name="dirty"),
+    ],
+}
+
+
+async def ensure_indexes(db: AsyncDatabase[Document]) -> dict[str, list[str]]:
+    """Create the indexes above that do not exist yet; answer the names created per collection."""
+    created: dict[str, list[str]] = {}
+    for collection, models in INDEXES.items():
+        cursor = await db[collection].list_indexes()
+        existing = {index["name"] async for index in cursor}
+        created[collection] = []
+        for model in models:
+            name = model.document["name"]
+            if name not in existing:
+                await db[collection].create_indexes([model])
+                created[collection].append(name)
+    return created
