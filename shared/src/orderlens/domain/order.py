@@ -95,6 +95,12 @@ class RiskFlag(_Doc):
 
 
 class HistoryEntry(_Doc):
+    """One status-changed event as received, and whether it changed the order (`reason` if not).
+
+    The package fields keep what the event said about its package, so that order-ingest can fold
+    the whole history again when a late event arrives (checkpoints live in `packages`).
+    """
+
     event_id: str
     at: datetime
     source: str
@@ -103,6 +109,11 @@ class HistoryEntry(_Doc):
     tracking_status: TrackingStatus | None = None
     applied: bool
     reason: str | None = None
+    note: str | None = None  # the event's own `reason` (a cancel reason, a return reason)
+    package_id: str | None = None
+    carrier: str | None = None
+    tracking_number: str | None = None
+    estimated_delivery_at: datetime | None = None
 
 
 class Order(_Doc):
@@ -148,6 +159,11 @@ class Order(_Doc):
     # TikTok's `update_time` of the snapshot kept: a newer snapshot wins (SPEC §3.3).
     source_update_time: int
     last_synced_at: datetime
+    # Written by order-ingest: optimistic-concurrency counter, the normalised shipping address
+    # (shared-address risk rule) and the sales bucket of `paid_at` (sales read model).
+    version: int = 0
+    address_key: str | None = None
+    paid_bucket: datetime | None = None
 
     def to_document(self) -> dict[str, object]:
         doc = self.model_dump(mode="python", exclude={"id"})
