@@ -1,0 +1,303 @@
+"""docker-compose.yml, checked statically (no Docker engine on these machines)."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+from typing import Any
+
+import pytest
+from deploy_contract import (
+    EXPORT_DIR,
+    ORDERLENS_SERVICES,
+    REPO_ROOT,
+    SERVICE_ENV,
+    SERVICES,
+    TOPIC_DEFAULTS,
+    dockerfile_stages,
+    load_yaml,
+)
+
+pytestmark = pytest.mark.unit
+
+COMPOSE_FILE = REPO_ROOT / "docker-compose.yml"
+EXPECTED_SERVICES = {
+    "kafka",
+    "kafka-init",
+    "mongo",
+    "carrier-simulator",
+    *ORDERLENS_SERVICES,
+    "prometheus",
+    "grafana",
+}
+CONDITIONS = {"service_started", "service_healthy", "service_completed_successfully"}
+
+
+@pytest.fixture(scope="module")
+def compose() -> dict[str, Any]:
+    data = load_yaml(COMPOSE_FILE)
+    assert isinstance(data, dict), "docker-compose.yml is not a mapping"
+    return data
+
+
+@pytest.fixture(scope="module")
+def services(compose: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    return compose["services"]
+
+
+def depends_on(service: dict[str, Any]) -> dict[str, str]:
+    deps = service.get("depends_on") or {}
+    if isinstance(deps, list):
+        return dict.fromkeys(deps, "service_started")
+    return {name: (spec or {}).get("condition", "service_started") for name, spec in deps.items()}
+
+
+def one_shots(services: dict[str, dict[str, Any]]) -> set[str]:
+    return {
+        dep
+        for svc in services.values()
+        for dep, cond in depends_on(svc).items()
+        if cond == "service_completed_successfully"
+    }
+
+
+def environment(service: dict[str, Any]) -> dict[str, str]:
+    env = service.get("environment") or {}
+    if isinstance(env, list):
+        env = dict(item.split("=", 1) if "=" in item else (item, "") for item in env)
+    return {k: str(v) for k, v in env.items()}
+
+
+def test_top_level_keys(compose: dict[str, Any]) -> None:
+    allowed = {"name", "services", "volumes", "networks", "configs", "secrets"}
+    unknown = {k for k in compose if k not in allowed and not k.startswith("x-")}
+    assert not unknown, f"unknown top-level keys {unknown}"
+    assert "version" not in compose, "`version` is obsolete in the Compose Specification"
+
+
+def test_runs_the_whole_stack(services: dict[str, dict[str, Any]]) -> None:
+    assert set(services) == EXPECTED_SERVICES
+    assert services["kafka"]["image"].startswith("apache/kafka:")
+    assert services["mongo"]["image"].startswith("mongo:7")
+
+
+def test_every_depends_on_references_a_defined_service(
+    services: dict[str, dict[str, Any]],
+) -> None:
+    for name, svc in services.items():
+        for dep, condition in depends_on(svc).items():
+            assert dep in services, f"{name} depends on undefined service {dep!r}"
+            assert dep != name
+            assert condition in CONDITIONS, f"{name} -> {dep}: unknown condition {condition}"
+            if condition == "service_healthy":
+                assert "healthcheck" in services[dep], f"{name} waits for {dep} to be healthy"
+
+
+def test_dependency_graph_has_no_cycle(services: dict[str, dict[str, Any]]) -> None:
+    state: dict[str, int] = {}
+
+    def visit(name: str, path: list[str]) -> None:
+        if state.get(name) == 1:
+            raise AssertionError(f"dependency cycle: {' -> '.join([*path, name])}")
+        if state.get(name) == 2:
+            return
+        state[name] = 1
+        for dep in depends_on(services[name]):
+            visit(dep, [*path, name])
+        state[name] = 2
+
+    for name in services:
+        visit(name, [])
+
+
+def test_orderlens_services_wait_for_their_dependencies(
+    services: dict[str, dict[str, Any]],
+) -> None:
+    for name in ORDERLENS_SERVICES:
+        deps = depends_on(services[name])
+        assert deps.get("kafka") == "service_healthy", name
+        assert deps.get("mongo") == "service_healthy", name
+        assert deps.get("kafka-init") == "service_completed_successfully", name
+    assert depends_on(services["status-tracker"]).get("carrier-simulator") == "service_healthy"
+    assert depends_on(services["grafana"]).get("prometheus") == "service_healthy"
+
+
+def test_every_long_running_service_has_a_healthcheck(
+    services: dict[str, dict[str, Any]],
+) -> None:
+    shots = one_shots(services)
+    for name, svc in services.items():
+        if name in shots:
+            # A one-shot init container exits; its success is the depends_on condition.
+            assert str(svc.get("restart", "no")) == "no", f"{name} is one-shot: restart must be no"
+            continue
+        check = svc.get("healthcheck")
+        assert check, f"{name} has no healthcheck"
+        assert not check.get("disable"), f"{name} disables its healthcheck"
+        test = check["test"]
+        assert test, f"{name}: empty healthcheck test"
+        assert test[0] in {"CMD", "CMD-SHELL"}, f"{name}: bad healthcheck test {test}"
+
+
+def test_orderlens_healthchecks_hit_healthz(services: dict[str, dict[str, Any]]) -> None:
+    for name in (*ORDERLENS_SERVICES, "carrier-simulator"):
+        test = services[name]["healthcheck"]["test"]
+        assert "/healthz" in " ".join(test), name
+        assert environment(services[name])["HTTP_PORT"] == str(SERVICES[name].port)
+
+
+def _host_ports(svc: dict[str, Any]) -> list[tuple[str, int, int]]:
+    out = []
+    for port in svc.get("ports") or []:
+        if isinstance(port, dict):
+            out.append((port.get("host_ip", ""), int(port["published"]), int(port["target"])))
+            continue
+        spec = str(port).split("/")[0]
+        parts = spec.split(":")
+        if len(parts) == 1:
+            continue  # container port only, ephemeral host port
+        host_ip = parts[0] if len(parts) == 3 else ""
+        out.append((host_ip, int(parts[-2]), int(parts[-1])))
+    return out
+
+
+def test_published_ports_do_not_clash(services: dict[str, dict[str, Any]]) -> None:
+    seen: dict[int, str] = {}
+    for name, svc in services.items():
+        for _, host, _ in _host_ports(svc):
+            assert host not in seen, f"host port {host} used by {seen[host]} and {name}"
+            seen[host] = name
+
+
+def test_orderlens_ports_match_the_services(services: dict[str, dict[str, Any]]) -> None:
+    for name in (*ORDERLENS_SERVICES, "carrier-simulator"):
+        ports = _host_ports(services[name])
+        assert (SERVICES[name].port, SERVICES[name].port) in {(h, c) for _, h, c in ports}, name
+
+
+def test_every_build_points_to_an_existing_dockerfile(
+    services: dict[str, dict[str, Any]],
+) -> None:
+    built = {}
+    for name, svc in services.items():
+        build = svc.get("build")
+        if build is None:
+            continue
+        if isinstance(build, str):
+            build = {"context": build}
+        context = (REPO_ROOT / build.get("context", ".")).resolve()
+        assert context.is_dir(), f"{name}: build context {context} does not exist"
+        dockerfile = context / build.get("dockerfile", "Dockerfile")
+        assert dockerfile.is_file(), f"{name}: {dockerfile} does not exist"
+        built[name] = dockerfile.relative_to(REPO_ROOT).as_posix()
+        assert context == REPO_ROOT, f"{name}: the build context must be the workspace root"
+    assert built == {n: SERVICES[n].dockerfile for n in (*ORDERLENS_SERVICES, "carrier-simulator")}
+
+
+def test_images_exposing_a_port_publish_it(services: dict[str, dict[str, Any]]) -> None:
+    for name in (*ORDERLENS_SERVICES, "carrier-simulator"):
+        runtime = dockerfile_stages(REPO_ROOT / SERVICES[name].dockerfile)[-1]
+        exposed = {int(i.args) for i in runtime.instructions if i.keyword == "EXPOSE"}
+        assert exposed == {c for _, _, c in _host_ports(services[name])}, name
+
+
+def test_service_environment_matches_the_settings(services: dict[str, dict[str, Any]]) -> None:
+    for name in (*ORDERLENS_SERVICES, "carrier-simulator"):
+        env = environment(services[name])
+        unknown = set(env) - SERVICE_ENV[name]
+        assert not unknown, f"{name} sets variables no setting reads: {sorted(unknown)}"
+    for name in ORDERLENS_SERVICES:
+        env = environment(services[name])
+        for key in ("KAFKA_BOOTSTRAP_SERVERS", "MONGODB_URI", *TOPIC_DEFAULTS):
+            assert key in env, f"{name} lacks {key}"
+        assert env["KAFKA_BOOTSTRAP_SERVERS"] == "kafka:9092"
+        assert env["MONGODB_URI"].startswith("mongodb://mongo:27017/")
+        assert "replicaSet=rs0" in env["MONGODB_URI"]
+        for key, default in TOPIC_DEFAULTS.items():
+            assert env[key] == default, f"{name}: {key}={env[key]}"
+    tracker = environment(services["status-tracker"])
+    assert tracker["CARRIER_SIMULATOR_URL"] == "http://carrier-simulator:8090"
+    assert "JWT_SECRET" in environment(services["query-api"])
+
+
+def test_kafka_is_kraft_and_reachable(services: dict[str, dict[str, Any]]) -> None:
+    env = environment(services["kafka"])
+    assert set(env["KAFKA_PROCESS_ROLES"].split(",")) == {"broker", "controller"}
+    assert "PLAINTEXT://kafka:9092" in env["KAFKA_ADVERTISED_LISTENERS"]
+    assert env["KAFKA_AUTO_CREATE_TOPICS_ENABLE"] == "false"
+    # CLUSTER_ID is a Kafka Uuid: 16 bytes, base64url without padding (22 characters).
+    assert re.fullmatch(r"[A-Za-z0-9_-]{22}", env["CLUSTER_ID"])
+    host_ports = {h for _, h, _ in _host_ports(services["kafka"])}
+    advertised_host = re.search(
+        r"PLAINTEXT_HOST://localhost:(\d+)", env["KAFKA_ADVERTISED_LISTENERS"]
+    )
+    assert advertised_host is not None
+    assert int(advertised_host.group(1)) in host_ports
+
+
+def test_kafka_init_creates_the_five_topics(services: dict[str, dict[str, Any]]) -> None:
+    init = services["kafka-init"]
+    env = environment(init)
+    script = " ".join(init["command"])
+    for key, default in TOPIC_DEFAULTS.items():
+        assert env[key] == default
+        assert f'create "$${key}"' in script, f"kafka-init does not create {key}"
+    assert "--if-not-exists" in script, "topic creation must be idempotent"
+    assert "retention.ms" in script
+    assert depends_on(init) == {"kafka": "service_healthy"}
+
+
+def test_mongo_runs_an_initiated_replica_set(services: dict[str, dict[str, Any]]) -> None:
+    mongo = services["mongo"]
+    command = mongo["command"]
+    assert command[command.index("--replSet") + 1] == "rs0"
+    check = " ".join(mongo["healthcheck"]["test"])
+    assert "rs.initiate" in check
+    assert "_id: 'rs0'" in check
+    assert "PRIMARY" in check
+
+
+def test_exports_volume_is_shared_by_exporter_and_query_api(
+    compose: dict[str, Any], services: dict[str, dict[str, Any]]
+) -> None:
+    for name in ("exporter", "query-api"):
+        mounts = services[name].get("volumes") or []
+        assert f"exports:{EXPORT_DIR}" in mounts, name
+        assert environment(services[name])["EXPORT_DIR"] == EXPORT_DIR
+
+
+def test_volumes_are_declared_and_bind_mounts_exist(
+    compose: dict[str, Any], services: dict[str, dict[str, Any]]
+) -> None:
+    declared = set(compose.get("volumes") or {})
+    for name, svc in services.items():
+        for mount in svc.get("volumes") or []:
+            source = str(mount).split(":")[0]
+            if source.startswith((".", "/")):
+                assert (REPO_ROOT / source).exists(), f"{name}: bind source {source} is missing"
+            else:
+                assert source in declared, f"{name}: volume {source} is not declared"
+
+
+def test_observability_mounts(services: dict[str, dict[str, Any]]) -> None:
+    prom = services["prometheus"]
+    assert "./deploy/prometheus:/etc/prometheus:ro" in prom["volumes"]
+    assert "--config.file=/etc/prometheus/prometheus.yml" in prom["command"]
+    grafana = services["grafana"]
+    mounts = {}
+    for volume in grafana["volumes"]:
+        source, target = str(volume).split(":")[:2]
+        mounts[source] = target
+    provisioning = Path(mounts["./deploy/grafana/provisioning"])
+    assert provisioning == Path("/etc/grafana/provisioning")
+    home = environment(grafana)["GF_DASHBOARDS_DEFAULT_HOME_DASHBOARD_PATH"]
+    dashboards_dir = mounts["./deploy/grafana/dashboards"]
+    assert home.startswith(dashboards_dir + "/")
+    assert (REPO_ROOT / "deploy/grafana/dashboards" / Path(home).name).is_file()
+
+
+def test_consumers_get_time_to_drain(services: dict[str, dict[str, Any]]) -> None:
+    for name in ORDERLENS_SERVICES:
+        grace = services[name].get("stop_grace_period", "10s")
+        assert re.fullmatch(r"\d+s", grace), grace
+        assert int(grace[:-1]) > 30, f"{name}: stop_grace_period {grace} <= the 30 s drain"
