@@ -116,6 +116,26 @@ class HistoryEntry(_Doc):
     estimated_delivery_at: datetime | None = None
 
 
+class SnapshotBase(_Doc):
+    """The newest snapshot's own values of the fields that status events change.
+
+    order-ingest folds the status history over these again whenever a late event or a newer
+    snapshot arrives, so the stored order is a function of what was received, not of its order.
+    """
+
+    status: OrderStatus
+    return_status: ReturnStatus = ReturnStatus.NONE
+    updated_at: datetime
+    paid_at: datetime | None = None
+    shipped_at: datetime | None = None
+    collected_at: datetime | None = None
+    delivered_at: datetime | None = None
+    cancelled_at: datetime | None = None
+    cancel_reason: str | None = None
+    cancellation_initiator: str | None = None
+    packages: list[PackageDoc] = Field(default_factory=list)
+
+
 class Order(_Doc):
     """An order as stored. `id` is stored as `_id` (see `to_document`)."""
 
@@ -164,6 +184,7 @@ class Order(_Doc):
     version: int = 0
     address_key: str | None = None
     paid_bucket: datetime | None = None
+    base: SnapshotBase | None = None
 
     def to_document(self) -> dict[str, object]:
         doc = self.model_dump(mode="python", exclude={"id"})
