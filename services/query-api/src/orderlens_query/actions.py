@@ -1,0 +1,120 @@
+"""Seller actions (SPEC §5.4): check the transition, publish orders.status-changed, answer 202.
+
+`confirm` moves an order out of the ON_HOLD window (or a paid order still UNPAID) to
+AWAITING_SHIPMENT; `ship` hands a to-ship order to a carrier (AWAITING_COLLECTION, with the
+package); `cancel` cancels up to AWAITING_COLLECTION (the status rules decide).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from orderlens.domain.status import OrderStatus, transition_error
+from orderlens.events import CloudEvent, PackageUpdate, StatusChanged, StatusSource, make_event
+from orderlens.roles import Action
+from orderlens.tokens import Principal
+from orderlens_query.idempotency import IdempotencyStore, fingerprint
+from orderlens_query.models.actions import ActionAccepted
+from orderlens_query.order_reader import OrderReader
+from orderlens_query.problems import ProblemException
+from orderlens_query.runtime import EVENT_SOURCE
+
+TARGET: dict[Action, OrderStatus] = {
+    Action.CONFIRM: OrderStatus.AWAITING_SHIPMENT,
+    Action.SHIP: OrderStatus.AWAITING_COLLECTION,
+    Action.CANCEL: OrderStatus.CANCELLED,
+}
+_SHIPPABLE = frozenset({OrderStatus.AWAITING_SHIPMENT, OrderStatus.PARTIALLY_SHIPPING})
+
+
+def action_error(action: Action, status: OrderStatus, paid: bool) -> str | None:
+    """Why `action` is not allowed on an order in `status`, or None when it is."""
+    if action == Action.CONFIRM and not (
+        status == OrderStatus.ON_HOLD or (status == OrderStatus.UNPAID and paid)
+    ):
+        return f"only orders ON_HOLD (or paid and UNPAID) can be confirmed, not {status.value}"
+    if action == Action.SHIP and status not in _SHIPPABLE:
+        return f"only orders awaiting shipment can be shipped, not {status.value}"
+    return transition_error(status, TARGET[action])
+
+
+@dataclass(frozen=True)
+class ActionRequest:
+    action: Action
+    order_id: str
+    reason: str | None = None
+    package: PackageUpdate | None = None
+
+    def body(self) -> dict[str, Any]:
+        return {
+            "reason": self.reason,
+            "package": None if self.package is None else self.package.model_dump(mode="json"),
+        }
+
+
+Publish = Callable[[CloudEvent[StatusChanged]], Awaitable[None]]
+
+
+async def perform(
+    request: ActionRequest,
+    principal: Principal,
+    *,
+    orders: OrderReader,
+    keys: IdempotencyStore,
+    publish: Publish,
+    idempotency_key: str | None,
+    now: datetime,
+) -> ActionAccepted:
+    print_ = fingerprint(request.action.value, request.order_id, request.body())
+    key_id = IdempotencyStore.key_id(principal.sub, idempotency_key) if idempotency_key else None
+    if key_id is not None:
+        stored = await keys.find(key_id, now)
+        if stored is not None:
+            return _replay(stored.fingerprint, print_, stored.response)
+
+    doc = await orders.get(request.order_id, principal.shops)
+    if doc is None:
+        raise ProblemException(404, f"no order {request.order_id} in your shops")
+    status = OrderStatus(doc["status"])
+    error = action_error(request.action, status, doc.get("paid_at") is not None)
+    if error is not None:
+        raise ProblemException(409, f"cannot {request.action.value} this order: {error}")
+
+    target = TARGET[request.action]
+    data = StatusChanged(
+        order_id=request.order_id,
+        shop_id=doc["shop_id"],
+        occurred_at=now,
+        source=StatusSource.SELLER,
+        status=target,
+        reason=request.reason,
+        package=request.package,
+    )
+    event = make_event(data, source=EVENT_SOURCE, subject=request.order_id, time=now)
+    accepted = ActionAccepted(
+        event_id=event.id,
+        order_id=request.order_id,
+        action=request.action,
+        status=target,
+        replayed=False,
+    )
+    if key_id is not None:
+        raced = await keys.claim(key_id, print_, accepted.model_dump(mode="json"), now)
+        if raced is not None:
+            return _replay(raced.fingerprint, print_, raced.response)
+    try:
+        await publish(event)
+    except Exception:
+        if key_id is not None:
+            await keys.release(key_id)
+        raise
+    return accepted
+
+
+def _replay(stored_print: str, print_: str, response: dict[str, Any]) -> ActionAccepted:
+    if stored_print != print_:
+        raise ProblemException(422, "this Idempotency-Key was already used for a different request")
+    return ActionAccepted.model_validate({**response, "replayed": True})

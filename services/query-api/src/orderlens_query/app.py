@@ -1,0 +1,90 @@
+"""The query-api FastAPI application: routes, problem handlers, metrics, and its lifespan."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from datetime import timedelta
+
+from fastapi import FastAPI
+
+from orderlens.kafka import make_broker
+from orderlens.mongo import database, make_client
+from orderlens_query.http_metrics import HttpMetrics
+from orderlens_query.idempotency import ensure_indexes
+from orderlens_query.problems import install_problem_handlers
+from orderlens_query.routes import actions, exports, health, orders, stats
+from orderlens_query.runtime import SERVICE, Runtime, make_verifier
+from orderlens_query.settings import QueryApiSettings
+
+log = logging.getLogger(__name__)
+BROKER_RETRY_SECONDS = 5.0
+
+DESCRIPTION = """
+Find, open and act on TikTok Shop orders; sales over any date range.
+
+Authenticate with `Authorization: Bearer <JWT>` (claims `sub`, `role`, `shops`, `exp`);
+locally, `uv run orderlens token --role admin --shop <shop id>` mints one. Every answer is
+limited to the token's shops. Errors are RFC 9457 `application/problem+json`.
+"""
+
+
+async def _connect_broker(runtime: Runtime) -> None:
+    """Connect in the background until it works: reads must not wait for Kafka."""
+    while True:
+        try:
+            await runtime.broker.start()
+        except Exception as exc:
+            log.warning("Kafka not reachable yet (%s); retrying", exc)
+            await asyncio.sleep(BROKER_RETRY_SECONDS)
+        else:
+            runtime.broker_connected = True
+            return
+
+
+@asynccontextmanager
+async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
+    settings: QueryApiSettings = app.state.settings
+    client = make_client(settings.mongodb_uri, app_name=SERVICE)
+    runtime = Runtime(
+        settings=settings,
+        client=client,
+        db=database(client, settings.mongodb_database),
+        broker=make_broker(settings.kafka_bootstrap_servers, client_id=SERVICE),
+        verifier=make_verifier(settings),
+    )
+    app.state.runtime = runtime
+    try:
+        await ensure_indexes(runtime.db, timedelta(hours=settings.idempotency_ttl_hours))
+    except Exception as exc:  # the database may come up later; reads answer 503 meanwhile
+        log.warning("could not create the idempotency index: %s", exc)
+    connecting = asyncio.create_task(_connect_broker(runtime))
+    try:
+        yield
+    finally:
+        connecting.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await connecting
+        await runtime.broker.stop()
+        await client.close()
+
+
+def create_app(settings: QueryApiSettings | None = None) -> FastAPI:
+    app = FastAPI(
+        title="orderlens query-api",
+        version="1.0.0",
+        description=DESCRIPTION,
+        lifespan=_lifespan,
+    )
+    app.state.settings = settings or QueryApiSettings()
+    install_problem_handlers(app)
+    app.add_middleware(HttpMetrics)
+    app.include_router(orders.router)
+    app.include_router(actions.router)
+    app.include_router(stats.router)
+    app.include_router(exports.router)
+    app.include_router(health.router)
+    return app

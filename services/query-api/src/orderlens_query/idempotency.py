@@ -1,0 +1,74 @@
+"""The `idempotency_keys` collection: a retried action answers the first answer, publishing once.
+
+A key belongs to the caller (`sub`), so two users cannot collide or read each other's answers.
+The record is written before publishing, with the event id, so a concurrent retry finds it and
+answers the same event id; it is removed again if publishing fails, so the retry can publish.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import json
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from pymongo.asynchronous.database import AsyncDatabase
+from pymongo.errors import DuplicateKeyError, OperationFailure
+
+from orderlens_query.runtime import Document
+
+COLLECTION = "idempotency_keys"
+
+
+def fingerprint(*parts: Any) -> str:
+    return hashlib.sha256(json.dumps(parts, sort_keys=True, default=str).encode()).hexdigest()
+
+
+@dataclass(frozen=True)
+class Stored:
+    fingerprint: str
+    response: dict[str, Any]
+
+
+class IdempotencyStore:
+    def __init__(self, db: AsyncDatabase[Document], *, ttl: timedelta) -> None:
+        self._keys = db[COLLECTION]
+        self._ttl = ttl
+
+    @staticmethod
+    def key_id(sub: str, key: str) -> str:
+        return f"{sub}\x1f{key}"
+
+    async def find(self, key_id: str, now: datetime) -> Stored | None:
+        doc = await self._keys.find_one({"_id": key_id})
+        if doc is None:
+            return None
+        if doc["created_at"] < now - self._ttl:
+            await self._keys.delete_one({"_id": key_id, "created_at": doc["created_at"]})
+            return None
+        return Stored(doc["fingerprint"], doc["response"])
+
+    async def claim(
+        self, key_id: str, print_: str, response: dict[str, Any], now: datetime
+    ) -> Stored | None:
+        """Record the answer; the record already there when another request won the race."""
+        try:
+            await self._keys.insert_one(
+                {"_id": key_id, "fingerprint": print_, "response": response, "created_at": now}
+            )
+        except DuplicateKeyError:
+            return await self.find(key_id, now)
+        return None
+
+    async def release(self, key_id: str) -> None:
+        await self._keys.delete_one({"_id": key_id})
+
+
+async def ensure_indexes(db: AsyncDatabase[Document], ttl: timedelta) -> None:
+    """Expire old keys where the server supports TTL indexes; `find` ignores them anyway."""
+    with contextlib.suppress(OperationFailure):
+        await db[COLLECTION].create_index(
+            "created_at", expireAfterSeconds=int(ttl.total_seconds()), name="ttl_created_at"
+        )

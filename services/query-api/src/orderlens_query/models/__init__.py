@@ -1,0 +1,1 @@
+"""Response and request bodies of the HTTP API (the OpenAPI schemas)."""

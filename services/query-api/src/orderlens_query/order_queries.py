@@ -1,0 +1,75 @@
+"""The order read use cases: the filtered list, the counts, the detailed view."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from orderlens.domain.status import OrderStatus, View, statuses_of_view
+from orderlens.filters import (
+    ListOptions,
+    OrderFilters,
+    build_mongo_filter,
+    decode_cursor,
+    encode_cursor,
+    with_keyset,
+)
+from orderlens.roles import sees_full_pii
+from orderlens.tokens import Principal
+from orderlens_query.models.orders import OrderCounts, OrderDetail, OrderPage
+from orderlens_query.order_reader import OrderReader
+from orderlens_query.presenters import detail, stored_order, summary
+
+
+def scoped_query(filters: OrderFilters, principal: Principal, now: datetime) -> dict[str, Any]:
+    return build_mongo_filter(filters, principal.shops, now=now, pii=sees_full_pii(principal.role))
+
+
+async def list_orders(
+    reader: OrderReader,
+    principal: Principal,
+    filters: OrderFilters,
+    options: ListOptions,
+    now: datetime,
+) -> OrderPage:
+    query = scoped_query(filters, principal, now)
+    page_query = query
+    if options.cursor is not None:
+        page_query = with_keyset(query, options.sort, decode_cursor(options.sort, options.cursor))
+    # One extra row tells whether another page exists without a second query.
+    docs = await reader.page(page_query, options.sort, options.limit + 1)
+    has_more = len(docs) > options.limit
+    docs = docs[: options.limit]
+    next_cursor = encode_cursor(options.sort, docs[-1]) if has_more and docs else None
+    total = await reader.count(query) if options.include_total else None
+    return OrderPage(
+        items=[summary(doc, principal.role) for doc in docs],
+        next_cursor=next_cursor,
+        total=total,
+    )
+
+
+async def count_orders(
+    reader: OrderReader, principal: Principal, filters: OrderFilters, now: datetime
+) -> OrderCounts:
+    query = scoped_query(filters, principal, now)
+    raw = await reader.count_by(query, "status")
+    by_status = {status: int(raw.get(status.value, 0)) for status in OrderStatus}
+    returns_only = {"return_status": {"$ne": "NONE"}}
+    returns_query = {**query, "$and": [*query.get("$and", []), returns_only]}
+    by_view: dict[View, int] = {
+        view: sum(by_status[s] for s in statuses_of_view(view))
+        for view in View
+        if view != View.RETURNS
+    }
+    by_view[View.RETURNS] = await reader.count(returns_query)
+    return OrderCounts(by_status=by_status, by_view=by_view, total=sum(by_status.values()))
+
+
+async def order_detail(
+    reader: OrderReader, principal: Principal, order_id: str
+) -> OrderDetail | None:
+    doc = await reader.get(order_id, principal.shops)
+    if doc is None:
+        return None
+    return detail(stored_order(doc), principal.role)

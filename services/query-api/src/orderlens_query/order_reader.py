@@ -1,0 +1,101 @@
+"""Reads of the `orders` collection, each bounded by `maxTimeMS` and a limit."""
+
+from __future__ import annotations
+
+from collections.abc import Collection, Mapping, Sequence
+from typing import Any
+
+from pymongo.asynchronous.collection import AsyncCollection
+from pymongo.asynchronous.database import AsyncDatabase
+
+from orderlens.filters import Sort
+from orderlens_query.runtime import Document
+
+ORDERS = "orders"
+
+# What a list row needs: no items, packages or history (the heavy parts).
+SUMMARY_PROJECTION: dict[str, int] = dict.fromkeys(
+    (
+        "shop_id",
+        "status",
+        "return_status",
+        "created_at",
+        "paid_at",
+        "updated_at",
+        "money",
+        "units",
+        "product_names",
+        "skus",
+        "buyer",
+        "recipient",
+        "payment_method",
+        "is_cod",
+        "carriers",
+        "tracking_numbers",
+        "tracking_statuses",
+        "estimated_delivery_at",
+        "delivery_issue",
+        "risk",
+        "shipping_type",
+        "fulfillment_type",
+    ),
+    1,
+)
+
+
+class OrderReader:
+    def __init__(self, db: AsyncDatabase[Document], *, max_time_ms: int) -> None:
+        self._orders: AsyncCollection[Document] = db[ORDERS]
+        self._max_time_ms = max_time_ms
+
+    async def page(
+        self,
+        query: Mapping[str, Any],
+        sort: Sort,
+        limit: int,
+        projection: Mapping[str, int] = SUMMARY_PROJECTION,
+    ) -> list[Document]:
+        cursor = (
+            self._orders.find(dict(query), dict(projection))
+            .sort(sort.mongo_sort())
+            .limit(limit)
+            .max_time_ms(self._max_time_ms)
+        )
+        return await cursor.to_list(length=limit)
+
+    async def count(self, query: Mapping[str, Any]) -> int:
+        return await self._orders.count_documents(dict(query), maxTimeMS=self._max_time_ms)
+
+    async def count_by(self, query: Mapping[str, Any], field: str) -> dict[Any, int]:
+        pipeline: list[dict[str, Any]] = [
+            {"$match": dict(query)},
+            {"$group": {"_id": f"${field}", "n": {"$sum": 1}}},
+        ]
+        cursor = await self._orders.aggregate(pipeline, maxTimeMS=self._max_time_ms)
+        return {row["_id"]: row["n"] async for row in cursor}
+
+    async def get(self, order_id: str, shop_ids: Collection[str]) -> Document | None:
+        return await self._orders.find_one(
+            {"_id": order_id, "shop_id": {"$in": sorted(shop_ids)}},
+            max_time_ms=self._max_time_ms,
+        )
+
+    async def aggregate(self, pipeline: Sequence[Mapping[str, Any]]) -> list[Document]:
+        cursor = await self._orders.aggregate(
+            [dict(stage) for stage in pipeline], maxTimeMS=self._max_time_ms
+        )
+        return [row async for row in cursor]
+
+    async def find(
+        self,
+        query: Mapping[str, Any],
+        projection: Mapping[str, int],
+        *,
+        limit: int,
+    ) -> list[Document]:
+        cursor = (
+            self._orders.find(dict(query), dict(projection))
+            .limit(limit)
+            .max_time_ms(self._max_time_ms)
+        )
+        return await cursor.to_list(length=limit)

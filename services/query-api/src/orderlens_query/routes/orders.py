@@ -1,0 +1,90 @@
+"""GET /v1/orders, /v1/orders/counts and /v1/orders/{order_id}."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, Path
+
+from orderlens.filters import ListOptions, OrderFilters
+from orderlens_query.auth import AppRuntime, ReadOrders
+from orderlens_query.models.orders import OrderCounts, OrderDetail, OrderPage
+from orderlens_query.order_queries import count_orders, list_orders, order_detail
+from orderlens_query.order_reader import OrderReader
+from orderlens_query.problems import ProblemException, problem_responses
+from orderlens_query.query_params import (
+    filters_query,
+    list_query,
+    only_params,
+    openapi_parameters,
+)
+
+router = APIRouter(prefix="/v1/orders", tags=["orders"])
+
+ORDER_ID = Annotated[
+    str,
+    Path(
+        description="The order id (TikTok's, a string).",
+        min_length=1,
+        max_length=64,
+        pattern=r"^[A-Za-z0-9_\-]+$",
+    ),
+]
+
+
+def reader(runtime: AppRuntime) -> OrderReader:
+    return OrderReader(runtime.db, max_time_ms=runtime.settings.query_max_time_ms)
+
+
+Reader = Annotated[OrderReader, Depends(reader)]
+
+
+@router.get(
+    "",
+    response_model=OrderPage,
+    summary="The filtered order list",
+    description=(
+        "All parameters are optional and combine with AND; repeatable ones mean any of. "
+        "Keyset paging: pass `next_cursor` as `cursor`. Served by the index on "
+        "(shop_id, <sort key>, _id)."
+    ),
+    responses=problem_responses(400, 401, 403, 503),
+    openapi_extra={"parameters": openapi_parameters(paging=True)},
+)
+async def get_orders(
+    principal: ReadOrders,
+    orders: Reader,
+    query: Annotated[tuple[OrderFilters, ListOptions], Depends(list_query)],
+) -> OrderPage:
+    filters, options = query
+    return await list_orders(orders, principal, filters, options, datetime.now(UTC))
+
+
+@router.get(
+    "/counts",
+    response_model=OrderCounts,
+    summary="Order counts per status and per view (tab badges)",
+    responses=problem_responses(400, 401, 403, 503),
+    openapi_extra={"parameters": openapi_parameters(paging=False)},
+)
+async def get_counts(
+    principal: ReadOrders,
+    orders: Reader,
+    filters: Annotated[OrderFilters, Depends(filters_query)],
+) -> OrderCounts:
+    return await count_orders(orders, principal, filters, datetime.now(UTC))
+
+
+@router.get(
+    "/{order_id}",
+    response_model=OrderDetail,
+    summary="The detailed view of one order",
+    responses=problem_responses(400, 401, 403, 404, 503),
+    dependencies=[Depends(only_params())],
+)
+async def get_order(principal: ReadOrders, orders: Reader, order_id: ORDER_ID) -> OrderDetail:
+    found = await order_detail(orders, principal, order_id)
+    if found is None:
+        raise ProblemException(404, f"no order {order_id} in your shops")
+    return found

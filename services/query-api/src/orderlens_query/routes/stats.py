@@ -1,0 +1,158 @@
+"""GET /v1/stats/sales, /top-products, /regions, /delivery (roles with stats permission)."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Annotated, Literal
+
+from fastapi import APIRouter, Depends, Query
+
+from orderlens_query.auth import AppRuntime, ReadStats
+from orderlens_query.models.stats import DeliveryStats, RegionStats, SalesStats, TopProducts
+from orderlens_query.order_reader import OrderReader
+from orderlens_query.order_stats import delivery_stats, region_stats, top_products
+from orderlens_query.problems import problem_responses
+from orderlens_query.query_params import only_params
+from orderlens_query.runtime import Runtime
+from orderlens_query.sales_stats import sales_stats
+from orderlens_query.windows import Compare, Interval, Window, resolve_window
+
+router = APIRouter(prefix="/v1/stats", tags=["stats"])
+RESPONSES = problem_responses(400, 401, 403, 503)
+_MOMENT = r"^\d{4}-\d{2}-\d{2}([Tt ]\d{2}:\d{2}(:\d{2}(\.\d+)?)?([Zz]|[+\-]\d{2}:\d{2})?)?$"
+
+From = Annotated[
+    str | None,
+    Query(
+        alias="from",
+        pattern=_MOMENT,
+        description="A date (starts its day in tz) or a datetime on a 15-minute boundary. "
+        "Default: 29 days before `to`.",
+    ),
+]
+To = Annotated[
+    str | None,
+    Query(
+        pattern=_MOMENT,
+        description="A date (includes that whole day) or an exclusive datetime on a 15-minute "
+        "boundary. Default: today in tz.",
+    ),
+]
+Tz = Annotated[str, Query(description="IANA time zone.", max_length=64)]
+ShopIds = Annotated[
+    list[str] | None, Query(alias="shop_id", description="Only these of the token's shops.")
+]
+
+
+def _shops(principal_shops: tuple[str, ...], wanted: list[str] | None) -> list[str]:
+    return sorted(set(principal_shops) & set(wanted)) if wanted else list(principal_shops)
+
+
+def _window(runtime: Runtime, from_: str | None, to: str | None, tz: str) -> Window:
+    return resolve_window(
+        from_, to, tz, now=datetime.now(UTC), max_days=runtime.settings.stats_max_days
+    )
+
+
+def _reader(runtime: Runtime) -> OrderReader:
+    return OrderReader(runtime.db, max_time_ms=runtime.settings.query_max_time_ms)
+
+
+@router.get(
+    "/sales",
+    response_model=SalesStats,
+    summary="Paid orders bucketed by paid time in a time zone, with a comparison window",
+    responses=RESPONSES,
+    dependencies=[
+        Depends(only_params("from", "to", "tz", "interval", "compare", "shop_id", "currency"))
+    ],
+)
+async def get_sales(
+    principal: ReadStats,
+    runtime: AppRuntime,
+    from_: From = None,
+    to: To = None,
+    tz: Tz = "UTC",
+    interval: Interval = Interval.DAY,
+    compare: Compare | None = None,
+    shop_id: ShopIds = None,
+    currency: Annotated[
+        list[str] | None, Query(description="Only these currencies.", max_length=20)
+    ] = None,
+) -> SalesStats:
+    window = _window(runtime, from_, to, tz)
+    return await sales_stats(
+        runtime.db,
+        _shops(principal.shops, shop_id),
+        [c.upper() for c in currency or []],
+        window,
+        interval,
+        compare,
+        tz,
+        max_time_ms=runtime.settings.query_max_time_ms,
+    )
+
+
+@router.get(
+    "/top-products",
+    response_model=TopProducts,
+    summary="Best-selling SKUs of paid, not cancelled orders, per currency",
+    responses=RESPONSES,
+    dependencies=[Depends(only_params("from", "to", "tz", "by", "limit", "shop_id"))],
+)
+async def get_top_products(
+    principal: ReadStats,
+    runtime: AppRuntime,
+    from_: From = None,
+    to: To = None,
+    tz: Tz = "UTC",
+    by: Literal["units", "revenue"] = "units",
+    limit: Annotated[int, Query(ge=1, le=100)] = 10,
+    shop_id: ShopIds = None,
+) -> TopProducts:
+    window = _window(runtime, from_, to, tz)
+    return await top_products(_reader(runtime), _shops(principal.shops, shop_id), window, by, limit)
+
+
+@router.get(
+    "/regions",
+    response_model=RegionStats,
+    summary="Orders per country or state, with an anomaly flag against a trailing baseline",
+    responses=RESPONSES,
+    dependencies=[Depends(only_params("from", "to", "tz", "level", "shop_id"))],
+)
+async def get_regions(
+    principal: ReadStats,
+    runtime: AppRuntime,
+    from_: From = None,
+    to: To = None,
+    tz: Tz = "UTC",
+    level: Literal["country", "state"] = "country",
+    shop_id: ShopIds = None,
+) -> RegionStats:
+    window = _window(runtime, from_, to, tz)
+    return await region_stats(_reader(runtime), _shops(principal.shops, shop_id), window, level)
+
+
+@router.get(
+    "/delivery",
+    response_model=DeliveryStats,
+    summary="On-time rate and transit-time percentiles per carrier, for orders delivered",
+    responses=RESPONSES,
+    dependencies=[Depends(only_params("from", "to", "tz", "shop_id"))],
+)
+async def get_delivery(
+    principal: ReadStats,
+    runtime: AppRuntime,
+    from_: From = None,
+    to: To = None,
+    tz: Tz = "UTC",
+    shop_id: ShopIds = None,
+) -> DeliveryStats:
+    window = _window(runtime, from_, to, tz)
+    return await delivery_stats(
+        _reader(runtime),
+        _shops(principal.shops, shop_id),
+        window,
+        runtime.settings.delivery_stats_max_packages,
+    )

@@ -1,0 +1,38 @@
+"""What a running query-api holds: settings, database, Kafka broker, token verifier."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from faststream.kafka import KafkaBroker
+from pymongo import AsyncMongoClient
+from pymongo.asynchronous.database import AsyncDatabase
+
+from orderlens.tokens import TokenVerifier
+from orderlens_query.settings import QueryApiSettings
+
+Document = dict[str, Any]
+SERVICE = "query-api"
+EVENT_SOURCE = "orderlens/query-api"
+
+
+@dataclass
+class Runtime:
+    settings: QueryApiSettings
+    client: AsyncMongoClient[Document]
+    db: AsyncDatabase[Document]
+    broker: KafkaBroker
+    verifier: TokenVerifier
+    broker_connected: bool = field(default=False)
+
+
+def make_verifier(settings: QueryApiSettings) -> TokenVerifier:
+    return TokenVerifier(
+        secret=settings.jwt_secret or None,
+        jwks_file=settings.jwt_jwks_file,
+        jwks_url=settings.jwt_jwks_url,
+        algorithms=settings.algorithms,
+        audience=settings.jwt_audience,
+        issuer=settings.jwt_issuer,
+    )

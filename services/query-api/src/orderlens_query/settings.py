@@ -1,0 +1,38 @@
+"""query-api configuration, from environment variables with working local defaults."""
+
+from __future__ import annotations
+
+from pydantic import Field
+
+from orderlens.settings import ServiceSettings
+from orderlens.tokens import LOCAL_DEV_SECRET
+
+
+class QueryApiSettings(ServiceSettings):
+    http_port: int = Field(default=8000, description="Port of the HTTP API.")
+
+    jwt_secret: str | None = Field(
+        default=LOCAL_DEV_SECRET,
+        description="HS256 secret (local use). Set it empty to accept public-key tokens only.",
+    )
+    jwt_jwks_url: str | None = Field(default=None, description="JWKS URL for RS256/ES256 tokens.")
+    jwt_jwks_file: str | None = Field(default=None, description="JWKS file for RS256/ES256.")
+    jwt_algorithms: str = Field(
+        default="HS256,RS256,ES256", description="Accepted JWT algorithms, comma-separated."
+    )
+    jwt_audience: str | None = Field(default=None, description="Required `aud`, if any.")
+    jwt_issuer: str | None = Field(default=None, description="Required `iss`, if any.")
+
+    max_page_size: int = Field(default=200, ge=1, le=200, description="Largest `limit`.")
+    query_max_time_ms: int = Field(
+        default=10_000, ge=100, description="Server-side time limit of each MongoDB query."
+    )
+    stats_max_days: int = Field(default=732, ge=1, description="Longest stats window, in days.")
+    delivery_stats_max_packages: int = Field(
+        default=200_000, ge=1, description="Most delivered packages read for delivery stats."
+    )
+    idempotency_ttl_hours: int = Field(default=24, ge=1, description="Idempotency-Key lifetime.")
+
+    @property
+    def algorithms(self) -> tuple[str, ...]:
+        return tuple(a.strip() for a in self.jwt_algorithms.split(",") if a.strip())
