@@ -1,7 +1,7 @@
 """Top products, regions and delivery statistics, from the orders themselves.
 
 Only the aggregation stages FerretDB 1.24 implements are used ($match, $unwind, $group with
-$sum, $sort); percentiles are computed here from a bounded projection.
+one $sum each, decision 0032); percentiles are computed here from a bounded projection.
 
 Region anomaly rule: the baseline is the four windows of the same length just before the
 window. A region is flagged when it has at least `MIN_ORDERS` orders in the window and its
@@ -58,25 +58,20 @@ def _sold(shop_ids: Collection[str], start: datetime, end: datetime) -> dict[str
 async def top_products(
     reader: OrderReader, shop_ids: Collection[str], window: Window, by: str, limit: int
 ) -> TopProducts:
-    rows = await reader.aggregate(
-        [
-            {"$match": _sold(shop_ids, window.start, window.end)},
-            {"$unwind": "$items"},
-            {
-                "$group": {
-                    "_id": {
-                        "sku": "$items.sku_id",
-                        "currency": "$money.currency",
-                        "name": "$items.product_name",
-                        "seller_sku": "$items.seller_sku",
-                    },
-                    "units": {"$sum": "$items.quantity"},
-                    "revenue": {"$sum": "$items.subtotal_after_discount"},
-                    "orders": {"$sum": 1},
-                }
-            },
-        ]
+    sums = await reader.group_sums(
+        [{"$match": _sold(shop_ids, window.start, window.end)}, {"$unwind": "$items"}],
+        {
+            "sku": "$items.sku_id",
+            "currency": "$money.currency",
+            "name": "$items.product_name",
+            "seller_sku": "$items.seller_sku",
+        },
+        {"units": "$items.quantity", "revenue": "$items.subtotal_after_discount", "orders": 1},
     )
+    rows = [
+        {"_id": dict(zip(("sku", "currency", "name", "seller_sku"), key, strict=True)), **sums}
+        for key, sums in sums.items()
+    ]
     return rank_products(rows, window, by, limit)
 
 
@@ -145,12 +140,10 @@ async def _regions(
     key: dict[str, str] = {"country": "$recipient.country_code", "currency": "$money.currency"}
     if level == "state":
         key["state"] = "$recipient.state"
-    return await reader.aggregate(
-        [
-            {"$match": _sold(shop_ids, start, end)},
-            {"$group": {"_id": key, "orders": {"$sum": 1}, "gross": {"$sum": "$money.total"}}},
-        ]
+    sums = await reader.group_sums(
+        [{"$match": _sold(shop_ids, start, end)}], key, {"orders": 1, "gross": "$money.total"}
     )
+    return [{"_id": dict(zip(key, group, strict=True)), **values} for group, values in sums.items()]
 
 
 def is_anomaly(orders: int, share: float, baseline_share: float | None) -> bool:
