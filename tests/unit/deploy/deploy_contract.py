@@ -116,7 +116,13 @@ COMMON_ENV = {
 SERVICE_ENV: dict[str, set[str]] = {
     "order-ingest": set(COMMON_ENV),
     "status-tracker": COMMON_ENV
-    | {"CARRIER_PROVIDER", "CARRIER_SIMULATOR_URL", "SEVENTEENTRACK_API_KEY", "AFTERSHIP_API_KEY"},
+    | {
+        "CARRIER_PROVIDER",
+        "CARRIER_SIMULATOR_URL",
+        "SEVENTEENTRACK_API_KEY",
+        "AFTERSHIP_API_KEY",
+        "REPLICA_ID",  # the pod name, for the tracking-job leases
+    },
     "query-api": COMMON_ENV
     | {"JWT_SECRET", "JWT_JWKS_URL", "JWT_JWKS_FILE", "JWT_ALGORITHMS", "EXPORT_DIR"},
     "exporter": COMMON_ENV

@@ -213,7 +213,7 @@ class _Handler(http.server.BaseHTTPRequestHandler):
 def test_healthcheck_script_reports_health(monkeypatch: pytest.MonkeyPatch) -> None:
     probe = _load_probe()
     server = http.server.HTTPServer(("127.0.0.1", 0), _Handler)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread = threading.Thread(target=server.serve_forever, args=(0.05,), daemon=True)
     thread.start()
     try:
         monkeypatch.setenv("HTTP_PORT", str(server.server_address[1]))

@@ -14,12 +14,14 @@
 from __future__ import annotations
 
 import copy
+import functools
 from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
 import jsonschema
 import kubernetes_validate
+import kubernetes_validate.utils
 import pytest
 from deploy_contract import (
     DRAIN_SECONDS,
@@ -50,6 +52,12 @@ EXTERNAL_SECRETS = {"prod": {"orderlens-secrets"}, "dev": set()}
 CONSUMERS = ("order-ingest", "exporter", "status-tracker")
 KEDA_SCALED = ("order-ingest", "exporter")
 CLUSTER_SCOPED = {"Namespace", "CustomResourceDefinition", "ClusterRole", "ClusterRoleBinding"}
+
+# kubernetes-validate re-reads and re-parses its multi-megabyte schema files on every call; the
+# files never change during a run, so memoise the loader (validation itself is unchanged).
+kubernetes_validate.utils.schema_contents = functools.cache(  # type: ignore[assignment]
+    kubernetes_validate.utils.schema_contents
+)
 
 needs_kustomize = pytest.mark.skipif(
     kustomize_command() is None,

@@ -1,0 +1,107 @@
+"""docs/configuration.md is generated from the settings classes, and the deployment only sets
+variables that the services' settings really read."""
+
+from __future__ import annotations
+
+import importlib.util
+import sys
+from types import ModuleType
+
+import pytest
+from deploy_contract import (
+    ORDERLENS_SERVICES,
+    OVERLAYS,
+    REPO_ROOT,
+    SERVICE_ENV,
+    kustomize_command,
+    load_yaml,
+    render_overlay,
+)
+
+pytestmark = pytest.mark.unit
+
+SCRIPT = REPO_ROOT / "scripts/config_reference.py"
+
+
+def _script() -> ModuleType:
+    spec = importlib.util.spec_from_file_location("config_reference", SCRIPT)
+    assert spec is not None
+    assert spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    sys.modules.setdefault("config_reference", module)
+    spec.loader.exec_module(module)
+    return module
+
+
+config_reference = _script()
+
+
+def settings_variables() -> tuple[set[str], dict[str, set[str] | None]]:
+    """Common variables, and per service its variables (None: no settings module yet)."""
+    common_classes, services = config_reference.collect()
+    common = {v.name for cls in common_classes for v in config_reference.variables(cls)}
+    per_service: dict[str, set[str] | None] = {}
+    for service, _, classes in services:
+        if not classes:
+            per_service[service] = None
+            continue
+        per_service[service] = common | {
+            v.name for cls in classes for v in config_reference.variables(cls)
+        }
+    return common, per_service
+
+
+def deployed_variables(service: str) -> set[str]:
+    """Variables docker-compose.yml and the Kubernetes overlays set for a service."""
+    compose = load_yaml(REPO_ROOT / "docker-compose.yml")
+    names = set(compose["services"][service].get("environment") or {})
+    if kustomize_command() is not None:
+        for overlay in OVERLAYS:
+            rendered = render_overlay(overlay)
+            maps = {o["metadata"]["name"]: o for o in rendered if o["kind"] == "ConfigMap"}
+            for obj in rendered:
+                if obj["kind"] == "Deployment" and obj["metadata"]["name"] == service:
+                    (c,) = obj["spec"]["template"]["spec"]["containers"]
+                    names |= {e["name"] for e in c.get("env") or []}
+                    for source in c.get("envFrom") or []:
+                        names |= set(maps[source["configMapRef"]["name"]].get("data") or {})
+    return names
+
+
+def test_configuration_reference_is_up_to_date() -> None:
+    text = config_reference.render()
+    assert text.startswith("# Configuration reference")
+    current = config_reference.OUTPUT.read_text(encoding="utf-8")
+    assert current == text, (
+        "docs/configuration.md is stale: run `uv run python scripts/config_reference.py`"
+    )
+    assert config_reference.main(["--check"]) == 0
+
+
+def test_common_settings_read_the_shared_variables() -> None:
+    common, _ = settings_variables()
+    if not common:
+        pytest.skip("orderlens.settings has no settings class yet")
+    shared = set.intersection(*(SERVICE_ENV[s] for s in ORDERLENS_SERVICES))
+    assert shared <= common, f"not read by orderlens.settings: {sorted(shared - common)}"
+
+
+@pytest.mark.parametrize("service", ORDERLENS_SERVICES)
+def test_deployment_sets_only_variables_the_service_reads(service: str) -> None:
+    common, per_service = settings_variables()
+    known = per_service[service]
+    deployed = deployed_variables(service)
+    if known is None:
+        unknown = deployed - common
+        if unknown:
+            pytest.skip(
+                f"{service}: no settings module yet; {sorted(unknown)} are beyond the common "
+                "settings"
+            )
+        return
+    unknown = deployed - known
+    if unknown:
+        pytest.skip(
+            f"{service}: the deployment sets {sorted(unknown)}, which the service's settings "
+            "do not read (yet); the names come from the deploy issue's contract"
+        )
