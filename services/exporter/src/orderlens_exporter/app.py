@@ -1,0 +1,130 @@
+"""Wiring: the exporter process from its settings (used by `main` and by the tests)."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import os
+import signal
+import socket
+import uuid
+from dataclasses import dataclass
+from datetime import timedelta
+from typing import Any
+
+from faststream.kafka import KafkaBroker
+from pymongo import AsyncMongoClient
+
+from orderlens.consumer import BatchConsumer
+from orderlens.filestore import LocalFileStore
+from orderlens.health import HealthServer, kafka_ready
+from orderlens.kafka import make_broker
+from orderlens.logging import configure_logging
+from orderlens.mongo import make_client, ping
+from orderlens_exporter.handlers import requests_consumer
+from orderlens_exporter.orders_source import ORDERS_COLLECTION, MongoOrderSource
+from orderlens_exporter.publisher import CompletionPublisher
+from orderlens_exporter.repository import ExportRepository
+from orderlens_exporter.service import ExportConfig, ExportService
+from orderlens_exporter.settings import SERVICE, ExporterSettings
+from orderlens_exporter.slots import ShopSlots
+from orderlens_exporter.worker import Worker
+
+log = logging.getLogger("orderlens.exporter")
+
+Document = dict[str, Any]
+
+
+def worker_id() -> str:
+    return f"{socket.gethostname()}-{os.getpid()}-{uuid.uuid4().hex[:6]}"
+
+
+@dataclass
+class Exporter:
+    settings: ExporterSettings
+    client: AsyncMongoClient[Document]
+    broker: KafkaBroker
+    service: ExportService
+    worker: Worker
+    consumer: BatchConsumer
+    health: HealthServer
+    _worker_task: asyncio.Task[None] | None = None
+
+    async def start(self) -> None:
+        await self.service.repo.ensure_indexes()
+        await self.service.slots.ensure_indexes()
+        await self.health.start()
+        await self.broker.start()
+        self._worker_task = asyncio.create_task(self.worker.run_forever())
+        log.info("exporter started", extra={"owner": self.service.config.owner})
+
+    async def stop(self) -> None:
+        await self.consumer.drain()
+        await self.worker.stop()
+        if self._worker_task is not None:
+            self._worker_task.cancel()
+            await asyncio.gather(self._worker_task, return_exceptions=True)
+        await self.broker.stop()
+        await self.health.stop()
+        await self.client.close()
+
+
+def build(settings: ExporterSettings, *, owner: str | None = None) -> Exporter:
+    client = make_client(settings.mongodb_uri, app_name="orderlens-exporter")
+    db = client.get_database(settings.mongodb_database)
+    lease = timedelta(seconds=settings.export_lease_seconds)
+    broker = make_broker(settings.kafka_bootstrap_servers, client_id="orderlens-exporter")
+    service = ExportService(
+        repo=ExportRepository(db),
+        slots=ShopSlots(db, per_shop=settings.export_max_running_per_shop, grace=lease),
+        orders=MongoOrderSource(
+            db[ORDERS_COLLECTION],
+            batch_size=settings.export_batch_size,
+            sort_by_id=settings.export_sort_by_id,
+        ),
+        store=LocalFileStore(settings.export_dir),
+        publish=CompletionPublisher(broker, settings.topic_export_completed),
+        config=ExportConfig(
+            owner=owner or worker_id(),
+            lease=lease,
+            retention=timedelta(hours=settings.export_retention_hours),
+            max_attempts=settings.export_max_attempts,
+            retry_delay=timedelta(seconds=settings.export_retry_delay_seconds),
+            rows_per_sheet=settings.export_rows_per_sheet,
+        ),
+    )
+    worker = Worker(
+        service,
+        capacity=settings.export_workers,
+        poll_seconds=settings.export_poll_seconds,
+        sweep_seconds=settings.export_sweep_seconds,
+    )
+    consumer = requests_consumer(settings, service, worker.wake.set)
+    consumer.attach(broker)
+    health = HealthServer(
+        service=SERVICE,
+        host=settings.http_host,
+        port=settings.http_port,
+        checks={"mongodb": lambda: ping(client), "kafka": lambda: kafka_ready(broker)},
+    )
+    return Exporter(settings, client, broker, service, worker, consumer, health)
+
+
+async def serve(settings: ExporterSettings) -> None:
+    exporter = build(settings)
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(sig, stop.set)
+    await exporter.start()
+    try:
+        await stop.wait()
+    finally:
+        log.info("exporter stopping")
+        await exporter.stop()
+
+
+def main() -> None:
+    settings = ExporterSettings()
+    configure_logging(SERVICE, settings.log_level, json_lines=settings.log_json)
+    asyncio.run(serve(settings))

@@ -1,0 +1,61 @@
+"""CSV export files: UTF-8, a header row, RFC 4180 quoting, formula injection neutralised."""
+
+from __future__ import annotations
+
+import csv
+from collections.abc import Iterable
+from datetime import datetime
+from decimal import Decimal
+from pathlib import Path
+
+from orderlens_exporter.rows import Cell, Column, Row
+
+# OWASP's list: a spreadsheet reads a cell starting with one of these as a formula (or, for tab
+# and CR, may strip them and then read a formula).
+FORMULA_TRIGGERS = ("=", "+", "-", "@", "\t", "\r")
+_BUFFER = 1024 * 1024
+
+
+def neutralise(text: str) -> str:
+    """Prefix a single quote to text a spreadsheet would evaluate; other text is unchanged."""
+    return "'" + text if text.startswith(FORMULA_TRIGGERS) else text
+
+
+def csv_cell(value: Cell) -> str:
+    """A cell as CSV text. Only text is neutralised: numbers (a negative amount too) and times
+    are produced by this program, never by a buyer, and must stay numbers for a spreadsheet."""
+    if value is None:
+        return ""
+    if isinstance(value, str):
+        return neutralise(value)
+    if isinstance(value, datetime):
+        return value.isoformat(timespec="seconds")
+    if isinstance(value, Decimal):
+        return format(value, "f")
+    return str(value)
+
+
+class CsvExportWriter:
+    def __init__(self, path: Path, columns: tuple[Column, ...]) -> None:
+        self._file = path.open("w", encoding="utf-8", newline="", buffering=_BUFFER)
+        # The default dialect is RFC 4180: comma, double quotes doubled, CRLF line ends,
+        # quoting only where a comma, quote or line break requires it.
+        self._writer = csv.writer(self._file)
+        self._writer.writerow([neutralise(column.name) for column in columns])
+        self.rows = 0
+
+    def write_rows(self, rows: Iterable[Row]) -> int:
+        count = 0
+        write = self._writer.writerow
+        for row in rows:
+            write([csv_cell(value) for value in row])
+            count += 1
+        self.rows += count
+        return count
+
+    def close(self) -> None:
+        self._file.flush()
+        self._file.close()
+
+    def abort(self) -> None:
+        self._file.close()
