@@ -152,3 +152,22 @@ def test_prometheusrule_matches_alerts_yml() -> None:
         f"{sync_prometheusrule.PROMETHEUS_RULE.relative_to(REPO_ROOT)} is stale: run "
         "`uv run python tests/unit/deploy/sync_prometheusrule.py --write`"
     )
+
+
+def _github_anchor(heading: str) -> str:
+    text = re.sub(r"[^\w\- ]", "", heading.strip().lower())
+    return text.replace(" ", "-")
+
+
+@pytest.mark.parametrize("rule", RULES, ids=_rule_id)
+def test_runbook_links_resolve(rule: tuple[str, dict[str, Any]]) -> None:
+    _, r = rule
+    path, _, anchor = r["annotations"]["runbook_url"].partition("#")
+    doc = REPO_ROOT / path
+    assert doc.is_file(), f"{r['alert']}: {path} does not exist"
+    headings = [
+        _github_anchor(line.lstrip("#"))
+        for line in doc.read_text(encoding="utf-8").splitlines()
+        if line.startswith("#")
+    ]
+    assert anchor in headings, f"{r['alert']}: no heading #{anchor} in {path}"
