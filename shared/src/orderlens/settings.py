@@ -5,6 +5,8 @@ Each service has one settings class, a subclass of `ServiceSettings` below.
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
@@ -29,6 +31,13 @@ class ServiceSettings(BaseSettings):
         default="orders.export-completed", description="Topic name."
     )
     topic_dead_letter: str = Field(default="orders.dead-letter", description="Topic name.")
+
+    # Shared like the topic names: the exporter writes export files here, query-api serves them.
+    export_dir: Path = Field(
+        default=Path(".orderlens/exports"),
+        description="Directory of the export files (written by the exporter, served by "
+        "query-api).",
+    )
 
     http_host: str = Field(default="0.0.0.0", description="Address of the HTTP server.")
     http_port: int = Field(default=8080, description="Port of /healthz, /readyz, /metrics.")

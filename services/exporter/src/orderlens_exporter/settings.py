@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
 from pydantic import Field
 
 from orderlens.settings import ServiceSettings
@@ -16,10 +14,6 @@ EVENT_SOURCE = "orderlens/exporter"
 class ExporterSettings(ServiceSettings):
     http_port: int = Field(default=8083, description="Port of /healthz, /readyz, /metrics.")
 
-    export_dir: Path = Field(
-        default=Path(".orderlens/exports"),
-        description="Directory of the export files (shared with query-api, which serves them).",
-    )
     export_max_running_per_shop: int = Field(
         default=2, ge=1, le=50, description="Exports running at once per shop; more wait queued."
     )
