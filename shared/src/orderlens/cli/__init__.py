@@ -12,6 +12,7 @@ from collections.abc import Sequence
 
 # name -> module defining `register(subparsers)` which sets `func` on its parser.
 _COMMANDS = {
+    "carrier-simulator": "orderlens.cli.carrier_simulator",
     "dev": "orderlens.cli.dev",
     "seed": "orderlens.cli.seed",
     "token": "orderlens.cli.token",

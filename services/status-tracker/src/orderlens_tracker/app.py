@@ -1,0 +1,154 @@
+"""Wiring of one tracker replica: MongoDB, Kafka, the carrier client, the poller, the probes."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import uuid
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+import httpx
+from faststream.kafka import KafkaBroker
+from pymongo import AsyncMongoClient
+
+from orderlens.consumer import BatchConsumer
+from orderlens.events import CloudEvent, StatusChanged
+from orderlens.health import HealthServer, kafka_ready
+from orderlens.kafka import make_broker, publish_event
+from orderlens.mongo import make_client, ping
+from orderlens_tracker import metrics
+from orderlens_tracker.adapters import CarrierAdapter, build_adapter
+from orderlens_tracker.breaker import BreakerState, CircuitBreaker
+from orderlens_tracker.consumer import SERVICE, attach, build_consumers
+from orderlens_tracker.jobs import JobStore
+from orderlens_tracker.leases import ShardLeases
+from orderlens_tracker.poller import Poller
+from orderlens_tracker.ratelimit import TokenBucket
+from orderlens_tracker.settings import TrackerSettings
+from orderlens_tracker.transport import RetryPolicy, Transport
+
+log = logging.getLogger("orderlens.tracker")
+
+
+def make_http_client(settings: TrackerSettings) -> httpx.AsyncClient:
+    """One pooled client for every carrier request, sized to the concurrency bound."""
+    timeout = settings.carrier_timeout_seconds
+    return httpx.AsyncClient(
+        timeout=httpx.Timeout(timeout, connect=min(5.0, timeout)),
+        limits=httpx.Limits(
+            max_connections=settings.carrier_concurrency,
+            max_keepalive_connections=settings.carrier_concurrency,
+        ),
+        headers={"User-Agent": "orderlens-status-tracker"},
+    )
+
+
+def make_breaker(settings: TrackerSettings) -> CircuitBreaker:
+    provider = settings.carrier_provider.value
+
+    def report(state: BreakerState) -> None:
+        metrics.BREAKER_STATE.labels(provider).set(int(state))
+        log.info("circuit breaker %s", state.name.lower(), extra={"provider": provider})
+
+    return CircuitBreaker(
+        provider,
+        failure_threshold=settings.breaker_failure_threshold,
+        reset_seconds=settings.breaker_reset_seconds,
+        on_change=report,
+    )
+
+
+class TrackerApp:
+    """One replica. `start()` returns once it runs; `stop()` drains and releases its shards."""
+
+    def __init__(self, settings: TrackerSettings) -> None:
+        self.settings = settings
+        self.replica_id = settings.replica_id or f"tracker-{uuid.uuid4().hex[:12]}"
+        self.mongo: AsyncMongoClient[dict[str, Any]] = make_client(
+            settings.mongodb_uri, app_name="orderlens-status-tracker"
+        )
+        db = self.mongo[settings.mongodb_database]
+        self.jobs = JobStore(db, settings.shards)
+        self.broker: KafkaBroker = make_broker(
+            settings.kafka_bootstrap_servers, client_id="orderlens-status-tracker"
+        )
+        self.consumers: list[BatchConsumer] = build_consumers(settings, self.jobs)
+        attach(self.consumers, self.broker)
+        self.http = make_http_client(settings)
+        self.breaker = make_breaker(settings)
+        self.limiter = TokenBucket(settings.rate_limit(), settings.carrier_rate_burst)
+        self.transport = Transport(
+            settings.carrier_provider.value,
+            self.http,
+            limiter=self.limiter,
+            breaker=self.breaker,
+            retry=RetryPolicy(
+                settings.carrier_max_attempts,
+                settings.carrier_backoff_base_seconds,
+                settings.carrier_backoff_cap_seconds,
+            ),
+            concurrency=settings.carrier_concurrency,
+        )
+        self.adapter: CarrierAdapter = build_adapter(settings, self.transport)
+        self.leases = ShardLeases(
+            db, self.replica_id, shards=settings.shards, lease_seconds=settings.lease_seconds
+        )
+        self.poller = Poller(
+            settings,
+            adapter=self.adapter,
+            store=self.jobs,
+            leases=self.leases,
+            breaker=self.breaker,
+            limiter=self.limiter,
+            publish=self._publish,
+        )
+        self.health = HealthServer(
+            service=SERVICE,
+            host=settings.http_host,
+            port=settings.http_port,
+            checks={"mongodb": lambda: ping(self.mongo), "kafka": lambda: kafka_ready(self.broker)},
+        )
+
+    async def _publish(self, event: CloudEvent[StatusChanged]) -> None:
+        await publish_event(self.broker, self.settings.topic_status_changed, event)
+
+    async def start(self) -> None:
+        await self.health.start()
+        await _until_done("create the tracking_jobs indexes", self.jobs.ensure_indexes)
+        await _until_done("connect to Kafka", self.broker.start)
+        await self.poller.start()
+        log.info(
+            "status-tracker started",
+            extra={
+                "replica": self.replica_id,
+                "provider": self.settings.carrier_provider.value,
+                "rate_limit": self.settings.rate_limit(),
+            },
+        )
+
+    async def stop(self, *, release: bool = True) -> None:
+        """Drain the consumers, stop polling, give the shards back (`release=False` behaves as a
+        crash for tests: the leases stay until they expire)."""
+        for consumer in self.consumers:
+            await consumer.drain()
+        await self.poller.stop(release=release)
+        with contextlib.suppress(Exception):
+            await self.broker.stop()
+        await self.http.aclose()
+        await self.health.stop()
+        await self.mongo.close()
+
+
+async def _until_done(what: str, action: Callable[[], Awaitable[Any]]) -> None:
+    attempt = 0
+    while True:
+        try:
+            await action()
+            return
+        except Exception as exc:
+            delay = min(10.0, 0.5 * 2**attempt)
+            log.warning("could not %s, retrying in %.1fs: %s", what, delay, exc)
+            await asyncio.sleep(delay)
+            attempt += 1
