@@ -2,7 +2,14 @@
 
 from __future__ import annotations
 
+import functools
+import hashlib
+import json
+import os
 import re
+import shutil
+import subprocess
+import tempfile
 from pathlib import Path
 from typing import Any
 
@@ -31,6 +38,9 @@ EXPECTED_SERVICES = {
     "grafana",
 }
 CONDITIONS = {"service_started", "service_healthy", "service_completed_successfully"}
+COMPOSECHECK = Path(__file__).resolve().parent / "composecheck"
+# Variables docker-compose.yml interpolates: unset them so the defaults are what is checked.
+INTERPOLATED = re.compile(r"\$\{(\w+)")
 
 
 @pytest.fixture(scope="module")
@@ -301,3 +311,86 @@ def test_consumers_get_time_to_drain(services: dict[str, dict[str, Any]]) -> Non
         grace = services[name].get("stop_grace_period", "10s")
         assert re.fullmatch(r"\d+s", grace), grace
         assert int(grace[:-1]) > 30, f"{name}: stop_grace_period {grace} <= the 30 s drain"
+
+
+# ---------------------------------------------------------------------------------------------
+# compose-go: the loader of `docker compose` itself (schema + semantic validation)
+# ---------------------------------------------------------------------------------------------
+@functools.cache
+def composecheck() -> Path | str:
+    """The compose-go helper binary, built once per source version; or why it is unavailable."""
+    go = shutil.which("go")
+    if go is None:
+        return "the Go toolchain is not installed (needed to build the compose-go checker)"
+    digest = hashlib.sha256()
+    for name in ("go.mod", "go.sum", "main.go"):
+        digest.update((COMPOSECHECK / name).read_bytes())
+    binary = Path(tempfile.gettempdir()) / f"orderlens-composecheck-{digest.hexdigest()[:16]}"
+    if binary.is_file():
+        return binary
+    partial = binary.with_name(f"{binary.name}.{os.getpid()}")
+    result = subprocess.run(
+        [go, "build", "-o", str(partial), "."],
+        cwd=COMPOSECHECK,
+        capture_output=True,
+        text=True,
+        timeout=600,
+        check=False,
+        env={**os.environ, "GOFLAGS": "-mod=readonly -buildvcs=false"},
+    )
+    if result.returncode != 0:
+        return f"cannot build the compose-go checker (offline?): {result.stderr[-400:]}"
+    partial.replace(binary)
+    return binary
+
+
+def run_composecheck(path: Path) -> subprocess.CompletedProcess[str]:
+    binary = composecheck()
+    if isinstance(binary, str):
+        pytest.skip(binary)
+    text = path.read_text(encoding="utf-8")
+    env = {k: v for k, v in os.environ.items() if k not in set(INTERPOLATED.findall(text))}
+    env = {k: v for k, v in env.items() if not k.startswith("COMPOSE_")}
+    return subprocess.run(
+        [str(binary), str(path)],
+        cwd=path.parent,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+        env=env,
+    )
+
+
+def test_compose_go_loads_the_file() -> None:
+    """What `docker compose config` would say: valid against the Compose Specification schema,
+    interpolation works, references resolve."""
+    result = run_composecheck(COMPOSE_FILE)
+    assert result.returncode == 0, result.stderr
+    project = json.loads(result.stdout)
+    assert project["name"] == "orderlens"
+    assert set(project["services"]) == EXPECTED_SERVICES
+    api = project["services"]["query-api"]
+    assert api["environment"]["LOG_LEVEL"] == "INFO"  # ${LOG_LEVEL:-INFO} interpolated
+    assert api["environment"]["JWT_ALGORITHMS"] == "HS256"
+    assert api["build"]["dockerfile"] == "services/query-api/Dockerfile"
+
+
+def test_compose_go_rejects_an_invalid_file(tmp_path: Path) -> None:
+    """The checker bites (so the test above means something)."""
+    broken = tmp_path / "docker-compose.yml"
+    broken.write_text(
+        "services:\n"
+        "  a:\n"
+        "    image: busybox\n"
+        "    depends_on:\n"
+        "      b:\n"
+        "        condition: service_healty\n"
+        "  b:\n"
+        "    image: busybox\n"
+        "    helthcheck: {test: [CMD, 'true']}\n",
+        encoding="utf-8",
+    )
+    result = run_composecheck(broken)
+    assert result.returncode == 1
+    assert "depends_on.b.condition" in result.stderr or "helthcheck" in result.stderr
