@@ -52,7 +52,8 @@ def compose() -> dict[str, Any]:
 
 @pytest.fixture(scope="module")
 def services(compose: dict[str, Any]) -> dict[str, dict[str, Any]]:
-    return compose["services"]
+    result: dict[str, dict[str, Any]] = compose["services"]
+    return result
 
 
 def depends_on(service: dict[str, Any]) -> dict[str, str]:

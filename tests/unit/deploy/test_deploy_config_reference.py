@@ -13,6 +13,7 @@ from deploy_contract import (
     OVERLAYS,
     REPO_ROOT,
     SERVICE_ENV,
+    SERVICES,
     kustomize_command,
     load_yaml,
     render_overlay,
@@ -105,3 +106,30 @@ def test_deployment_sets_only_variables_the_service_reads(service: str) -> None:
             f"{service}: the deployment sets {sorted(unknown)}, which the service's settings "
             "do not read (yet); the names come from the deploy issue's contract"
         )
+
+
+PACKAGES = {
+    "order-ingest": "orderlens_ingest",
+    "status-tracker": "orderlens_tracker",
+    "exporter": "orderlens_exporter",
+}
+
+
+@pytest.mark.parametrize("service", sorted(PACKAGES))
+def test_consumer_group_matches_the_autoscaler(service: str) -> None:
+    """KEDA reads the lag of a consumer group by name: it must be the group the service joins
+    (a settings default or a module constant of `<package>.settings`)."""
+    expected = SERVICES[service].consumer_group
+    module = config_reference._import(f"{PACKAGES[service]}.settings")
+    if module is None:
+        pytest.skip(f"{PACKAGES[service]}.settings does not exist yet")
+    candidates = {
+        value
+        for name, value in vars(module).items()
+        if "GROUP" in name.upper() and isinstance(value, str)
+    }
+    for cls in config_reference.settings_classes(module):
+        for name, info in cls.model_fields.items():
+            if "group" in name and isinstance(info.default, str):
+                candidates.add(info.default)
+    assert expected in candidates, f"{service}: consumer group {expected!r} not in {candidates}"

@@ -10,6 +10,7 @@ import threading
 import tomllib
 from collections.abc import Iterator
 from pathlib import Path
+from types import ModuleType
 
 import pytest
 from deploy_contract import (
@@ -192,7 +193,7 @@ def test_dockerignore_matcher_semantics() -> None:
 # ---------------------------------------------------------------------------------------------
 # The probe script itself
 # ---------------------------------------------------------------------------------------------
-def _load_probe():  # type: ignore[no-untyped-def]
+def _load_probe() -> ModuleType:
     spec = importlib.util.spec_from_file_location("orderlens_healthcheck", HEALTHCHECK_SCRIPT)
     assert spec is not None
     assert spec.loader is not None

@@ -55,7 +55,7 @@ CLUSTER_SCOPED = {"Namespace", "CustomResourceDefinition", "ClusterRole", "Clust
 
 # kubernetes-validate re-reads and re-parses its multi-megabyte schema files on every call; the
 # files never change during a run, so memoise the loader (validation itself is unchanged).
-kubernetes_validate.utils.schema_contents = functools.cache(  # type: ignore[assignment]
+kubernetes_validate.utils.schema_contents = functools.cache(
     kubernetes_validate.utils.schema_contents
 )
 
@@ -95,15 +95,17 @@ def objects(rendered: Iterable[dict[str, Any]], kind: str) -> dict[str, dict[str
 
 
 def pod_spec(workload: dict[str, Any]) -> dict[str, Any]:
-    return workload["spec"]["template"]["spec"]
+    spec: dict[str, Any] = workload["spec"]["template"]["spec"]
+    return spec
 
 
 def pod_labels(workload: dict[str, Any]) -> dict[str, str]:
-    return workload["spec"]["template"]["metadata"]["labels"]
+    labels: dict[str, str] = workload["spec"]["template"]["metadata"]["labels"]
+    return labels
 
 
 def container(workload: dict[str, Any]) -> dict[str, Any]:
-    containers = pod_spec(workload)["containers"]
+    containers: list[dict[str, Any]] = pod_spec(workload)["containers"]
     assert len(containers) == 1, f"{workload['metadata']['name']}: one container expected"
     return containers[0]
 
@@ -160,7 +162,7 @@ def test_kustomizations_reference_existing_files_and_nothing_is_orphaned() -> No
 
 def _resource_documents() -> list[tuple[str, dict[str, Any]]]:
     """Every object in the files the kustomizations list as resources (patches excluded)."""
-    docs = []
+    docs: list[tuple[str, dict[str, Any]]] = []
     for directory in kustomization_dirs():
         k = load_yaml(directory / "kustomization.yaml")
         for resource in k.get("resources", []):

@@ -42,7 +42,7 @@ RULES = _rules()
 
 def _rule_id(value: Any) -> str:
     if isinstance(value, tuple):
-        return value[1].get("alert") or value[1].get("record")
+        return str(value[1].get("alert") or value[1].get("record"))
     return str(value)
 
 
