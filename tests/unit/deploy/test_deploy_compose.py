@@ -16,6 +16,7 @@ from typing import Any
 import pytest
 from deploy_contract import (
     EXPORT_DIR,
+    K8S,
     ORDERLENS_SERVICES,
     REPO_ROOT,
     SERVICE_ENV,
@@ -23,6 +24,7 @@ from deploy_contract import (
     TOPIC_DEFAULTS,
     dockerfile_stages,
     load_yaml,
+    load_yaml_docs,
 )
 
 pytestmark = pytest.mark.unit
@@ -395,3 +397,73 @@ def test_compose_go_rejects_an_invalid_file(tmp_path: Path) -> None:
     result = run_composecheck(broken)
     assert result.returncode == 1
     assert "depends_on.b.condition" in result.stderr or "helthcheck" in result.stderr
+
+
+# ---------------------------------------------------------------------------------------------
+# The replica-set initiation script of the MongoDB healthcheck, run under Node with a fake `rs`
+# ---------------------------------------------------------------------------------------------
+MONGOSH_HARNESS = r"""
+const vm = require("vm");
+const [script, state] = process.argv.slice(1);  // `node -e`: no script path in argv
+const result = { code: null, initiated: null };
+class Quit {}
+const rs = {
+  status() {
+    if (state === "uninitialised") throw new Error("no replset config has been received");
+    return { members: [{ stateStr: state }] };
+  },
+  initiate(config) { result.initiated = config; return { ok: 1 }; },
+};
+const quit = (code) => { result.code = code; throw new Quit(); };  // mongosh exits here
+try { vm.runInNewContext(script, { rs, quit }); } catch (e) { if (!(e instanceof Quit)) throw e; }
+process.stdout.write(JSON.stringify(result));
+"""
+
+
+def mongo_init_scripts() -> list[tuple[str, str, str]]:
+    """(where, script, expected member host) of the compose healthcheck and the dev probe."""
+    compose = load_yaml(COMPOSE_FILE)
+    scripts = [("docker-compose.yml", compose["services"]["mongo"]["healthcheck"]["test"][-1])]
+    for doc in load_yaml_docs(K8S / "overlays/dev/mongodb.yaml"):
+        if doc["kind"] == "StatefulSet":
+            (c,) = doc["spec"]["template"]["spec"]["containers"]
+            scripts.append(
+                ("overlays/dev/mongodb.yaml", c["readinessProbe"]["exec"]["command"][-1])
+            )
+    hosts = {
+        "docker-compose.yml": "mongo:27017",
+        "overlays/dev/mongodb.yaml": "mongodb-0.mongodb:27017",
+    }
+    return [(where, script, hosts[where]) for where, script in scripts]
+
+
+@pytest.mark.parametrize(("where", "script", "host"), mongo_init_scripts(), ids=lambda v: v[:30])
+@pytest.mark.parametrize(
+    ("state", "code", "initiates"),
+    [
+        ("uninitialised", 1, True),
+        ("STARTUP2", 1, False),
+        ("SECONDARY", 1, False),
+        ("PRIMARY", 0, False),
+    ],
+)
+def test_mongo_healthcheck_initiates_the_replica_set(
+    where: str, script: str, host: str, state: str, code: int, initiates: bool
+) -> None:
+    node = shutil.which("node")
+    if node is None:
+        pytest.skip("node is not installed: cannot run the mongosh script")
+    result = subprocess.run(
+        [node, "-e", MONGOSH_HARNESS, script, state],
+        capture_output=True,
+        text=True,
+        timeout=30,
+        check=False,
+    )
+    assert result.returncode == 0, result.stderr
+    outcome = json.loads(result.stdout)
+    assert outcome["code"] == code, f"{where}: exit code when {state}"
+    if initiates:
+        assert outcome["initiated"] == {"_id": "rs0", "members": [{"_id": 0, "host": host}]}
+    else:
+        assert outcome["initiated"] is None, f"{where}: re-initiates an initiated set"
