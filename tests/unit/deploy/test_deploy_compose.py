@@ -467,3 +467,39 @@ def test_mongo_healthcheck_initiates_the_replica_set(
         assert outcome["initiated"] == {"_id": "rs0", "members": [{"_id": 0, "host": host}]}
     else:
         assert outcome["initiated"] is None, f"{where}: re-initiates an initiated set"
+
+
+def test_kafka_init_script_runs(tmp_path: Path, services: dict[str, dict[str, Any]]) -> None:
+    """Run kafka-init's bash script against a fake kafka-topics.sh that records its calls."""
+    bash = shutil.which("bash")
+    if bash is None:
+        pytest.skip("bash is not installed")
+    init = services["kafka-init"]
+    assert init["entrypoint"][:2] == ["/bin/bash", "-ec"]
+    script = init["command"][0].replace("$$", "$")  # compose's escaping of `$`
+    log = tmp_path / "calls.log"
+    fake = tmp_path / "kafka-topics.sh"
+    fake.write_text(
+        f'#!/bin/bash\necho "$*" >> {log}\n'
+        'if [[ " $* " == *" --describe "* ]]; then echo "Topic: x	TopicId: y"; fi\n',
+        encoding="utf-8",
+    )
+    fake.chmod(0o755)
+    script = script.replace("/opt/kafka/bin/kafka-topics.sh", str(fake))
+    env = {"PATH": os.environ.get("PATH", ""), **environment(init)}
+    result = subprocess.run(
+        [bash, "-ec", script], capture_output=True, text=True, timeout=30, check=False, env=env
+    )
+    assert result.returncode == 0, result.stderr
+    calls = log.read_text(encoding="utf-8").splitlines()
+    creates = [c.split() for c in calls if "--create" in c]
+    assert len(creates) == len(TOPIC_DEFAULTS)
+    created = {}
+    for args in creates:
+        assert "--if-not-exists" in args
+        assert args[args.index("--bootstrap-server") + 1] == "kafka:9092"
+        topic = args[args.index("--topic") + 1]
+        created[topic] = int(args[args.index("--partitions") + 1])
+        assert any(a.startswith("retention.ms=") for a in args)
+    assert set(created) == set(TOPIC_DEFAULTS.values())
+    assert created["orders.created"] == created["orders.status-changed"]
