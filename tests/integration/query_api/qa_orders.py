@@ -47,9 +47,7 @@ def _packages(order: Order, rng: random.Random, now: datetime) -> list[PackageDo
                 delivered = order.delivered_at or at + timedelta(hours=rng.randint(2, 30))
                 checkpoints.append(Checkpoint(at=delivered, status=TrackingStatus.DELIVERED))
             elif status != TrackingStatus.IN_TRANSIT:
-                checkpoints.append(
-                    Checkpoint(at=min(at + timedelta(hours=2), now), status=status)
-                )
+                checkpoints.append(Checkpoint(at=min(at + timedelta(hours=2), now), status=status))
         estimate = base + timedelta(hours=rng.choice((48, 72, 96, 120)))
         packages.append(
             package.model_copy(

@@ -39,6 +39,8 @@ async def _connect_broker(runtime: Runtime) -> None:
             await runtime.broker.start()
         except Exception as exc:
             log.warning("Kafka not reachable yet (%s); retrying", exc)
+            with contextlib.suppress(Exception):
+                await runtime.broker.stop()
             await asyncio.sleep(BROKER_RETRY_SECONDS)
         else:
             runtime.broker_connected = True
