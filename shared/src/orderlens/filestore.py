@@ -179,9 +179,9 @@ class LocalFileStore(FileStore):
     the final rename is atomic)."""
 
     def __init__(self, root: Path | str) -> None:
+        # Nothing is created here: a reader (query-api) may see the directory read-only.
         self.root = Path(root).resolve()
         self._staging = self.root / _STAGING_DIR
-        self._staging.mkdir(parents=True, exist_ok=True)
 
     def _path(self, key: str) -> Path:
         path = self.root / check_key(key)
@@ -191,6 +191,7 @@ class LocalFileStore(FileStore):
 
     def staging_path(self, key: str) -> Path:
         check_key(key)
+        self._staging.mkdir(parents=True, exist_ok=True)
         return self._staging / f"{key}.{secrets.token_hex(6)}.part"
 
     async def commit(self, staged: Path, key: str) -> StoredFile:
@@ -226,7 +227,9 @@ class LocalFileStore(FileStore):
 
     async def keys(self) -> list[StoredKey]:
         def scan() -> list[StoredKey]:
-            found = []
+            found: list[StoredKey] = []
+            if not self.root.is_dir():
+                return found
             with os.scandir(self.root) as entries:
                 for entry in entries:
                     if entry.is_file(follow_symlinks=False) and _KEY.match(entry.name):
@@ -239,6 +242,8 @@ class LocalFileStore(FileStore):
     async def purge_staging(self, older_than: datetime) -> int:
         def purge() -> int:
             removed = 0
+            if not self._staging.is_dir():
+                return removed
             with os.scandir(self._staging) as entries:
                 for entry in entries:
                     if _last_modified(entry) >= older_than:

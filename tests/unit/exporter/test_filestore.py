@@ -62,8 +62,10 @@ async def test_a_changed_file_is_refused(tmp_path: Path) -> None:
         await open_verified(store, "f.csv", size=stored.bytes, sha256=stored.sha256)
 
 
-async def test_a_missing_file_is_not_found(tmp_path: Path) -> None:
+async def test_a_reader_creates_nothing_and_a_missing_file_is_not_found(tmp_path: Path) -> None:
     store = LocalFileStore(tmp_path / "store")
+    assert await store.keys() == []
+    assert not (tmp_path / "store").exists()
     with pytest.raises(FileNotFoundError):
         await open_verified(store, "gone.csv", size=1, sha256="0" * 64)
     assert await store.delete("gone.csv") is False
@@ -71,6 +73,7 @@ async def test_a_missing_file_is_not_found(tmp_path: Path) -> None:
 
 async def test_a_symlink_in_the_store_is_not_followed(tmp_path: Path) -> None:
     store = LocalFileStore(tmp_path / "store")
+    (tmp_path / "store").mkdir()
     (tmp_path / "secret").write_text("secret")
     os.symlink(tmp_path / "secret", tmp_path / "store" / "link.csv")
     with pytest.raises(OSError):  # noqa: PT011 - ELOOP from O_NOFOLLOW

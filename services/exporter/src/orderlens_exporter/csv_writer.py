@@ -24,14 +24,19 @@ def neutralise(text: str) -> str:
 def csv_cell(value: Cell) -> str:
     """A cell as CSV text. Only text is neutralised: numbers (a negative amount too) and times
     are produced by this program, never by a buyer, and must stay numbers for a spreadsheet."""
+    # Exact type checks, most frequent first: this runs for every cell of every row.
+    kind = type(value)
+    if kind is str:
+        text: str = value  # type: ignore[assignment]
+        return "'" + text if text.startswith(FORMULA_TRIGGERS) else text
     if value is None:
         return ""
-    if isinstance(value, str):
-        return neutralise(value)
+    if kind is Decimal:
+        return format(value, "f")
     if isinstance(value, datetime):
         return value.isoformat(timespec="seconds")
-    if isinstance(value, Decimal):
-        return format(value, "f")
+    if isinstance(value, str):
+        return neutralise(value)
     return str(value)
 
 

@@ -207,8 +207,11 @@ class ExportService:
         plan: ExportPlan = plan_export(record)
         key = file_key(record.id, record.attempts, record.format)
         staged = self.store.staging_path(key)
+        # The total is for progress only: counted alongside the export, since a count costs a
+        # scan of its own on FerretDB; progress stays 0 until it is known.
+        counting = asyncio.create_task(self.orders.count(plan.mongo_filter))
+        counting.add_done_callback(lambda task: _set_total(progress, task))
         try:
-            progress.orders_total = await self.orders.count(plan.mongo_filter)
             rows = await write_export(
                 plan,
                 self.orders.batches(plan.mongo_filter),
@@ -220,6 +223,7 @@ class ExportService:
             )
             stored = await self.store.commit(staged, key)
         finally:
+            counting.cancel()
             await self.store.discard(staged)
         return key, rows, stored
 
@@ -378,6 +382,11 @@ class ExportService:
             if stored.key not in live and stored.modified_at < cutoff:
                 await self.store.delete(stored.key)
         await self.store.purge_staging(now - max(self.config.lease * 6, timedelta(hours=1)))
+
+
+def _set_total(progress: Progress, counting: asyncio.Task[int]) -> None:
+    if not counting.cancelled() and counting.exception() is None:
+        progress.orders_total = counting.result()
 
 
 def _describe(exc: BaseException) -> str:

@@ -68,7 +68,7 @@ class XlsxExportWriter:
         self._rows_per_sheet = rows_per_sheet
         self._header = self._workbook.add_format({"bold": True})
         self._money_formats: dict[int, Format] = {}
-        self._time_formats: dict[str, Format] = {}
+        self._time_formats: dict[timedelta | None, Format] = {}
         self._sheets = 0
         self._row = 0
         self._sheet: Worksheet = self._new_sheet()
@@ -96,11 +96,12 @@ class XlsxExportWriter:
         return found
 
     def _time_format(self, moment: datetime) -> Format:
-        label = offset_label(moment)
-        found = self._time_formats.get(label)
+        offset = moment.utcoffset()
+        found = self._time_formats.get(offset)
         if found is None:
+            label = offset_label(moment)
             found = self._workbook.add_format({"num_format": f'{TIME_PATTERN} "{label}"'})
-            self._time_formats[label] = found
+            self._time_formats[offset] = found
         return found
 
     def write_rows(self, rows: Iterable[Row]) -> int:
