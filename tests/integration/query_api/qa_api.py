@@ -31,9 +31,10 @@ class Api:
     shops: list[str]
 
     def token(self, role: Role | str = Role.ADMIN, shops: list[str] | None = None) -> str:
-        return mint_token(
+        token: str = mint_token(
             sub=f"test-{role}", role=role, shops=shops or self.shops, secret=LOCAL_DEV_SECRET
         )
+        return token
 
     def auth(self, role: Role | str = Role.ADMIN, shops: list[str] | None = None) -> dict[str, str]:
         return {"Authorization": f"Bearer {self.token(role, shops)}"}

@@ -58,20 +58,29 @@ def _sold(shop_ids: Collection[str], start: datetime, end: datetime) -> dict[str
 async def top_products(
     reader: OrderReader, shop_ids: Collection[str], window: Window, by: str, limit: int
 ) -> TopProducts:
-    sums = await reader.group_sums(
-        [{"$match": _sold(shop_ids, window.start, window.end)}, {"$unwind": "$items"}],
-        {
-            "sku": "$items.sku_id",
-            "currency": "$money.currency",
-            "name": "$items.product_name",
-            "seller_sku": "$items.seller_sku",
-        },
-        {"units": "$items.quantity", "revenue": "$items.subtotal_after_discount", "orders": 1},
-    )
-    rows = [
-        {"_id": dict(zip(("sku", "currency", "name", "seller_sku"), key, strict=True)), **sums}
-        for key, sums in sums.items()
-    ]
+    """One `$unwind` pipeline per currency and measure: FerretDB 1.24's `$unwind` keeps only
+    `_id` and the unwound array, so the currency must be fixed by the `$match` (decision 0041)."""
+    sold = _sold(shop_ids, window.start, window.end)
+    rows: list[Document] = []
+    for currency in sorted(await reader.count_by(sold, "money.currency")):
+        if not isinstance(currency, str):
+            continue
+        sums = await reader.group_sums(
+            [{"$match": {**sold, "money.currency": currency}}, {"$unwind": "$items"}],
+            {
+                "sku": "$items.sku_id",
+                "name": "$items.product_name",
+                "seller_sku": "$items.seller_sku",
+            },
+            {"units": "$items.quantity", "revenue": "$items.subtotal_after_discount", "orders": 1},
+        )
+        rows.extend(
+            {
+                "_id": {"sku": sku, "currency": currency, "name": name, "seller_sku": seller_sku},
+                **values,
+            }
+            for (sku, name, seller_sku), values in sums.items()
+        )
     return rank_products(rows, window, by, limit)
 
 
