@@ -89,7 +89,7 @@ INDEXES: dict[str, list[IndexModel]] = {
             [("shop_id", ASCENDING), ("currency", ASCENDING), ("start", ASCENDING)],
             name="shop_currency_start",
         ),
-        IndexModel([("dirty", ASCENDING)], name="dirty"),
+        IndexModel([("pending", ASCENDING)], name="pending"),
     ],
 }
 

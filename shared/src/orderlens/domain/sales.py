@@ -29,10 +29,10 @@ class SalesBucket(BaseModel):
     gross: int  # sum of order totals, minor units
     cancelled: int  # orders of this bucket now CANCELLED
     cancelled_gross: int
-    # order-ingest's recompute protocol: `gen` counts order writes touching the bucket, `dirty`
-    # is true from such a write until the bucket is recomputed (see orderlens.sales_store).
+    # order-ingest's bookkeeping (see orderlens.sales_store): `gen` counts the recomputes that
+    # changed the figures; `pending` counts writers between announcing and finishing a change.
     gen: int = 0
-    dirty: bool = False
+    pending: int = 0
 
     @property
     def bucket_id(self) -> str:

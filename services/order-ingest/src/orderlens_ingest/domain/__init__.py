@@ -1,0 +1,1 @@
+"""order-ingest's domain: pure functions from received events to the stored order."""

@@ -1,0 +1,285 @@
+"""The stored order as a pure function of the newest snapshot and the SET of status events seen.
+
+`fold` sorts the history by (occurred_at, event id), replays the SPEC §4 rules from the
+snapshot's own values, marks each entry applied or ignored with the reason, and merges package
+tracking data (checkpoints as a set). Whatever the arrival order and however often an event
+arrives, the same set gives the same document: this is what makes redelivery harmless.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+from orderlens.domain.order import (
+    Checkpoint,
+    HistoryEntry,
+    Order,
+    PackageDoc,
+    SnapshotBase,
+)
+from orderlens.domain.sales import bucket_start
+from orderlens.domain.status import (
+    OrderStatus,
+    has_delivery_issue,
+    order_status_from_packages,
+    rank,
+    transition_error,
+)
+from orderlens.events import StatusChanged
+from orderlens_ingest.domain.returns import return_transition_error
+
+# The timestamp an applied status sets when the snapshot did not have it.
+_STAMPS: dict[OrderStatus, str] = {
+    OrderStatus.AWAITING_COLLECTION: "shipped_at",
+    OrderStatus.IN_TRANSIT: "collected_at",
+    OrderStatus.DELIVERED: "delivered_at",
+    OrderStatus.CANCELLED: "cancelled_at",
+}
+_PAID_RANK = rank(OrderStatus.ON_HOLD)
+
+
+def to_ms(moment: datetime) -> datetime:
+    """UTC, truncated to the millisecond: what a MongoDB date keeps, so documents compare equal."""
+    moment = moment.astimezone(UTC)
+    return moment.replace(microsecond=moment.microsecond - moment.microsecond % 1000)
+
+
+@dataclass(frozen=True)
+class TrackedCheckpoint:
+    """A checkpoint and the package it belongs to."""
+
+    package_id: str | None
+    tracking_number: str | None
+    checkpoint: Checkpoint
+
+
+def entry_of(event_id: str, data: StatusChanged) -> HistoryEntry:
+    """The history entry of a status-changed event (its verdict is set by `fold`)."""
+    package = data.package
+    return HistoryEntry(
+        event_id=event_id,
+        at=to_ms(data.occurred_at),
+        source=data.source.value,
+        status=data.status,
+        return_status=data.return_status,
+        tracking_status=package.tracking_status if package else None,
+        applied=False,
+        note=data.reason,
+        package_id=package.package_id if package else None,
+        carrier=package.carrier if package else None,
+        tracking_number=package.tracking_number if package else None,
+        estimated_delivery_at=to_ms(package.estimated_delivery_at)
+        if package and package.estimated_delivery_at
+        else None,
+    )
+
+
+def checkpoints_of(data: StatusChanged) -> list[TrackedCheckpoint]:
+    package = data.package
+    if package is None:
+        return []
+    return [
+        TrackedCheckpoint(
+            package.package_id,
+            package.tracking_number,
+            Checkpoint(at=to_ms(c.at), status=c.status, message=c.message, location=c.location),
+        )
+        for c in package.checkpoints
+    ]
+
+
+def stored_checkpoints(order: Order) -> list[TrackedCheckpoint]:
+    return [
+        TrackedCheckpoint(p.package_id, p.tracking_number, c)
+        for p in order.packages
+        for c in p.checkpoints
+    ]
+
+
+def base_of(snapshot: Order) -> SnapshotBase:
+    """The snapshot's own values of what status events change (from a freshly normalised order)."""
+    return SnapshotBase(
+        status=snapshot.status,
+        return_status=snapshot.return_status,
+        updated_at=snapshot.updated_at,
+        paid_at=snapshot.paid_at,
+        shipped_at=snapshot.shipped_at,
+        collected_at=snapshot.collected_at,
+        delivered_at=snapshot.delivered_at,
+        cancelled_at=snapshot.cancelled_at,
+        cancel_reason=snapshot.cancel_reason,
+        cancellation_initiator=snapshot.cancellation_initiator,
+        packages=[p.model_copy(update={"checkpoints": []}) for p in snapshot.packages],
+    )
+
+
+def _find(packages: list[PackageDoc], package_id: str | None, tracking: str | None) -> int | None:
+    if package_id:
+        for index, package in enumerate(packages):
+            if package.package_id == package_id:
+                return index
+    if tracking:
+        for index, package in enumerate(packages):
+            if package.tracking_number == tracking:
+                return index
+    return None
+
+
+def _merge_package(packages: list[PackageDoc], entry: HistoryEntry) -> None:
+    index = _find(packages, entry.package_id, entry.tracking_number)
+    if index is None:
+        packages.append(PackageDoc())
+        index = len(packages) - 1
+    current = packages[index]
+    update: dict[str, object] = {}
+    if entry.package_id and not current.package_id:
+        update["package_id"] = entry.package_id
+    if entry.tracking_number:
+        update["tracking_number"] = entry.tracking_number
+    if entry.carrier:
+        update["carrier"] = entry.carrier
+    if entry.tracking_status is not None:
+        update["tracking_status"] = entry.tracking_status
+    if entry.estimated_delivery_at is not None:
+        update["estimated_delivery_at"] = entry.estimated_delivery_at
+    packages[index] = current.model_copy(update=update)
+
+
+def _has_package(entry: HistoryEntry) -> bool:
+    return bool(entry.package_id or entry.tracking_number)
+
+
+def _sorted_unique(entries: Iterable[HistoryEntry]) -> list[HistoryEntry]:
+    ordered = sorted(entries, key=lambda e: (e.at, e.event_id))
+    seen: set[str] = set()
+    unique = []
+    for entry in ordered:
+        if entry.event_id not in seen:
+            seen.add(entry.event_id)
+            unique.append(entry)
+    return unique
+
+
+def _attach_checkpoints(
+    packages: list[PackageDoc], checkpoints: Iterable[TrackedCheckpoint]
+) -> list[PackageDoc]:
+    found: dict[int, dict[tuple[object, ...], Checkpoint]] = {}
+    for tracked in checkpoints:
+        index = _find(packages, tracked.package_id, tracked.tracking_number)
+        if index is None:
+            packages.append(
+                PackageDoc(package_id=tracked.package_id, tracking_number=tracked.tracking_number)
+            )
+            index = len(packages) - 1
+        c = tracked.checkpoint
+        found.setdefault(index, {})[(c.at, c.status, c.location, c.message)] = c
+    result = []
+    for index, package in enumerate(packages):
+        points = sorted(
+            found.get(index, {}).values(),
+            key=lambda c: (c.at, c.status.value, c.message or "", c.location or ""),
+        )
+        result.append(
+            package.model_copy(
+                update={
+                    "checkpoints": points,
+                    "last_checkpoint_at": points[-1].at if points else None,
+                }
+            )
+        )
+    return result
+
+
+def fold(
+    order: Order,
+    base: SnapshotBase,
+    entries: Iterable[HistoryEntry],
+    checkpoints: Iterable[TrackedCheckpoint],
+) -> Order:
+    """`order` with its status, return status, timestamps, packages and history recomputed from
+    the snapshot's own values (`base`) and every status event seen (`entries`, any order, any
+    duplicates). Fields no status event touches are taken from `order` unchanged."""
+    status = base.status
+    return_status = base.return_status
+    stamps: dict[str, datetime | None] = {
+        "paid_at": base.paid_at,
+        "shipped_at": base.shipped_at,
+        "collected_at": base.collected_at,
+        "delivered_at": base.delivered_at,
+        "cancelled_at": base.cancelled_at,
+    }
+    cancel_reason = base.cancel_reason
+    initiator = base.cancellation_initiator
+    updated_at = base.updated_at
+    packages = [p.model_copy(update={"checkpoints": []}) for p in base.packages]
+    history: list[HistoryEntry] = []
+
+    def move(to: OrderStatus, entry: HistoryEntry) -> None:
+        nonlocal status, cancel_reason, initiator
+        status = to
+        field = _STAMPS.get(to)
+        if field and stamps[field] is None:
+            stamps[field] = entry.at
+        to_rank = rank(to)
+        if stamps["paid_at"] is None and to_rank is not None and to_rank >= (_PAID_RANK or 0):
+            stamps["paid_at"] = entry.at
+        if to == OrderStatus.CANCELLED:
+            cancel_reason = cancel_reason or entry.note
+            initiator = initiator or entry.source.upper()
+
+    for entry in _sorted_unique(entries):
+        ignored: list[str] = []
+        changed = False
+        if entry.status is not None:
+            error = transition_error(status, entry.status)
+            if error is None:
+                move(entry.status, entry)
+                changed = True
+            else:
+                ignored.append(error)
+        if entry.return_status is not None:
+            error = return_transition_error(return_status, entry.return_status)
+            if error is None:
+                return_status = entry.return_status
+                changed = True
+            else:
+                ignored.append(error)
+        if _has_package(entry):
+            _merge_package(packages, entry)
+            changed = True  # tracking data is always merged, even on a final order
+            implied = order_status_from_packages(status, [p.tracking_status for p in packages])
+            if implied is not None:
+                move(implied, entry)
+        if changed:
+            updated_at = max(updated_at, entry.at)
+        history.append(
+            entry.model_copy(update={"applied": changed, "reason": "; ".join(ignored) or None})
+        )
+
+    packages = _attach_checkpoints(packages, checkpoints)
+    checkpoint_times = [p.last_checkpoint_at for p in packages if p.last_checkpoint_at]
+    estimates = [p.estimated_delivery_at for p in packages if p.estimated_delivery_at]
+    statuses = [p.tracking_status for p in packages]
+    paid_at = stamps["paid_at"]
+    return order.model_copy(
+        update={
+            "status": status,
+            "return_status": return_status,
+            "updated_at": updated_at,
+            **stamps,
+            "cancel_reason": cancel_reason,
+            "cancellation_initiator": initiator,
+            "packages": packages,
+            "history": history,
+            "delivery_issue": has_delivery_issue(statuses),
+            "last_checkpoint_at": max(checkpoint_times) if checkpoint_times else None,
+            "estimated_delivery_at": max(estimates) if estimates else None,
+            "carriers": sorted({p.carrier for p in packages if p.carrier}),
+            "tracking_numbers": sorted({p.tracking_number for p in packages if p.tracking_number}),
+            "tracking_statuses": sorted(set(statuses)),
+            "paid_bucket": bucket_start(paid_at) if paid_at else None,
+            "base": base,
+        }
+    )

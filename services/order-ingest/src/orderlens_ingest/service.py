@@ -1,0 +1,292 @@
+"""The service layer: one call per consumed batch, from valid events to durable documents.
+
+Per batch: read the touched orders with one `$in` query, compute their new documents with the
+pure domain functions, write them with one `bulk_write` conditional on the versions read, and
+do it again for the few orders another writer changed meanwhile. Then keep the read models
+(parked events, shared-address flags, sales buckets) in step. Every step is idempotent, so a
+batch cut short by a crash or an outage is simply done again.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+
+from prometheus_client import Counter as PromCounter
+
+from orderlens import sales_store
+from orderlens.consumer import Outcome, Received
+from orderlens.domain.order import Order
+from orderlens.domain.status import OrderStatus
+from orderlens.events import OrderCreated
+from orderlens.tiktok import TikTokOrder
+from orderlens_ingest.domain.orders import (
+    StatusEvent,
+    from_snapshot,
+    same_content,
+    snapshot_is_newer,
+    with_status_events,
+)
+from orderlens_ingest.domain.risk import (
+    SHARED_ADDRESS,
+    RiskRules,
+    shared_address_flags,
+)
+from orderlens_ingest.store import OrderStore, Write
+
+log = logging.getLogger("orderlens_ingest")
+
+PARKED = PromCounter(
+    "orderlens_ingest_parked_total", "Status events parked until their order arrives.", []
+)
+UNPARKED = PromCounter(
+    "orderlens_ingest_unparked_total", "Parked status events folded into their order.", []
+)
+CONFLICTS = PromCounter(
+    "orderlens_ingest_write_conflicts_total",
+    "Order writes that lost a race with another writer and were computed again.",
+    [],
+)
+
+Clock = Callable[[], datetime]
+
+
+def _now() -> datetime:
+    return datetime.now(UTC)
+
+
+def _bucket(order: Order | None) -> sales_store.BucketKey | None:
+    if order is None:
+        return None
+    return sales_store.key_of(order.shop_id, order.money.currency, order.paid_at)
+
+
+def _sales_figures(order: Order | None) -> tuple[object, ...] | None:
+    if order is None:
+        return None
+    return (_bucket(order), order.money.total, order.units, order.status == OrderStatus.CANCELLED)
+
+
+@dataclass
+class _Plan:
+    """The writes of one attempt, and the sales buckets whose figures they change (`changed`)
+    or move an order out of (`left`)."""
+
+    writes: list[Write] = field(default_factory=list)
+    changed: set[sales_store.BucketKey] = field(default_factory=set)
+    left: set[sales_store.BucketKey] = field(default_factory=set)
+
+    def add(self, old: Order | None, new: Order) -> None:
+        self.writes.append(Write(new, old.version if old else None))
+        if _sales_figures(old) != _sales_figures(new):
+            before, after = _bucket(old), _bucket(new)
+            self.changed |= {k for k in (before, after) if k is not None}
+            if before is not None and before != after:
+                self.left.add(before)
+
+
+class Ingest:
+    def __init__(
+        self,
+        store: OrderStore,
+        rules: RiskRules | None = None,
+        clock: Clock = _now,
+    ) -> None:
+        self.store = store
+        self.rules = rules or RiskRules()
+        self.clock = clock
+
+    # -- orders.created ---------------------------------------------------------------------------
+
+    async def on_created(self, batch: Sequence[Received]) -> Outcome:
+        outcome = Outcome()
+        latest: dict[str, tuple[str, TikTokOrder, str]] = {}
+        for received in batch:
+            data: OrderCreated = received.event.data
+            order_id = data.order.id
+            current = latest.get(order_id)
+            if current is None or data.order.update_time > current[1].update_time:
+                if current is not None:
+                    outcome.ignore("stale")
+                latest[order_id] = (data.shop_id, data.order, received.event.id)
+            else:
+                same = received.event.id == current[2]
+                outcome.ignore("duplicate" if same else "stale")
+        touched: dict[str, Order] = {}
+        verdicts: dict[str, str] = {}
+        announced: list[sales_store.BucketKey] = []
+        pending = set(latest)
+        while pending:
+            stored = await self.store.load(pending)
+            plan = _Plan()
+            for order_id in sorted(pending):
+                shop_id, snapshot, _ = latest[order_id]
+                existing = stored.get(order_id)
+                if existing is not None:
+                    touched[order_id] = existing
+                if not snapshot_is_newer(existing, snapshot):
+                    assert existing is not None
+                    same = existing.source_update_time == snapshot.update_time
+                    verdicts[order_id] = "duplicate" if same else "stale"
+                    continue
+                new = from_snapshot(shop_id, snapshot, existing, self.rules, self.clock())
+                plan.add(existing, new)
+                touched[order_id] = new
+                verdicts[order_id] = "applied"
+            # A replay recomputes the buckets of the batch's orders, but cannot know the bucket
+            # an order left: announce those.
+            announced += plan.left
+            pending = await self._write(plan, announce=plan.left)
+        for verdict in verdicts.values():
+            if verdict == "applied":
+                outcome.applied += 1
+            else:
+                outcome.ignore(verdict)
+        recompute = {k for k in map(_bucket, touched.values()) if k is not None}
+        await self._fold_parked(latest)
+        await self._shared_addresses(touched.values())
+        await sales_store.recompute(self.store.db, recompute | set(announced))
+        await sales_store.finish(self.store.db, announced)
+        return outcome
+
+    async def _fold_parked(self, order_ids: Iterable[str]) -> None:
+        """Apply the status events that arrived before their order (read after the orders were
+        written, so an event parked concurrently is seen by one side or the other)."""
+        parked = await self.store.parked_for(order_ids)
+        if not parked:
+            return
+        verdicts = await self._apply_status(parked)
+        done = [event_id for event_id, verdict in verdicts.items() if verdict != "missing"]
+        await self.store.unpark(done)
+        UNPARKED.inc(len(done))
+
+    async def _shared_addresses(self, orders: Iterable[Order]) -> None:
+        """Set or clear the shared-address flag on these orders and on the neighbours whose
+        window they fall in (a function of the set of orders, whatever their arrival order)."""
+        window = self.rules.shared_address_window
+        keyed = [o for o in orders if o.address_key]
+        for _ in range(10):
+            if not keyed:
+                return
+            since = min(o.created_at for o in keyed) - 2 * window
+            until = max(o.created_at for o in keyed) + 2 * window
+            found = await self.store.neighbours({o.address_key or "" for o in keyed}, since, until)
+            verdicts = shared_address_flags((f.neighbour for f in found), self.rules)
+            low = min(o.created_at for o in keyed) - window
+            high = max(o.created_at for o in keyed) + window
+            updates = []
+            for item in found:
+                if not low <= item.neighbour.created_at <= high:
+                    continue  # its own window reaches beyond what was read
+                flag = verdicts.get(item.neighbour.order_id)
+                others = [f for f in item.risk_flags if f.code != SHARED_ADDRESS]
+                wanted = sorted([*others, *([flag] if flag else [])], key=lambda f: f.code)
+                if wanted != item.risk_flags:
+                    updates.append((item.neighbour.order_id, item.version, wanted))
+            lost = await self.store.set_risk(updates)
+            if not lost:
+                return
+            CONFLICTS.inc(len(lost))
+        raise RuntimeError("shared-address flags keep conflicting with other writers")
+
+    # -- orders.status-changed --------------------------------------------------------------------
+
+    async def on_status(self, batch: Sequence[Received]) -> Outcome:
+        outcome = Outcome()
+        unique: dict[str, StatusEvent] = {}
+        for received in batch:
+            if received.event.id in unique:
+                outcome.ignore("duplicate")
+            else:
+                unique[received.event.id] = StatusEvent(received.event.id, received.event.data)
+        events = list(unique.values())
+        verdicts = await self._apply_status(events)
+        missing = [e for e in events if verdicts.get(e.event_id) == "missing"]
+        if missing:
+            await self.store.park(missing, self.clock())
+            PARKED.inc(len({e.event_id for e in missing}))
+            # The order may have been written while these were parked: look again.
+            arrived = await self.store.load({e.data.order_id for e in missing})
+            late = [e for e in missing if e.data.order_id in arrived]
+            if late:
+                again = await self._apply_status(late)
+                await self.store.unpark(e for e, v in again.items() if v != "missing")
+                verdicts.update(again)
+        for event in events:
+            verdict = verdicts[event.event_id]
+            if verdict in ("applied", "missing"):
+                outcome.applied += 1  # a parked event is durably kept
+            else:
+                outcome.ignore(verdict)
+        return outcome
+
+    async def _apply_status(self, events: Sequence[StatusEvent]) -> dict[str, str]:
+        """Fold the events into their orders; per event id: applied, stale, duplicate,
+        shop_mismatch, or missing (no such order yet)."""
+        by_order: dict[str, list[StatusEvent]] = {}
+        for event in events:
+            by_order.setdefault(event.data.order_id, []).append(event)
+        verdicts: dict[str, str] = {}
+        announced: list[sales_store.BucketKey] = []
+        pending = set(by_order)
+        while pending:
+            stored = await self.store.load(pending)
+            plan = _Plan()
+            for order_id in sorted(pending):
+                existing = stored.get(order_id)
+                if existing is None:
+                    verdicts.update((e.event_id, "missing") for e in by_order[order_id])
+                    continue
+                mine = []
+                for event in by_order[order_id]:
+                    if event.data.shop_id != existing.shop_id:
+                        verdicts[event.event_id] = "shop_mismatch"
+                        log.warning(
+                            "status event of another shop ignored",
+                            extra={"event_id": event.event_id, "order_id": order_id},
+                        )
+                    else:
+                        mine.append(event)
+                known = {entry.event_id for entry in existing.history}
+                new = with_status_events(existing, mine)
+                applied = {entry.event_id for entry in new.history if entry.applied}
+                for event in mine:
+                    if event.event_id in known:
+                        verdicts[event.event_id] = "duplicate"
+                    else:
+                        verdicts[event.event_id] = (
+                            "applied" if event.event_id in applied else "stale"
+                        )
+                if not same_content(existing, new):
+                    new = new.model_copy(update={"last_synced_at": self.clock()})
+                    plan.add(existing, new)
+            # Status changes rarely touch sales figures (a cancellation, a late payment): those
+            # are announced, so that a crash before the recompute is repaired at start-up.
+            announced += plan.changed
+            pending = await self._write(plan, announce=plan.changed)
+        if announced:
+            await sales_store.recompute(self.store.db, announced)
+            await sales_store.finish(self.store.db, announced)
+        return verdicts
+
+    # -- shared ---------------------------------------------------------------------------------
+
+    async def _write(self, plan: _Plan, announce: Iterable[sales_store.BucketKey]) -> set[str]:
+        """Announce the sales buckets, then write; answer the orders to compute again."""
+        await sales_store.begin(self.store.db, announce)
+        lost = await self.store.write(plan.writes)
+        if lost:
+            CONFLICTS.inc(len(lost))
+            log.info("orders changed meanwhile; computing them again", extra={"n": len(lost)})
+        return lost
+
+    async def repair(self, parked_limit: int = 10_000) -> None:
+        """At start-up: repair sales buckets and parked events a crash may have left behind."""
+        repaired = await sales_store.repair(self.store.db)
+        if repaired:
+            log.info("recomputed pending sales buckets", extra={"buckets": repaired})
+        order_ids = await self.store.parked_order_ids(parked_limit)
+        if order_ids:
+            await self._fold_parked(order_ids)

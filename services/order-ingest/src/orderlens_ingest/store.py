@@ -1,0 +1,205 @@
+"""MongoDB adapter of order-ingest: orders with optimistic versions, parked status events, and the
+neighbour lookup of the shared-address rule. Single-document atomic writes only (FerretDB)."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+from pymongo import DeleteOne, InsertOne, ReplaceOne, UpdateOne
+from pymongo.asynchronous.database import AsyncDatabase
+from pymongo.errors import BulkWriteError
+
+from orderlens.bulk import bulk_write_chunked
+from orderlens.domain.order import Order, RiskFlag
+from orderlens.events import StatusChanged
+from orderlens.indexes import ORDERS, PARKED_STATUS_EVENTS
+from orderlens.mongo import Document
+from orderlens_ingest.domain.orders import StatusEvent
+from orderlens_ingest.domain.risk import Neighbour, buyer_key
+
+_DUPLICATE_KEY = 11000
+_READ_CONCURRENCY = 8
+
+
+@dataclass(frozen=True)
+class Write:
+    """Store `order`; `expected` is the stored version it replaces, None for a new order."""
+
+    order: Order
+    expected: int | None
+
+
+@dataclass(frozen=True)
+class StoredNeighbour:
+    neighbour: Neighbour
+    version: int
+    risk_flags: list[RiskFlag]
+
+
+def _utc(moment: datetime) -> datetime:
+    return moment.astimezone(UTC)
+
+
+class OrderStore:
+    def __init__(self, db: AsyncDatabase[Document]) -> None:
+        self.db = db
+        self.orders = db[ORDERS]
+        self.parked = db[PARKED_STATUS_EVENTS]
+
+    async def load(self, ids: Iterable[str]) -> dict[str, Order]:
+        """Point reads, a few at a time: FerretDB 1.24 answers `_id` equality from its primary
+        key but scans the whole collection for `$in` (docs/decisions/0034)."""
+        wanted = sorted(set(ids))
+        gate = asyncio.Semaphore(_READ_CONCURRENCY)
+
+        async def one(order_id: str) -> Document | None:
+            async with gate:
+                return await self.orders.find_one({"_id": order_id})
+
+        docs = await asyncio.gather(*(one(order_id) for order_id in wanted))
+        return {str(doc["_id"]): Order.from_document(doc) for doc in docs if doc is not None}
+
+    async def write(self, writes: Sequence[Write]) -> set[str]:
+        """Insert or replace, each conditional on the version read; answer the ids that lost a
+        race with another writer (to be read and computed again)."""
+        if not writes:
+            return set()
+        written = [w.order.model_copy(update={"version": (w.expected or 0) + 1}) for w in writes]
+        ops: list[InsertOne[Document] | ReplaceOne[Document]] = []
+        for w, order in zip(writes, written, strict=True):
+            doc = order.to_document()
+            if w.expected is None:
+                ops.append(InsertOne(doc))
+            else:
+                ops.append(ReplaceOne({"_id": order.id, "version": w.expected}, doc))
+        conflicts: set[str] = set()
+        try:
+            result = await bulk_write_chunked(self.orders, ops)
+            matched = result.matched_count
+        except BulkWriteError as exc:
+            details: Any = exc.details
+            for error in details.get("writeErrors", []):
+                if error.get("code") != _DUPLICATE_KEY:
+                    raise
+                conflicts.add(written[int(error["index"])].id)
+            matched = int(details.get("nMatched", 0))
+        replaced = [
+            order for w, order in zip(writes, written, strict=True) if w.expected is not None
+        ]
+        if matched < len(replaced):
+            # Which replace lost is not reported: compare what is stored with what was sent.
+            stored = await self.load(order.id for order in replaced)
+            conflicts |= {order.id for order in replaced if stored.get(order.id) != order}
+        return conflicts
+
+    async def set_risk(self, updates: Sequence[tuple[str, int, list[RiskFlag]]]) -> set[str]:
+        """Set the risk flags of orders at the given versions; answer the ids that moved on."""
+        if not updates:
+            return set()
+        ops = [
+            UpdateOne(
+                {"_id": order_id, "version": version},
+                {
+                    "$set": {
+                        "risk_flags": [f.model_dump() for f in flags],
+                        "risk": [f.code for f in flags],
+                    },
+                    "$inc": {"version": 1},
+                },
+            )
+            for order_id, version, flags in updates
+        ]
+        result = await bulk_write_chunked(self.orders, ops)
+        if result.matched_count == len(ops):
+            return set()
+        wanted = {order_id: flags for order_id, _, flags in updates}
+        lost: set[str] = set()
+        async for doc in self.orders.find({"_id": {"$in": sorted(wanted)}}, {"risk": 1}):
+            if doc.get("risk") != [f.code for f in wanted[str(doc["_id"])]]:
+                lost.add(str(doc["_id"]))
+        return lost
+
+    async def neighbours(
+        self, keys: Iterable[str], since: datetime, until: datetime
+    ) -> list[StoredNeighbour]:
+        wanted = sorted(set(keys))
+        if not wanted:
+            return []
+        cursor = self.orders.find(
+            {"address_key": {"$in": wanted}, "created_at": {"$gte": since, "$lte": until}},
+            {
+                "address_key": 1,
+                "created_at": 1,
+                "buyer": 1,
+                "recipient.name": 1,
+                "version": 1,
+                "risk_flags": 1,
+            },
+        )
+        found = []
+        async for doc in cursor:
+            buyer = doc.get("buyer") or {}
+            recipient = doc.get("recipient") or {}
+            found.append(
+                StoredNeighbour(
+                    Neighbour(
+                        order_id=str(doc["_id"]),
+                        address_key=str(doc["address_key"]),
+                        created_at=_utc(doc["created_at"]),
+                        buyer=buyer_key(
+                            buyer.get("user_id"), buyer.get("email"), recipient.get("name")
+                        ),
+                    ),
+                    version=int(doc.get("version", 0)),
+                    risk_flags=[RiskFlag.model_validate(f) for f in doc.get("risk_flags", [])],
+                )
+            )
+        return found
+
+    # -- parked status events (their order is not known yet) -----------------------------------
+
+    async def park(self, events: Sequence[StatusEvent], parked_at: datetime) -> None:
+        if not events:
+            return
+        ops = [
+            InsertOne(
+                {
+                    "_id": e.event_id,
+                    "order_id": e.data.order_id,
+                    "shop_id": e.data.shop_id,
+                    "parked_at": parked_at,
+                    "event": e.data.model_dump(mode="json"),
+                }
+            )
+            for e in {e.event_id: e for e in events}.values()
+        ]
+        try:
+            await bulk_write_chunked(self.parked, ops)
+        except BulkWriteError as exc:
+            details: Any = exc.details
+            if any(e.get("code") != _DUPLICATE_KEY for e in details.get("writeErrors", [])):
+                raise  # a duplicate is an event parked before: nothing to do
+
+    async def parked_for(self, order_ids: Iterable[str]) -> list[StatusEvent]:
+        wanted = sorted(set(order_ids))
+        if not wanted:
+            return []
+        found = []
+        async for doc in self.parked.find({"order_id": {"$in": wanted}}):
+            found.append(StatusEvent(str(doc["_id"]), StatusChanged.model_validate(doc["event"])))
+        return found
+
+    async def parked_order_ids(self, limit: int) -> list[str]:
+        ids: set[str] = set()
+        async for doc in self.parked.find({}, {"order_id": 1}, limit=limit):
+            ids.add(str(doc["order_id"]))
+        return sorted(ids)
+
+    async def unpark(self, event_ids: Iterable[str]) -> None:
+        ops = [DeleteOne({"_id": event_id}) for event_id in sorted(set(event_ids))]
+        if ops:
+            await bulk_write_chunked(self.parked, ops)

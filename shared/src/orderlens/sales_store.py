@@ -1,0 +1,210 @@
+"""Keeping the sales read model (`orderlens.domain.sales`) exact under redelivery, crashes and
+concurrent writers, with single-document atomic updates only (no transactions on FerretDB).
+
+`recompute(db, keys)` sums each bucket's orders again and writes the figures that differ, then
+reads again and repeats until what is stored matches what the orders say. The last writer of a
+bucket therefore always verified it after its write, so concurrent writers cannot leave a stale
+figure behind (no lost update), and recomputing is idempotent.
+
+The writer of `orders` calls it after every batch for the buckets of every order the batch
+touched, changed or not: a batch replayed after a crash recomputes what the crash left undone.
+Where a replay cannot know the bucket (an order whose paid time moved to another bucket, or a
+batch that skips recomputing unchanged orders), the writer announces the change first:
+
+    await begin(db, keys)         # pending += 1, before writing the orders
+    ... write the orders ...
+    await recompute(db, keys)
+    await finish(db, keys)        # pending -= 1
+
+and `repair(db)` (at start-up) recomputes every bucket a crashed writer left pending.
+
+The sums are done in Python over a projection of the bucket's orders: FerretDB 1.24 computes only
+the first accumulator of a `$group` (docs/decisions/0032). `rebuild_all` recomputes every bucket
+from the orders (for tests and repairs).
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Iterable
+from datetime import UTC, datetime
+from typing import Any
+
+from pymongo import InsertOne, UpdateOne
+from pymongo.asynchronous.database import AsyncDatabase
+from pymongo.errors import BulkWriteError
+
+from orderlens.bulk import bulk_write_chunked
+from orderlens.domain.sales import COLLECTION, bucket_id, bucket_start, counts_as_cancelled
+from orderlens.domain.status import OrderStatus
+from orderlens.mongo import Document
+
+ORDERS = "orders"
+_DUPLICATE_KEY = 11000
+_ROUNDS = 10
+
+BucketKey = tuple[str, str, datetime]  # shop id, currency, bucket start (UTC)
+
+FIGURES = ("orders", "units", "gross", "cancelled", "cancelled_gross")
+
+
+class BucketContention(TimeoutError):
+    """Writers keep changing a bucket's orders while it is recomputed (transient: retry)."""
+
+
+def key_of(shop_id: str, currency: str, paid_at: datetime | None) -> BucketKey | None:
+    """The bucket an order counts in, or None when it is not paid."""
+    if paid_at is None:
+        return None
+    return (shop_id, currency, bucket_start(paid_at))
+
+
+def _id(key: BucketKey) -> str:
+    return bucket_id(*key)
+
+
+def _utc(moment: datetime) -> datetime:
+    return moment.astimezone(UTC) if moment.tzinfo else moment.replace(tzinfo=UTC)
+
+
+def _identity(key: BucketKey) -> dict[str, Any]:
+    return {"shop_id": key[0], "currency": key[1], "start": key[2]}
+
+
+def figures_of(doc: dict[str, Any]) -> dict[str, int]:
+    """The figures of a stored bucket document."""
+    return {name: int(doc.get(name, 0)) for name in FIGURES}
+
+
+async def begin(db: AsyncDatabase[Document], keys: Iterable[BucketKey]) -> None:
+    """Announce a change to these buckets, before writing the orders."""
+    await _pending(db, Counter(set(keys)), +1)
+
+
+async def finish(db: AsyncDatabase[Document], keys: Iterable[BucketKey]) -> None:
+    """Withdraw the announcements, after `recompute` (a key once per `begin` that named it)."""
+    await _pending(db, Counter(keys), -1)
+
+
+async def _pending(db: AsyncDatabase[Document], counts: Counter[BucketKey], sign: int) -> None:
+    ops = [
+        UpdateOne(
+            {"_id": _id(key)},
+            {
+                "$inc": {"pending": sign * counts[key]},
+                "$setOnInsert": {**_identity(key), **dict.fromkeys(FIGURES, 0), "gen": 0},
+            },
+            upsert=True,
+        )
+        for key in sorted(counts)
+    ]
+    if ops:
+        await bulk_write_chunked(db[COLLECTION], ops)
+
+
+async def _sums(
+    db: AsyncDatabase[Document], keys: list[BucketKey]
+) -> dict[BucketKey, dict[str, int]]:
+    wanted = set(keys)
+    sums: dict[BucketKey, dict[str, int]] = {key: dict.fromkeys(FIGURES, 0) for key in keys}
+    cursor = db[ORDERS].find(
+        {
+            "paid_bucket": {"$in": sorted({key[2] for key in keys})},
+            "shop_id": {"$in": sorted({key[0] for key in keys})},
+        },
+        {
+            "shop_id": 1,
+            "money.currency": 1,
+            "money.total": 1,
+            "paid_bucket": 1,
+            "status": 1,
+            "units": 1,
+        },
+    )
+    async for doc in cursor:
+        key = (doc["shop_id"], doc["money"]["currency"], _utc(doc["paid_bucket"]))
+        if key not in wanted:
+            continue
+        figures = sums[key]
+        total = int(doc["money"]["total"])
+        figures["orders"] += 1
+        figures["units"] += int(doc.get("units", 0))
+        figures["gross"] += total
+        if counts_as_cancelled(OrderStatus(doc["status"])):
+            figures["cancelled"] += 1
+            figures["cancelled_gross"] += total
+    return sums
+
+
+async def recompute(db: AsyncDatabase[Document], keys: Iterable[BucketKey]) -> int:
+    """Make these buckets' figures equal to sums over their orders; answer how many writes it took.
+
+    Call it after writing the orders. Raises `BucketContention` if other writers keep changing
+    the buckets' orders for `_ROUNDS` rounds (a transient condition: retry the batch)."""
+    unique = sorted(set(keys))
+    written = 0
+    for _ in range(_ROUNDS):
+        if not unique:
+            return written
+        stored: dict[str, Document] = {}
+        async for found in db[COLLECTION].find({"_id": {"$in": [_id(k) for k in unique]}}):
+            stored[found["_id"]] = found
+        sums = await _sums(db, unique)
+        ops: list[InsertOne[Document] | UpdateOne] = []
+        changed: list[BucketKey] = []
+        for key in unique:
+            doc = stored.get(_id(key))
+            if doc is None or figures_of(doc) != sums[key]:
+                changed.append(key)
+            if doc is None:
+                ops.append(
+                    InsertOne(
+                        {"_id": _id(key), **_identity(key), **sums[key], "gen": 1, "pending": 0}
+                    )
+                )
+            elif figures_of(doc) != sums[key]:
+                ops.append(UpdateOne({"_id": _id(key)}, {"$set": sums[key], "$inc": {"gen": 1}}))
+        if not ops:
+            return written
+        try:
+            await bulk_write_chunked(db[COLLECTION], ops)
+        except BulkWriteError as exc:
+            details: Any = exc.details
+            if any(e.get("code") != _DUPLICATE_KEY for e in details.get("writeErrors", [])):
+                raise
+            # Another writer created the bucket first: the next round compares with it.
+        written += len(ops)
+        # Verify what we wrote: another writer may have written orders after our sums.
+        unique = changed
+    raise BucketContention(f"sales buckets still changing after {_ROUNDS} rounds")
+
+
+async def repair(db: AsyncDatabase[Document], limit: int = 10_000) -> int:
+    """Recompute the buckets a crashed writer left pending, then clear their count."""
+    found: list[tuple[BucketKey, int]] = []
+    async for doc in db[COLLECTION].find({"pending": {"$gt": 0}}, limit=limit):
+        key = (doc["shop_id"], doc["currency"], _utc(doc["start"]))
+        found.append((key, int(doc["pending"])))
+    if not found:
+        return 0
+    await recompute(db, [key for key, _ in found])
+    ops = [
+        UpdateOne({"_id": _id(key), "pending": count}, {"$set": {"pending": 0}})
+        for key, count in found
+    ]
+    await bulk_write_chunked(db[COLLECTION], ops)
+    return len(found)
+
+
+async def rebuild_all(db: AsyncDatabase[Document]) -> int:
+    """Recompute every bucket that has paid orders or a stored document."""
+    keys: set[BucketKey] = set()
+    cursor = db[ORDERS].find(
+        {"paid_bucket": {"$ne": None}}, {"shop_id": 1, "money.currency": 1, "paid_bucket": 1}
+    )
+    async for doc in cursor:
+        if doc.get("paid_bucket") is not None:
+            keys.add((doc["shop_id"], doc["money"]["currency"], _utc(doc["paid_bucket"])))
+    async for doc in db[COLLECTION].find({}, {"shop_id": 1, "currency": 1, "start": 1}):
+        keys.add((doc["shop_id"], doc["currency"], _utc(doc["start"])))
+    return await recompute(db, keys)
