@@ -4,18 +4,15 @@ with a few thousand seeded orders written straight into a database of the module
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
-from datetime import UTC, datetime
 from typing import Any
 
 import pytest_asyncio
 from pymongo import AsyncMongoClient
 from qa_api import Api, start_api
-from qa_orders import make_orders
+from qa_orders import NOW, make_orders
 
 from orderlens.domain.order import Order
 
-# The seeded orders lie in the 60 days before the current hour, so "stalled" means something.
-NOW = datetime.now(UTC).replace(minute=0, second=0, microsecond=0)
 # FerretDB 1.24 (SQLite) scans the whole collection for every query: keep it small.
 ORDERS = 800
 

@@ -10,7 +10,8 @@ from typing import Any
 import httpx
 from asgi_lifespan import LifespanManager
 from pymongo import AsyncMongoClient
-from qa_orders import documents
+from pymongo.asynchronous.database import AsyncDatabase
+from qa_orders import NOW, documents, make_orders
 
 from orderlens.domain.order import Order
 from orderlens.indexes import ensure_indexes
@@ -26,7 +27,7 @@ NO_KAFKA = "127.0.0.1:1"
 @dataclass
 class Api:
     client: httpx.AsyncClient
-    db_name: str
+    db: AsyncDatabase[dict[str, Any]]
     orders: list[Order]
     shops: list[str]
 
@@ -85,6 +86,33 @@ async def start_api(
         async with LifespanManager(app, startup_timeout=60, shutdown_timeout=60) as manager:
             transport = httpx.ASGITransport(app=manager.app)
             async with httpx.AsyncClient(transport=transport, base_url="http://qa") as client:
-                yield Api(client, db_name, orders, shops)
+                yield Api(client, db, orders, shops)
     finally:
         await mongo_client.drop_database(db_name)
+
+
+async def page_while_inserting(api: Api, sort: str, seed: int, limit: int) -> list[str]:
+    """Every id of the list in `sort` order, inserting 50 new orders after each page."""
+    newcomers, _ = make_orders(400, seed=seed, shops=len(api.shops), end=NOW)
+    # Some newcomers are unpaid, so paging by paid_at crosses nulls as well.
+    newcomers = [
+        o.model_copy(update={"paid_at": None}) if i % 3 == 0 else o for i, o in enumerate(newcomers)
+    ]
+    seen: list[str] = []
+    cursor: str | None = None
+    pages = 0
+    while True:
+        params = {"limit": str(limit), "sort": sort, **({"cursor": cursor} if cursor else {})}
+        response = await api.get("/v1/orders", params)
+        assert response.status_code == 200, response.text
+        body = response.json()
+        seen.extend(item["id"] for item in body["items"])
+        cursor = body["next_cursor"]
+        pages += 1
+        if cursor is None:
+            break
+        batch, newcomers = newcomers[:50], newcomers[50:]
+        if batch:
+            await api.db.orders.insert_many(documents(batch))
+    assert pages >= 8
+    return seen

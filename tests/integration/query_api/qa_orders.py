@@ -20,6 +20,8 @@ IN_TRANSIT_TRACKING = (
     TrackingStatus.EXCEPTION,
 )
 RISKS = ("high_value", "address_mismatch", "new_buyer")
+# Seeded orders lie in the days before the current hour, so "stalled" means something.
+NOW = datetime.now(UTC).replace(minute=0, second=0, microsecond=0)
 
 
 def _packages(order: Order, rng: random.Random, now: datetime) -> list[PackageDoc]:

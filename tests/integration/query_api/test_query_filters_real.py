@@ -3,14 +3,15 @@ generated orders, and comes back in the requested order."""
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Callable
 from datetime import datetime, timedelta
 from decimal import Decimal
 from zoneinfo import ZoneInfo
 
 import pytest
-from conftest import NOW
-from qa_api import Api
+from qa_api import Api, page_while_inserting
+from qa_orders import NOW
 
 from orderlens.domain.money import format_minor
 from orderlens.domain.order import Order
@@ -270,7 +271,7 @@ def test_the_cases_cover_every_filter_parameter() -> None:
 
 
 def cases_for_coverage() -> list[Case]:
-    from qa_orders import make_orders
+    from qa_orders import NOW, make_orders
 
     orders, shops = make_orders(200, seed=7, shops=4, end=NOW)
     return list(cases(orders, shops).values())
@@ -334,3 +335,9 @@ async def test_counts_per_status_and_view(api: Api) -> None:
     )
     assert body["by_view"]["returns"] == sum(1 for o in us if o.return_status != "NONE")
     assert body["total"] == len(us)
+
+
+async def test_paging_by_paid_at_through_nulls_while_orders_are_inserted(api: Api) -> None:
+    seen = await page_while_inserting(api, "paid_at", seed=23, limit=100)
+    assert [order_id for order_id, n in Counter(seen).items() if n > 1] == []
+    assert {o.id for o in api.orders} <= set(seen)

@@ -6,9 +6,8 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 import pytest_asyncio
-from conftest import NOW
 from qa_api import Api
-from qa_orders import make_orders
+from qa_orders import NOW, make_orders
 
 from orderlens.domain.order import Order
 from orderlens.domain.status import OrderStatus

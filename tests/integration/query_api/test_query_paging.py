@@ -1,0 +1,34 @@
+"""Keyset paging through thousands of orders while new orders arrive: every order that existed
+throughout comes back exactly once, and no order twice."""
+
+from __future__ import annotations
+
+from collections import Counter
+from datetime import UTC, datetime
+
+import pytest_asyncio
+from qa_api import Api, page_while_inserting
+from qa_orders import NOW, make_orders
+
+from orderlens.domain.order import Order
+
+
+@pytest_asyncio.fixture(scope="module")
+async def seeded_orders() -> tuple[list[Order], list[str]]:
+    return make_orders(2000, seed=21, shops=3, end=NOW)
+
+
+async def test_each_order_once_while_orders_are_inserted(api: Api) -> None:
+    seen = await page_while_inserting(api, "-created_at", seed=22, limit=200)
+    duplicates = [order_id for order_id, n in Counter(seen).items() if n > 1]
+    assert duplicates == []
+    assert {o.id for o in api.orders} <= set(seen)
+
+
+def test_newcomers_fall_before_and_after_the_cursor() -> None:
+    """The inserted orders are spread over the same two months, so some land behind the
+    cursor and some ahead of it: the test above exercises both."""
+    newcomers, _ = make_orders(400, seed=22, shops=3, end=NOW)
+    middle = datetime.fromtimestamp((NOW.timestamp() * 2 - 60 * 86400) / 2, UTC)
+    assert any(o.created_at < middle for o in newcomers)
+    assert any(o.created_at > middle for o in newcomers)
