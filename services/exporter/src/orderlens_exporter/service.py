@@ -126,7 +126,8 @@ class ExportService:
         if not await self.slots.acquire(seen.id, attempt, seen.shop_ids, now=now):
             await self.repo.unlock_attempt(seen.id, attempt, owner=owner)
             return None
-        record = await self.repo.start(seen, owner=owner, now=now, lease=lease)
+        # Stamped now, not when the scan began: the slots may have been freed only just now.
+        record = await self.repo.start(seen, owner=owner, now=self.clock(), lease=lease)
         if record is None:
             await self.slots.release(seen.id, attempt)
             await self.repo.unlock_attempt(seen.id, attempt, owner=owner)
