@@ -18,9 +18,9 @@ import asyncio
 import contextlib
 import logging
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Iterable, Mapping
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import Any, Protocol
 
 from orderlens.domain.status import TrackingStatus
 from orderlens.events import CloudEvent, StatusChanged
@@ -28,8 +28,8 @@ from orderlens_tracker import metrics
 from orderlens_tracker.adapters.base import CarrierAdapter, CarrierRejected, Parcel
 from orderlens_tracker.breaker import BreakerOpen, CircuitBreaker
 from orderlens_tracker.domain import TrackingSnapshot, diff, next_poll, retry_delay, status_event
-from orderlens_tracker.jobs import Job, JobStore
-from orderlens_tracker.leases import ShardLeases
+from orderlens_tracker.jobs import Job
+from orderlens_tracker.leases import Lease, Rebalance
 from orderlens_tracker.ratelimit import TokenBucket
 from orderlens_tracker.schedule import Schedule, ScheduledJob
 from orderlens_tracker.settings import TrackerSettings
@@ -40,14 +40,41 @@ log = logging.getLogger("orderlens.tracker.poller")
 Publish = Callable[[CloudEvent[StatusChanged]], Awaitable[None]]
 
 
+class Jobs(Protocol):
+    async def load(self, shards: Iterable[int]) -> list[Job]: ...
+
+    async def changed_since(self, shards: Iterable[int], since: datetime) -> list[Job]: ...
+
+    async def save(
+        self,
+        tracking_number: str,
+        snapshot: TrackingSnapshot,
+        next_due_at: datetime | None,
+        now: datetime,
+    ) -> None: ...
+
+
+class Leases(Protocol):
+    @property
+    def owned(self) -> Mapping[int, Lease]: ...
+
+    def valid_for(self, shard: int, seconds: float) -> bool: ...
+
+    async def heartbeat(self) -> int: ...
+
+    async def rebalance(self, busy: Callable[[int], bool]) -> Rebalance: ...
+
+    async def leave(self) -> None: ...
+
+
 class Poller:
     def __init__(
         self,
         settings: TrackerSettings,
         *,
         adapter: CarrierAdapter,
-        store: JobStore,
-        leases: ShardLeases,
+        store: Jobs,
+        leases: Leases,
         breaker: CircuitBreaker,
         limiter: TokenBucket,
         publish: Publish,

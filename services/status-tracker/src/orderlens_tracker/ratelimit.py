@@ -65,7 +65,8 @@ class TokenBucket:
                     await self._sleep(self._paused_until - now)
                     continue
                 self._refill(now)
-                if self._tokens >= 1.0:
-                    self._tokens -= 1.0
+                # A hair under a whole token (float rounding) counts as one.
+                if self._tokens >= 1.0 - 1e-9:
+                    self._tokens = max(0.0, self._tokens - 1.0)
                     return
                 await self._sleep((1.0 - self._tokens) / self._rate)

@@ -1,0 +1,125 @@
+"""A shipped order's parcel is followed to the end, and each change becomes one carrier event."""
+
+from __future__ import annotations
+
+import asyncio
+import uuid
+from collections.abc import Callable
+
+import httpx
+from trk_support import (
+    EventReader,
+    StartTracker,
+    order_created,
+    publish,
+    simulator_stats,
+    wait_for,
+)
+
+from orderlens.carrier_simulator import RunningSimulator
+from orderlens.domain.status import TrackingStatus
+from orderlens.events import CloudEvent, StatusChanged, StatusSource
+from orderlens_tracker.settings import TrackerSettings
+
+
+def _of(events: list[CloudEvent[StatusChanged]], order_id: str) -> list[CloudEvent[StatusChanged]]:
+    return [e for e in events if e.subject == order_id]
+
+
+def _final(
+    status: TrackingStatus, order_id: str
+) -> Callable[[list[CloudEvent[StatusChanged]]], bool]:
+    def done(events: list[CloudEvent[StatusChanged]]) -> bool:
+        return any(
+            e.data.package is not None and e.data.package.tracking_status == status
+            for e in _of(events, order_id)
+        )
+
+    return done
+
+
+async def test_shipped_order_reaches_delivered_through_carrier_events(
+    simulator: RunningSimulator,
+    tracker_settings: Callable[..., TrackerSettings],
+    start_tracker: StartTracker,
+    event_reader: EventReader,
+    kafka_bootstrap_servers: str,
+) -> None:
+    settings = tracker_settings(simulator.url)
+    app = await start_tracker(settings)
+    order_id = f"58{uuid.uuid4().int % 10**16:016d}"
+    number = f"SIMDLV{uuid.uuid4().hex[:12].upper()}"
+    await publish(
+        kafka_bootstrap_servers, settings.topic_orders_created, [order_created(order_id, number)]
+    )
+
+    events = _of(
+        await event_reader.read_until(_final(TrackingStatus.DELIVERED, order_id), within=60),
+        order_id,
+    )
+
+    packages = [e.data.package for e in events if e.data.package is not None]
+    statuses = [p.tracking_status for p in packages]
+    assert statuses[0] == TrackingStatus.INFO_RECEIVED
+    assert statuses[-1] == TrackingStatus.DELIVERED
+    assert TrackingStatus.IN_TRANSIT in statuses
+    assert len(events) >= 3, "progress is reported along the way, not only at the end"
+    assert all(e.data.source == StatusSource.CARRIER and e.data.status is None for e in events)
+    assert all(p.tracking_number == number and p.carrier == "simpost" for p in packages)
+    assert all(p.package_id == f"pkg-{order_id}" for p in packages)
+    assert len({e.id for e in events}) == len(events), "every change is a distinct event"
+    # The last event carries the whole journey as the carrier tells it.
+    async with httpx.AsyncClient() as client:
+        view = (
+            await client.post(f"{simulator.url}/v1/track", json={"tracking_numbers": [number]})
+        ).json()
+    carrier_checkpoints = view["trackings"][0]["checkpoints"]
+    final = packages[-1]
+    assert len(final.checkpoints) == len(carrier_checkpoints)
+    assert [c.message for c in final.checkpoints] == [
+        c["message"] for c in reversed(carrier_checkpoints)
+    ]
+    assert [c.status for c in final.checkpoints][-2:] == [
+        TrackingStatus.OUT_FOR_DELIVERY,
+        TrackingStatus.DELIVERED,
+    ]
+    assert final.estimated_delivery_at is not None
+
+    # Delivered is final: the job stops and the parcel is not polled any more.
+    async def job_stopped() -> bool:
+        doc = await app.jobs.collection.find_one({"_id": number})
+        return doc is not None and doc["active"] is False
+
+    await wait_for(job_stopped, within=10, what="the job to stop")
+    polled = (await simulator_stats(simulator, per_number=True))["polls_per_number"][number]
+    await asyncio.sleep(1.0)  # several cadences of an active parcel
+    assert (await simulator_stats(simulator, per_number=True))["polls_per_number"][number] == polled
+
+
+async def test_a_parcel_with_an_exception_is_reported_as_exception(
+    simulator: RunningSimulator,
+    tracker_settings: Callable[..., TrackerSettings],
+    start_tracker: StartTracker,
+    event_reader: EventReader,
+    kafka_bootstrap_servers: str,
+) -> None:
+    settings = tracker_settings(simulator.url)
+    await start_tracker(settings)
+    order_id = f"58{uuid.uuid4().int % 10**16:016d}"
+    number = f"SIMEXC{uuid.uuid4().hex[:12].upper()}"
+    await publish(
+        kafka_bootstrap_servers, settings.topic_orders_created, [order_created(order_id, number)]
+    )
+
+    events = _of(
+        await event_reader.read_until(_final(TrackingStatus.EXCEPTION, order_id), within=60),
+        order_id,
+    )
+
+    exception = next(
+        e.data.package
+        for e in events
+        if e.data.package is not None and e.data.package.tracking_status == TrackingStatus.EXCEPTION
+    )
+    assert exception.checkpoints[-1].status == TrackingStatus.EXCEPTION
+    assert exception.checkpoints[-1].message
