@@ -60,6 +60,7 @@ class IngestApp:
             },
         )
         self._started = False
+        self._stopped = False
 
     def _consumer(
         self, topic: str, event_type: EventType, function: BatchFunction
@@ -111,7 +112,10 @@ class IngestApp:
                 await asyncio.sleep(min(0.5 * 2**attempt, 10.0))
 
     async def stop(self) -> None:
-        """Finish the batches in flight, commit them, and stop."""
+        """Finish the batches in flight, commit them, and stop (idempotent)."""
+        if self._stopped:
+            return
+        self._stopped = True
         self._started = False
         await asyncio.gather(*(c.drain(self.settings.ingest_drain_seconds) for c in self.consumers))
         with contextlib.suppress(Exception):
