@@ -86,32 +86,6 @@ class OrderReader:
         )
         return [row async for row in cursor]
 
-    async def group_sums(
-        self,
-        stages: Sequence[Mapping[str, Any]],
-        key: Mapping[str, str],
-        measures: Mapping[str, Any],
-    ) -> dict[tuple[Any, ...], dict[str, int]]:
-        """Sums per group key, one pipeline per measure.
-
-        FerretDB 1.24 computes only the first accumulator of a `$group` (decision 0032), so
-        each measure gets its own `$group`; the results are merged on the key.
-        """
-        names = list(key)
-        out: dict[tuple[Any, ...], dict[str, int]] = {}
-        for measure, expression in measures.items():
-            rows = await self.aggregate(
-                [
-                    *stages,
-                    {"$group": {"_id": dict(key), measure: {"$sum": expression}}},
-                ]
-            )
-            for row in rows:
-                group = tuple(row["_id"].get(name) for name in names)
-                sums = out.setdefault(group, dict.fromkeys(measures, 0))
-                sums[measure] = int(row[measure] or 0)
-        return out
-
     async def find(
         self,
         query: Mapping[str, Any],

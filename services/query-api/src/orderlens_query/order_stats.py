@@ -1,7 +1,10 @@
 """Top products, regions and delivery statistics, from the orders themselves.
 
-Only the aggregation stages FerretDB 1.24 implements are used ($match, $unwind, $group with
-one $sum each, decision 0032); percentiles are computed here from a bounded projection.
+Each reads one bounded projection of the window's orders (served by the `shop_paid` or
+`delivered_at` range of the shops) and sums in Python: FerretDB 1.24 computes only the first
+accumulator of a `$group` and its `$unwind` drops every other field (decisions 0032, 0041), so
+an aggregation would need a pipeline per measure and currency, each a full scan there.
+`truncated` says when more orders matched than `limit` allows.
 
 Region anomaly rule: the baseline is the four windows of the same length just before the
 window. A region is flagged when it has at least `MIN_ORDERS` orders in the window and its
@@ -54,34 +57,28 @@ def _sold(shop_ids: Collection[str], start: datetime, end: datetime) -> dict[str
 
 # -- top products --------------------------------------------------------------------------
 
+_PRODUCT_PROJECTION = {
+    "money.currency": 1,
+    "items.sku_id": 1,
+    "items.seller_sku": 1,
+    "items.product_name": 1,
+    "items.quantity": 1,
+    "items.subtotal_after_discount": 1,
+}
+
 
 async def top_products(
-    reader: OrderReader, shop_ids: Collection[str], window: Window, by: str, limit: int
+    reader: OrderReader,
+    shop_ids: Collection[str],
+    window: Window,
+    by: str,
+    limit: int,
+    max_orders: int,
 ) -> TopProducts:
-    """One `$unwind` pipeline per currency and measure: FerretDB 1.24's `$unwind` keeps only
-    `_id` and the unwound array, so the currency must be fixed by the `$match` (decision 0041)."""
-    sold = _sold(shop_ids, window.start, window.end)
-    rows: list[Document] = []
-    for currency in sorted(await reader.count_by(sold, "money.currency")):
-        if not isinstance(currency, str):
-            continue
-        sums = await reader.group_sums(
-            [{"$match": {**sold, "money.currency": currency}}, {"$unwind": "$items"}],
-            {
-                "sku": "$items.sku_id",
-                "name": "$items.product_name",
-                "seller_sku": "$items.seller_sku",
-            },
-            {"units": "$items.quantity", "revenue": "$items.subtotal_after_discount", "orders": 1},
-        )
-        rows.extend(
-            {
-                "_id": {"sku": sku, "currency": currency, "name": name, "seller_sku": seller_sku},
-                **values,
-            }
-            for (sku, name, seller_sku), values in sums.items()
-        )
-    return rank_products(rows, window, by, limit)
+    docs = await reader.find(
+        _sold(shop_ids, window.start, window.end), _PRODUCT_PROJECTION, limit=max_orders + 1
+    )
+    return rank_products(docs[:max_orders], window, by, limit, len(docs) > max_orders)
 
 
 @dataclass
@@ -89,7 +86,6 @@ class _Product:
     sku_id: str
     seller_sku: str | None
     name: str
-    name_units: int = -1
     units: int = 0
     orders: int = 0
     revenue: int = 0
@@ -99,25 +95,33 @@ def _rank_key(product: _Product, by: str) -> tuple[int, str]:
     return (-(product.units if by == "units" else product.revenue), product.sku_id)
 
 
-def rank_products(rows: Sequence[Document], window: Window, by: str, limit: int) -> TopProducts:
+def rank_products(
+    docs: Sequence[Document], window: Window, by: str, limit: int, truncated: bool
+) -> TopProducts:
     per_currency: dict[str, dict[str, _Product]] = defaultdict(dict)
-    for row in rows:
-        key = row["_id"]
-        currency, sku = key["currency"], key["sku"]
-        product = per_currency[currency].setdefault(
-            sku, _Product(sku, key.get("seller_sku"), key.get("name") or "")
-        )
-        units = int(row["units"])
-        # A renamed product keeps the name it sold most units under.
-        if units > product.name_units:
-            product.name, product.name_units = key.get("name") or "", units
-            product.seller_sku = key.get("seller_sku")
-        product.units += units
-        product.orders += int(row["orders"])
-        product.revenue += int(row["revenue"])
+    names: dict[tuple[str, str], dict[tuple[str, str | None], int]] = defaultdict(
+        lambda: defaultdict(int)
+    )
+    for doc in docs:
+        currency = doc["money"]["currency"]
+        for item in doc.get("items") or []:
+            sku = item["sku_id"]
+            product = per_currency[currency].setdefault(sku, _Product(sku, None, ""))
+            product.units += int(item["quantity"])
+            product.revenue += int(item["subtotal_after_discount"])
+            product.orders += 1
+            names[(currency, sku)][(item["product_name"], item.get("seller_sku"))] += int(
+                item["quantity"]
+            )
     currencies = []
     for currency, products in sorted(per_currency.items()):
         ranked = sorted(products.values(), key=lambda p: _rank_key(p, by))[:limit]
+        for product in ranked:
+            # A renamed product keeps the name it sold most units under.
+            (name, seller_sku), _ = max(
+                names[(currency, product.sku_id)].items(), key=lambda kv: (kv[1], kv[0][0])
+            )
+            product.name, product.seller_sku = name, seller_sku
         currencies.append(
             CurrencyProducts(
                 currency=currency,
@@ -136,23 +140,25 @@ def rank_products(rows: Sequence[Document], window: Window, by: str, limit: int)
             )
         )
     return TopProducts(
-        from_=window.local(window.start), to=window.local(window.end), by=by, currencies=currencies
+        from_=window.local(window.start),
+        to=window.local(window.end),
+        by=by,
+        truncated=truncated,
+        currencies=currencies,
     )
 
 
 # -- regions -------------------------------------------------------------------------------
 
 
-async def _regions(
-    reader: OrderReader, shop_ids: Collection[str], start: datetime, end: datetime, level: str
-) -> list[Document]:
-    key: dict[str, str] = {"country": "$recipient.country_code", "currency": "$money.currency"}
-    if level == "state":
-        key["state"] = "$recipient.state"
-    sums = await reader.group_sums(
-        [{"$match": _sold(shop_ids, start, end)}], key, {"orders": 1, "gross": "$money.total"}
-    )
-    return [{"_id": dict(zip(key, group, strict=True)), **values} for group, values in sums.items()]
+_REGION_PROJECTION = {
+    "_id": 0,
+    "paid_at": 1,
+    "recipient.country_code": 1,
+    "recipient.state": 1,
+    "money.currency": 1,
+    "money.total": 1,
+}
 
 
 def is_anomaly(orders: int, share: float, baseline_share: float | None) -> bool:
@@ -161,36 +167,41 @@ def is_anomaly(orders: int, share: float, baseline_share: float | None) -> bool:
 
 
 async def region_stats(
-    reader: OrderReader, shop_ids: Collection[str], window: Window, level: str
+    reader: OrderReader, shop_ids: Collection[str], window: Window, level: str, max_orders: int
 ) -> RegionStats:
     baseline_start = window.start - (window.end - window.start) * BASELINE_WINDOWS
-    current = await _regions(reader, shop_ids, window.start, window.end, level)
-    baseline = await _regions(reader, shop_ids, baseline_start, window.start, level)
-    return build_regions(current, baseline, window, baseline_start, level)
+    docs = await reader.find(
+        _sold(shop_ids, baseline_start, window.end), _REGION_PROJECTION, limit=max_orders + 1
+    )
+    truncated = len(docs) > max_orders
+    return build_regions(docs[:max_orders], window, baseline_start, level, truncated)
 
 
-def _region_key(row: Document) -> tuple[str | None, str | None]:
-    key = row["_id"]
-    return key.get("country"), key.get("state")
+Region = tuple[str | None, str | None]
+
+
+def _region_of(doc: Document, level: str) -> Region:
+    recipient = doc.get("recipient") or {}
+    return recipient.get("country_code"), recipient.get("state") if level == "state" else None
 
 
 def build_regions(
-    current: Sequence[Document],
-    baseline: Sequence[Document],
+    docs: Sequence[Document],
     window: Window,
     baseline_start: datetime,
     level: str,
+    truncated: bool,
 ) -> RegionStats:
-    orders: dict[tuple[str | None, str | None], int] = defaultdict(int)
-    gross: dict[tuple[str | None, str | None], dict[str, int]] = defaultdict(dict)
-    for row in current:
-        key = _region_key(row)
-        orders[key] += int(row["orders"])
-        currency = row["_id"]["currency"]
-        gross[key][currency] = gross[key].get(currency, 0) + int(row["gross"])
-    before: dict[tuple[str | None, str | None], int] = defaultdict(int)
-    for row in baseline:
-        before[_region_key(row)] += int(row["orders"])
+    orders: dict[Region, int] = defaultdict(int)
+    gross: dict[Region, dict[str, int]] = defaultdict(lambda: defaultdict(int))
+    before: dict[Region, int] = defaultdict(int)
+    for doc in docs:
+        key = _region_of(doc, level)
+        if doc["paid_at"] >= window.start:
+            orders[key] += 1
+            gross[key][doc["money"]["currency"]] += int(doc["money"]["total"])
+        else:
+            before[key] += 1
     total, total_before = sum(orders.values()), sum(before.values())
     regions = []
     for key, count in orders.items():
@@ -199,7 +210,7 @@ def build_regions(
         regions.append(
             RegionStat(
                 country_code=key[0],
-                state=key[1] if level == "state" else None,
+                state=key[1],
                 orders=count,
                 share=round(share, 4),
                 baseline_orders=before[key],
@@ -219,6 +230,7 @@ def build_regions(
         baseline_from=window.local(baseline_start),
         baseline_to=window.local(window.start),
         rule=RULE,
+        truncated=truncated,
         total_orders=total,
         regions=regions,
     )

@@ -28,8 +28,8 @@ class QueryApiSettings(ServiceSettings):
         default=10_000, ge=100, description="Server-side time limit of each MongoDB query."
     )
     stats_max_days: int = Field(default=732, ge=1, description="Longest stats window, in days.")
-    delivery_stats_max_packages: int = Field(
-        default=200_000, ge=1, description="Most delivered packages read for delivery stats."
+    stats_max_orders: int = Field(
+        default=300_000, ge=1, description="Most orders one stats answer reads."
     )
     idempotency_ttl_hours: int = Field(default=24, ge=1, description="Idempotency-Key lifetime.")
 

@@ -75,6 +75,7 @@ class TopProducts(ApiModel):
     from_: datetime = Field(alias="from", serialization_alias="from")
     to: datetime
     by: str
+    truncated: bool = Field(description="True when more orders matched than were read.")
     currencies: list[CurrencyProducts]
 
 
@@ -101,6 +102,7 @@ class RegionStats(ApiModel):
     baseline_from: datetime
     baseline_to: datetime
     rule: str
+    truncated: bool = Field(description="True when more orders matched than were read.")
     total_orders: int
     regions: list[RegionStat]
 
@@ -125,6 +127,6 @@ class CarrierDelivery(ApiModel):
 class DeliveryStats(ApiModel):
     from_: datetime = Field(alias="from", serialization_alias="from")
     to: datetime
-    truncated: bool = Field(description="True when more packages matched than were read.")
+    truncated: bool = Field(description="True when more orders matched than were read.")
     overall: CarrierDelivery
     carriers: list[CarrierDelivery]

@@ -111,7 +111,14 @@ async def get_top_products(
     shop_id: ShopIds = None,
 ) -> TopProducts:
     window = _window(runtime, from_, to, tz)
-    return await top_products(_reader(runtime), _shops(principal.shops, shop_id), window, by, limit)
+    return await top_products(
+        _reader(runtime),
+        _shops(principal.shops, shop_id),
+        window,
+        by,
+        limit,
+        runtime.settings.stats_max_orders,
+    )
 
 
 @router.get(
@@ -131,7 +138,13 @@ async def get_regions(
     shop_id: ShopIds = None,
 ) -> RegionStats:
     window = _window(runtime, from_, to, tz)
-    return await region_stats(_reader(runtime), _shops(principal.shops, shop_id), window, level)
+    return await region_stats(
+        _reader(runtime),
+        _shops(principal.shops, shop_id),
+        window,
+        level,
+        runtime.settings.stats_max_orders,
+    )
 
 
 @router.get(
@@ -154,5 +167,5 @@ async def get_delivery(
         _reader(runtime),
         _shops(principal.shops, shop_id),
         window,
-        runtime.settings.delivery_stats_max_packages,
+        runtime.settings.stats_max_orders,
     )
