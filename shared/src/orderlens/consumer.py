@@ -1,6 +1,7 @@
 """At-least-once batch consumption for FastStream Kafka subscribers (SPEC §2, §3.6).
 
-One `BatchConsumer` drives one subscriber (one topic, one consumer group). Per batch it:
+One `BatchConsumer` drives one subscriber (one consumer group; one topic, or several
+co-partitioned topics, see below). Per batch it:
 
 1. decodes every record with `orderlens.events.decode`; a record that can never be processed goes
    to the dead-letter topic with the SPEC §3.6 headers (original bytes and key);
@@ -43,6 +44,13 @@ times (a FerretDB or driver hiccup may look permanent), then the batch is split 
 retried alone, and an event that still fails is dead-lettered with the exception as `x-error`,
 so one bad message cannot stall its partition.
 
+Several topics in one subscriber (`extra_topics`, with `expected_types` per topic): the consumer
+uses Kafka's range assignor, so partition i of every topic goes to the same consumer; with equal
+partition counts and keys, all events of one key are handled by one consumer, one batch after
+the other. order-ingest relies on that: FerretDB 1.24 has no atomic compare-and-set
+(docs/decisions/0034). The function then gets records of every topic in one batch; it may
+return per-topic counts in `Outcome.per_topic` (otherwise counts go to `topic`).
+
 FastStream's own parser is replaced: it decodes headers as UTF-8 and bodies as JSON, and an
 error there would skip the batch without dead-lettering it. Offsets are committed explicitly per
 partition (the last record's offset + 1), only for partitions still assigned.
@@ -55,12 +63,14 @@ import logging
 import random
 import time
 from collections import Counter
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from functools import partial
 from typing import Any, Literal
 
 from aiokafka import AIOKafkaConsumer, ConsumerRecord, TopicPartition
+from aiokafka.coordinator.assignors.range import RangePartitionAssignor
+from aiokafka.coordinator.assignors.roundrobin import RoundRobinPartitionAssignor
 from aiokafka.errors import (
     CommitFailedError,
     IllegalStateError,
@@ -116,10 +126,12 @@ class Received:
 
 @dataclass
 class Outcome:
-    """What a batch did, for the metrics: `ignored` counts events by reason."""
+    """What a batch did, for the metrics: `ignored` counts events by reason. Counts of a
+    multi-topic batch may be split by topic in `per_topic`."""
 
     applied: int = 0
     ignored: Counter[str] = field(default_factory=Counter)
+    per_topic: dict[str, Outcome] = field(default_factory=dict)
 
     def ignore(self, reason: str, count: int = 1) -> None:
         self.ignored[reason] += count
@@ -127,6 +139,8 @@ class Outcome:
     def merge(self, other: Outcome) -> None:
         self.applied += other.applied
         self.ignored.update(other.ignored)
+        for topic, outcome in other.per_topic.items():
+            self.per_topic.setdefault(topic, Outcome()).merge(outcome)
 
 
 BatchFunction = Callable[[list[Received]], Awaitable[Outcome | None]]
@@ -150,6 +164,9 @@ class BatchConsumerConfig:
     group_id: str
     dead_letter_topic: str
     expected_type: EventType | None = None
+    # More topics for the same subscriber, co-partitioned with `topic` (see the module docstring).
+    extra_topics: tuple[str, ...] = ()
+    expected_types: Mapping[str, EventType] = field(default_factory=dict)
     max_records: int = 500
     batch_timeout_ms: int = 200
     # Above the worst batch time; a longer outage (retrying) costs a rebalance, not a loss.
@@ -210,7 +227,11 @@ class BatchConsumer:
         self._broker = broker
         subscriber = broker.subscriber(
             c.topic,
+            *c.extra_topics,
             batch=True,
+            partition_assignment_strategy=(RangePartitionAssignor,)
+            if c.extra_topics
+            else (RoundRobinPartitionAssignor,),
             group_id=c.group_id,
             ack_policy=AckPolicy.MANUAL,
             auto_offset_reset=c.auto_offset_reset,
@@ -273,12 +294,13 @@ class BatchConsumer:
         """Handle one batch end to end: dead letters, the function, the commit, the metrics."""
         c = self.config
         started = time.monotonic()
-        metrics.MESSAGES_CONSUMED.labels(c.service, c.topic).inc(len(records))
+        for topic, count in Counter(r.topic for r in records).items():
+            metrics.MESSAGES_CONSUMED.labels(c.service, topic).inc(count)
         valid: list[Received] = []
         invalid: list[tuple[ConsumerRecord[Any, Any], str]] = []
         for record in records:
             try:
-                event = decode(record.value or b"", c.expected_type)
+                event = decode(record.value or b"", self._expected(record.topic))
             except InvalidEvent as exc:
                 invalid.append((record, str(exc)))
             else:
@@ -297,6 +319,9 @@ class BatchConsumer:
         outcome = await self._apply(valid) if valid else Outcome()
         await self._retry("commit", lambda: self._commit(records))
         self._record(records, outcome, started)
+
+    def _expected(self, topic: str) -> EventType | None:
+        return self.config.expected_types.get(topic, self.config.expected_type)
 
     async def _apply(self, events: list[Received]) -> Outcome:
         c = self.config
@@ -396,11 +421,16 @@ class BatchConsumer:
         self, records: Sequence[ConsumerRecord[Any, Any]], outcome: Outcome, started: float
     ) -> None:
         c = self.config
-        metrics.MESSAGES_APPLIED.labels(c.service, c.topic).inc(outcome.applied)
-        for reason, count in outcome.ignored.items():
-            metrics.MESSAGES_IGNORED.labels(c.service, c.topic, reason).inc(count)
-        metrics.BATCH_DURATION.labels(c.service, c.topic).observe(time.monotonic() - started)
-        metrics.LAST_PROCESSED.labels(c.service, c.topic).set(time.time())
+        for topic, counts in [(c.topic, outcome), *outcome.per_topic.items()]:
+            if counts.applied:
+                metrics.MESSAGES_APPLIED.labels(c.service, topic).inc(counts.applied)
+            for reason, count in counts.ignored.items():
+                metrics.MESSAGES_IGNORED.labels(c.service, topic, reason).inc(count)
+        elapsed = time.monotonic() - started
+        now = time.time()
+        for topic in {record.topic for record in records}:
+            metrics.BATCH_DURATION.labels(c.service, topic).observe(elapsed)
+            metrics.LAST_PROCESSED.labels(c.service, topic).set(now)
         self.batches += 1
         consumer = self.kafka_consumer
         if consumer is None:

@@ -1,4 +1,4 @@
-"""Wiring: the MongoDB client, the two batch consumers, the health server, and their lifecycle."""
+"""Wiring: the MongoDB client, the batch consumer of both topics, the health server, lifecycle."""
 
 from __future__ import annotations
 
@@ -10,7 +10,6 @@ import signal
 from orderlens.consumer import (
     BatchConsumer,
     BatchConsumerConfig,
-    BatchFunction,
     Outcome,
     Received,
     is_transient,
@@ -43,12 +42,26 @@ class IngestApp:
             client_id=f"orderlens-{SERVICE}",
             log_level=logging.DEBUG,
         )
-        self.consumers = [
-            self._consumer(settings.topic_orders_created, EventType.ORDER_CREATED, self._created),
-            self._consumer(settings.topic_status_changed, EventType.STATUS_CHANGED, self._status),
-        ]
-        for consumer in self.consumers:
-            consumer.attach(self.broker)
+        # One subscriber for both topics, co-partitioned: all events of an order are handled by
+        # one consumer, one batch at a time (FerretDB has no atomic compare-and-set, 0034).
+        self.consumer = BatchConsumer(
+            BatchConsumerConfig(
+                service=SERVICE,
+                topic=settings.topic_orders_created,
+                extra_topics=(settings.topic_status_changed,),
+                expected_types={
+                    settings.topic_orders_created: EventType.ORDER_CREATED,
+                    settings.topic_status_changed: EventType.STATUS_CHANGED,
+                },
+                group_id=settings.ingest_group_id,
+                dead_letter_topic=settings.topic_dead_letter,
+                max_records=settings.ingest_max_records,
+                batch_timeout_ms=settings.ingest_batch_timeout_ms,
+                max_poll_interval_ms=settings.ingest_max_poll_interval_ms,
+            ),
+            self._batch,
+        )
+        self.consumer.attach(self.broker)
         self.health = HealthServer(
             service=SERVICE,
             host=settings.http_host,
@@ -62,29 +75,18 @@ class IngestApp:
         self._started = False
         self._stopped = False
 
-    def _consumer(
-        self, topic: str, event_type: EventType, function: BatchFunction
-    ) -> BatchConsumer:
-        s = self.settings
-        return BatchConsumer(
-            BatchConsumerConfig(
-                service=SERVICE,
-                topic=topic,
-                group_id=s.ingest_group_id,
-                dead_letter_topic=s.topic_dead_letter,
-                expected_type=event_type,
-                max_records=s.ingest_max_records,
-                batch_timeout_ms=s.ingest_batch_timeout_ms,
-                max_poll_interval_ms=s.ingest_max_poll_interval_ms,
-            ),
-            function,
-        )
-
-    async def _created(self, batch: list[Received]) -> Outcome:
-        return await self.ingest.on_created(batch)
-
-    async def _status(self, batch: list[Received]) -> Outcome:
-        return await self.ingest.on_status(batch)
+    async def _batch(self, batch: list[Received]) -> Outcome:
+        """Snapshots first, then status changes: fewer of them wait for their order."""
+        created_topic = self.settings.topic_orders_created
+        created = [r for r in batch if r.topic == created_topic]
+        changes = [r for r in batch if r.topic != created_topic]
+        outcome = Outcome()
+        if created:
+            outcome.per_topic[created_topic] = await self.ingest.on_created(created)
+        if changes:
+            topic = self.settings.topic_status_changed
+            outcome.per_topic[topic] = await self.ingest.on_status(changes)
+        return outcome
 
     async def _consuming(self) -> bool:
         return self._started
@@ -94,7 +96,21 @@ class IngestApp:
         await self._prepare_database()
         await self.broker.start()
         self._started = True
-        log.info("order-ingest started", extra={"topics": [c.config.topic for c in self.consumers]})
+        self._check_partitions()
+        log.info("order-ingest started")
+
+    def _check_partitions(self) -> None:
+        consumer = self.consumer.kafka_consumer
+        if consumer is None:
+            return
+        topics = (self.settings.topic_orders_created, self.settings.topic_status_changed)
+        counts = {t: len(consumer.partitions_for_topic(t) or ()) for t in topics}
+        if len(set(counts.values())) > 1:
+            log.error(
+                "orders.created and orders.status-changed differ in partitions: one order's "
+                "events may reach two consumers at once (unsafe on FerretDB)",
+                extra={"partitions": counts},
+            )
 
     async def _prepare_database(self) -> None:
         """Indexes and crash repairs, retried while MongoDB is unreachable."""
@@ -117,7 +133,7 @@ class IngestApp:
             return
         self._stopped = True
         self._started = False
-        await asyncio.gather(*(c.drain(self.settings.ingest_drain_seconds) for c in self.consumers))
+        await self.consumer.drain(self.settings.ingest_drain_seconds)
         with contextlib.suppress(Exception):
             await self.broker.stop()
         await self.health.stop()

@@ -22,6 +22,7 @@ from orderlens.domain.order import Order
 from orderlens.domain.status import OrderStatus
 from orderlens.events import OrderCreated
 from orderlens.tiktok import TikTokOrder
+from orderlens_ingest.domain.fold import to_ms
 from orderlens_ingest.domain.orders import (
     StatusEvent,
     from_snapshot,
@@ -260,7 +261,7 @@ class Ingest:
                             "applied" if event.event_id in applied else "stale"
                         )
                 if not same_content(existing, new):
-                    new = new.model_copy(update={"last_synced_at": self.clock()})
+                    new = new.model_copy(update={"last_synced_at": to_ms(self.clock())})
                     plan.add(existing, new)
             # Status changes rarely touch sales figures (a cancellation, a late payment): those
             # are announced, so that a crash before the recompute is repaired at start-up.
