@@ -58,6 +58,8 @@ class IngestApp:
                 max_records=settings.ingest_max_records,
                 batch_timeout_ms=settings.ingest_batch_timeout_ms,
                 max_poll_interval_ms=settings.ingest_max_poll_interval_ms,
+                session_timeout_ms=settings.ingest_session_timeout_ms,
+                heartbeat_interval_ms=settings.ingest_heartbeat_interval_ms,
             ),
             self._batch,
         )

@@ -24,6 +24,13 @@ class IngestSettings(ServiceSettings):
         default=600_000,
         description="Kafka max.poll.interval.ms: above the worst batch time (retries included).",
     )
+    ingest_session_timeout_ms: int = Field(
+        default=30_000,
+        description="Kafka session timeout: how long a dead replica holds its partitions.",
+    )
+    ingest_heartbeat_interval_ms: int = Field(
+        default=3_000, description="Kafka heartbeat interval (a third of the session timeout)."
+    )
     ingest_drain_seconds: float = Field(
         default=30.0, description="On SIGTERM, how long the batch in flight may take to finish."
     )
