@@ -32,9 +32,26 @@ limited to the token's shops. Errors are RFC 9457 `application/problem+json`.
 """
 
 
+async def _reachable(bootstrap_servers: str) -> bool:
+    """Whether any bootstrap server accepts a TCP connection (so the producer can start)."""
+    for server in bootstrap_servers.split(","):
+        host, _, port = server.strip().rpartition(":")
+        try:
+            _, writer = await asyncio.wait_for(asyncio.open_connection(host, int(port)), 2.0)
+        except (OSError, ValueError, TimeoutError):
+            continue
+        writer.close()
+        return True
+    return False
+
+
 async def _connect_broker(runtime: Runtime) -> None:
     """Connect in the background until it works: reads must not wait for Kafka."""
     while True:
+        if not await _reachable(runtime.settings.kafka_bootstrap_servers):
+            log.warning("Kafka not reachable yet; retrying")
+            await asyncio.sleep(BROKER_RETRY_SECONDS)
+            continue
         try:
             await runtime.broker.start()
         except Exception as exc:
