@@ -17,6 +17,7 @@ from pymongo import AsyncMongoClient
 from qa_orders import NOW, documents, make_orders
 from schemathesis import GenerationMode
 from schemathesis.checks import not_a_server_error
+from schemathesis.python import asgi
 from schemathesis.specs.openapi.checks import (
     content_type_conformance,
     response_headers_conformance,
@@ -73,7 +74,7 @@ def api_schema(mongodb_uri: str, kafka_bootstrap_servers: str) -> Iterator[Any]:
         topic_export_requested=f"orders.export-requested.{name}",
     )
     schema = schemathesis.openapi.from_asgi("/openapi.json", create_app(settings_))
-    client = schemathesis.python.asgi.get_client(schema.app)
+    client = asgi.get_client(schema.app)
     deadline = time.monotonic() + 60
     while client.get("/readyz").status_code != 200:
         assert time.monotonic() < deadline, "query-api never became ready"

@@ -61,7 +61,8 @@ async def api(
         yield running
 
 
-def ny_day(moment: datetime) -> date:
+def ny_day(moment: datetime | None) -> date:
+    assert moment is not None
     return moment.astimezone(NY).date()
 
 
@@ -114,7 +115,7 @@ async def test_daily_sales_equal_a_recount_across_dst(api: Api) -> None:
         ]
         for period in entry["periods"]:
             day = date.fromisoformat(period["label"])
-            expected = figures([o for o in mine if ny_day(o.paid_at) == day], currency)  # type: ignore[arg-type]
+            expected = figures([o for o in mine if ny_day(o.paid_at) == day], currency)
             assert only_figures(period) == expected, day
         assert only_figures(entry["totals"]) == figures(mine, currency)
         before = [
@@ -148,7 +149,7 @@ async def test_weekly_and_monthly_sales(api: Api) -> None:
         ],
         strict=True,
     ):
-        expected = figures([o for o in mine if first <= ny_day(o.paid_at) <= last], currency)  # type: ignore[arg-type]
+        expected = figures([o for o in mine if first <= ny_day(o.paid_at) <= last], currency)
         assert only_figures(period) == expected
     monthly = await sales(api, interval="month", **{"from": "2025-02-10", "to": "2025-03-15"})
     entry = next(c for c in monthly["currencies"] if c["currency"] == currency)

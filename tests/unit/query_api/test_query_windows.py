@@ -11,6 +11,7 @@ from orderlens.filters import FilterError
 from orderlens_query.windows import (
     Compare,
     Interval,
+    Window,
     comparison_window,
     periods,
     resolve_window,
@@ -19,7 +20,7 @@ from orderlens_query.windows import (
 NOW = datetime(2025, 3, 20, 12, tzinfo=UTC)
 
 
-def window(from_: str | None, to: str | None, tz: str = "America/New_York"):  # type: ignore[no-untyped-def]
+def window(from_: str | None, to: str | None, tz: str = "America/New_York") -> Window:
     return resolve_window(from_, to, tz, now=NOW, max_days=400)
 
 
