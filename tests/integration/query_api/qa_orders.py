@@ -40,16 +40,19 @@ def _packages(order: Order, rng: random.Random, now: datetime) -> list[PackageDo
         if status != TrackingStatus.PENDING:
             checkpoints.append(Checkpoint(at=base, status=TrackingStatus.INFO_RECEIVED))
         if status not in (TrackingStatus.PENDING, TrackingStatus.INFO_RECEIVED):
-            hops = rng.randint(1, 3)
-            at = base
-            for _ in range(hops):
-                at = min(at + timedelta(hours=rng.randint(4, 60)), now)
-                checkpoints.append(Checkpoint(at=at, status=TrackingStatus.IN_TRANSIT))
+            delivered = None
             if status == TrackingStatus.DELIVERED:
-                delivered = order.delivered_at or at + timedelta(hours=rng.randint(2, 30))
+                delivered = order.delivered_at or base + timedelta(hours=rng.randint(20, 120))
+            last = delivered or now
+            hops = rng.randint(1, 3)
+            for hop in range(1, hops + 1):
+                at = (base + (last - base) * hop / (hops + 1)).replace(microsecond=0)
+                checkpoints.append(Checkpoint(at=at, status=TrackingStatus.IN_TRANSIT))
+            if delivered is not None:
                 checkpoints.append(Checkpoint(at=delivered, status=TrackingStatus.DELIVERED))
             elif status != TrackingStatus.IN_TRANSIT:
-                checkpoints.append(Checkpoint(at=min(at + timedelta(hours=2), now), status=status))
+                at = (base + (now - base) * 0.9).replace(microsecond=0)
+                checkpoints.append(Checkpoint(at=at, status=status))
         estimate = base + timedelta(hours=rng.choice((48, 72, 96, 120)))
         packages.append(
             package.model_copy(
