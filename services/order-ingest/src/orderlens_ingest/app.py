@@ -21,7 +21,7 @@ from orderlens.kafka import make_broker
 from orderlens.mongo import database, make_client, ping
 from orderlens_ingest.service import Ingest
 from orderlens_ingest.settings import IngestSettings
-from orderlens_ingest.store import OrderStore
+from orderlens_ingest.store import OrderStore, has_atomic_compare_and_set
 
 SERVICE = "order-ingest"
 log = logging.getLogger("orderlens_ingest")
@@ -119,6 +119,7 @@ class IngestApp:
         attempt = 0
         while True:
             try:
+                self.ingest.store.compare_and_set = await has_atomic_compare_and_set(self.db)
                 await ensure_indexes(self.db)
                 await self.ingest.repair()
                 return

@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from pymongo import DeleteOne, InsertOne, ReplaceOne, UpdateOne
+from pymongo import InsertOne, ReplaceOne, UpdateOne
 from pymongo.asynchronous.database import AsyncDatabase
 from pymongo.errors import BulkWriteError
 
@@ -44,11 +44,27 @@ def _utc(moment: datetime) -> datetime:
     return moment.astimezone(UTC)
 
 
+async def has_atomic_compare_and_set(db: AsyncDatabase[Document]) -> bool:
+    """False on FerretDB: its conditional updates are not atomic (docs/decisions/0034), and a
+    filter on more than `_id` makes it scan the whole collection, so they only cost there."""
+    info = await db.client.admin.command("buildInfo")
+    return "ferretdbVersion" not in info and "ferretdbFeatures" not in info
+
+
 class OrderStore:
-    def __init__(self, db: AsyncDatabase[Document]) -> None:
+    """`compare_and_set`: write conditional on the version read (MongoDB), or by `_id` alone
+    (FerretDB, where one consumer owns an order and the condition would only cost)."""
+
+    def __init__(self, db: AsyncDatabase[Document], *, compare_and_set: bool = True) -> None:
         self.db = db
         self.orders = db[ORDERS]
         self.parked = db[PARKED_STATUS_EVENTS]
+        self.compare_and_set = compare_and_set
+
+    def _match(self, order_id: str, version: int) -> dict[str, Any]:
+        if self.compare_and_set:
+            return {"_id": order_id, "version": version}
+        return {"_id": order_id}
 
     async def load(self, ids: Iterable[str]) -> dict[str, Order]:
         """Point reads, a few at a time: FerretDB 1.24 answers `_id` equality from its primary
@@ -75,7 +91,7 @@ class OrderStore:
             if w.expected is None:
                 ops.append(InsertOne(doc))
             else:
-                ops.append(ReplaceOne({"_id": order.id, "version": w.expected}, doc))
+                ops.append(ReplaceOne(self._match(order.id, w.expected), doc))
         conflicts: set[str] = set()
         try:
             result = await bulk_write_chunked(self.orders, ops)
@@ -102,7 +118,7 @@ class OrderStore:
             return set()
         ops = [
             UpdateOne(
-                {"_id": order_id, "version": version},
+                self._match(order_id, version),
                 {
                     "$set": {
                         "risk_flags": [f.model_dump() for f in flags],
@@ -200,6 +216,7 @@ class OrderStore:
         return sorted(ids)
 
     async def unpark(self, event_ids: Iterable[str]) -> None:
-        ops = [DeleteOne({"_id": event_id}) for event_id in sorted(set(event_ids))]
-        if ops:
-            await bulk_write_chunked(self.parked, ops)
+        # One statement per 500 ids: FerretDB deletes documents one transaction each otherwise.
+        ids = sorted(set(event_ids))
+        for start in range(0, len(ids), 500):
+            await self.parked.delete_many({"_id": {"$in": ids[start : start + 500]}})
