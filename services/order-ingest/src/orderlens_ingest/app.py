@@ -40,6 +40,8 @@ class IngestApp:
         self.broker = make_broker(
             settings.kafka_bootstrap_servers,
             client_id=f"orderlens-{SERVICE}",
+            # Through the root handler (JSON lines); per-batch access lines at DEBUG.
+            logger=logging.getLogger("orderlens_ingest.faststream"),
             log_level=logging.DEBUG,
         )
         # One subscriber for both topics, co-partitioned: all events of an order are handled by
