@@ -285,8 +285,26 @@ class BatchConsumer:
             await self.process(list(records))
         except _Stopping:
             log.warning("stopping with an unfinished batch; nothing committed")
+        except Exception:
+            # Not expected (`process` retries what it can); never let the next batch's commit
+            # skip this one: fetch it again.
+            log.exception("batch failed unexpectedly; it will be fetched again")
+            self._rewind(records)
         finally:
             self._idle.set()
+
+    def _rewind(self, records: Sequence[ConsumerRecord[Any, Any]]) -> None:
+        consumer = self.kafka_consumer
+        if consumer is None:
+            return
+        first: dict[TopicPartition, int] = {}
+        for record in records:
+            tp = TopicPartition(record.topic, record.partition)
+            first[tp] = min(first.get(tp, record.offset), record.offset)
+        assigned = consumer.assignment()
+        for tp, offset in first.items():
+            if tp in assigned:
+                consumer.seek(tp, offset)
 
     # -- processing -----------------------------------------------------------------------------
 
@@ -452,15 +470,15 @@ class BatchConsumer:
     # -- retrying -------------------------------------------------------------------------------
 
     async def _retry(self, what: str, action: Callable[[], Awaitable[None]]) -> None:
+        """Retry forever: a dead letter or a commit that cannot be written must hold the
+        partition back, never be skipped."""
         attempt = 0
         while True:
             try:
                 await action()
-            except asyncio.CancelledError:
-                raise
             except Exception as exc:
-                if not is_transient(exc) and attempt >= self.config.permanent_attempts:
-                    raise
+                if not is_transient(exc) and attempt == self.config.permanent_attempts:
+                    log.error("%s keeps failing: %s: %s", what, type(exc).__name__, exc)
                 self._note_retry(what, attempt, exc)
                 await self._sleep(attempt)
                 attempt += 1
