@@ -1,6 +1,6 @@
 """Latency of GET /v1/orders on 100,000 seeded orders, beside the raw driver's time.
 
-    uv run python bench/query_latency.py [--orders 100000] [--samples 20] [--keep]
+    uv run python bench/query_latency.py [--orders 100000] [--samples 20] [--workdir DIR]
 
 Servers: `MONGODB_URI` when set, else a private FerretDB 1.24 started for the run (its data in a
 temporary directory, removed afterwards). query-api runs as its own process (uvicorn, real
@@ -17,6 +17,7 @@ import asyncio
 import json
 import math
 import os
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -167,11 +168,15 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--orders", type=int, default=100_000)
     parser.add_argument("--samples", type=int, default=20)
-    parser.add_argument("--keep", action="store_true", help="keep the private FerretDB's data")
+    parser.add_argument(
+        "--workdir",
+        type=Path,
+        help="home of the private FerretDB, kept afterwards (a second run reuses its orders)",
+    )
     args = parser.parse_args()
 
     server: FerretDBServer | None = None
-    workdir = Path(tempfile.mkdtemp(prefix="orderlens-bench-"))
+    workdir = args.workdir or Path(tempfile.mkdtemp(prefix="orderlens-bench-"))
     uri = os.environ.get("MONGODB_URI")
     if not uri:
         server = FerretDBServer(
@@ -192,8 +197,8 @@ def main() -> int:
             api.wait(timeout=30)
         if server is not None:
             server.stop()
-            if not args.keep:
-                subprocess.run(["rm", "-rf", str(workdir)], check=False)
+            if args.workdir is None:
+                shutil.rmtree(workdir, ignore_errors=True)
     return 0
 
 

@@ -10,11 +10,14 @@ from pymongo.asynchronous.database import AsyncDatabase
 Document = dict[str, Any]
 
 
-def make_client(uri: str, *, app_name: str, timeout_ms: int = 5_000) -> AsyncMongoClient[Document]:
+def make_client(
+    uri: str, *, app_name: str, timeout_ms: int = 5_000, socket_timeout_ms: int | None = None
+) -> AsyncMongoClient[Document]:
     """A client that fails fast when the server is down, so callers can back off and retry.
 
     Retryable writes are off: FerretDB 1.24 does not implement them, and every write of
-    orderlens is idempotent by design, so callers retry themselves.
+    orderlens is idempotent by design, so callers retry themselves. `socket_timeout_ms` must
+    exceed the longest query a caller allows (`maxTimeMS`), or the socket gives up first.
     """
     return AsyncMongoClient(
         uri,
@@ -22,7 +25,7 @@ def make_client(uri: str, *, app_name: str, timeout_ms: int = 5_000) -> AsyncMon
         tz_aware=True,
         serverSelectionTimeoutMS=timeout_ms,
         connectTimeoutMS=timeout_ms,
-        socketTimeoutMS=max(timeout_ms * 6, 30_000),
+        socketTimeoutMS=socket_timeout_ms or max(timeout_ms * 6, 30_000),
         retryWrites=False,
     )
 

@@ -80,6 +80,8 @@ async def start_api(
         kafka_bootstrap_servers=kafka,
         topic_status_changed=topic_status_changed,
         log_json=False,
+        # Correctness, not latency, is under test: FerretDB scans on a shared 2-core machine.
+        query_max_time_ms=120_000,
     )
     app = create_app(settings)
     try:

@@ -126,16 +126,16 @@ def cases(orders: list[Order], shops: list[str]) -> dict[str, Case]:
             lambda o: o.money.currency == "USD" and Decimal(20) <= amount(o) <= Decimal("60.5"),
         ),
         "total min in any currency": (
-            [("total_min", "150")],
-            lambda o: amount(o) >= 150,
+            [("total_min", "150"), ("view", "cancelled")],
+            lambda o: amount(o) >= 150 and o.status == OrderStatus.CANCELLED,
         ),
         "total max in yen": (
             [("total_max", "4000"), ("currency", "JPY")],
             lambda o: o.money.currency == "JPY" and amount(o) <= 4000,
         ),
         "currencies": (
-            [("currency", "GBP"), ("currency", "MYR")],
-            lambda o: o.money.currency in ("GBP", "MYR"),
+            [("currency", "GBP"), ("currency", "MYR"), ("view", "cancelled")],
+            lambda o: o.money.currency in ("GBP", "MYR") and o.status == OrderStatus.CANCELLED,
         ),
         "payment method": (
             [("payment_method", "paypal")],
@@ -172,7 +172,13 @@ def cases(orders: list[Order], shops: list[str]) -> dict[str, Case]:
             lambda o: o.return_status == ReturnStatus.REFUNDED,
         ),
         "delivery issue": ([("delivery_issue", "true")], lambda o: o.delivery_issue),
-        "no delivery issue": ([("delivery_issue", "false")], lambda o: not o.delivery_issue),
+        "shipped without delivery issue": (
+            [("delivery_issue", "false"), ("view", "shipped")],
+            lambda o: (
+                not o.delivery_issue
+                and o.status in (OrderStatus.AWAITING_COLLECTION, OrderStatus.IN_TRANSIT)
+            ),
+        ),
         "stalled": (
             [("stalled_hours", "72")],
             lambda o: (
@@ -186,10 +192,15 @@ def cases(orders: list[Order], shops: list[str]) -> dict[str, Case]:
         ),
         "risk": ([("risk", "high_value")], lambda o: "high_value" in o.risk),
         "cash on delivery": ([("is_cod", "true")], lambda o: o.is_cod),
-        "shipping type": ([("shipping_type", "SELLER")], lambda o: o.shipping_type == "SELLER"),
+        "shipping type": (
+            [("shipping_type", "SELLER"), ("country", "GB")],
+            lambda o: o.shipping_type == "SELLER" and o.recipient.country_code == "GB",
+        ),
         "fulfillment type": (
-            [("fulfillment_type", "FULFILLMENT_BY_SELLER")],
-            lambda o: o.fulfillment_type == "FULFILLMENT_BY_SELLER",
+            [("fulfillment_type", "FULFILLMENT_BY_SELLER"), ("country", "JP")],
+            lambda o: (
+                o.fulfillment_type == "FULFILLMENT_BY_SELLER" and o.recipient.country_code == "JP"
+            ),
         ),
         "shop": ([("shop_id", shops[1])], lambda o: o.shop_id == shops[1]),
         "combined": (
@@ -241,7 +252,7 @@ CASE_NAMES = [
     "tracking status",
     "return status",
     "delivery issue",
-    "no delivery issue",
+    "shipped without delivery issue",
     "stalled",
     "risk",
     "cash on delivery",

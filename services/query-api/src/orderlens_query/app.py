@@ -67,7 +67,12 @@ async def _connect_broker(runtime: Runtime) -> None:
 @asynccontextmanager
 async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
     settings: QueryApiSettings = app.state.settings
-    client = make_client(settings.mongodb_uri, app_name=SERVICE)
+    client = make_client(
+        settings.mongodb_uri,
+        app_name=SERVICE,
+        # The socket must outlive the slowest query allowed, which maxTimeMS ends first.
+        socket_timeout_ms=max(settings.query_max_time_ms + 5_000, 30_000),
+    )
     runtime = Runtime(
         settings=settings,
         client=client,
