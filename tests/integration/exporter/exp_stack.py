@@ -18,7 +18,6 @@ from pymongo.asynchronous.database import AsyncDatabase
 
 from orderlens.devstack import TopicNames, delete_topics, ensure_topics
 from orderlens.domain.order import Order
-from orderlens.indexes import ensure_indexes
 from orderlens.roles import Role
 from orderlens.tokens import LOCAL_DEV_SECRET, mint_token
 from orderlens_exporter.app import Exporter, build
@@ -137,8 +136,8 @@ async def start_stack(
     db_name = f"exp_{suffix}"
     topics = TopicNames.with_suffix(f"exp-{suffix}")
     await ensure_topics(kafka, topics.values(), partitions=1)
+    # No order indexes: FerretDB would maintain them on every insert, and no test needs them.
     db = mongo_client[db_name]
-    await ensure_indexes(db)
     docs = [o.to_document() for o in orders or []] + list(documents or [])
     for start in range(0, len(docs), 2_000):
         await db.orders.insert_many(docs[start : start + 2_000], ordered=False)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import csv
 from collections.abc import AsyncGenerator, Callable
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -15,6 +15,7 @@ from orderlens.domain.order import Order
 from orderlens.events import ExportFormat, ExportRequested
 from orderlens.filters import build_mongo_filter, parse_filters
 from orderlens_exporter.pipeline import InvalidExport, Progress, plan_export, write_export
+from orderlens_exporter.service import retry_delay
 
 MakeOrder = Callable[..., Order]
 NOW = datetime(2026, 5, 1, 12, 0, tzinfo=UTC)
@@ -118,3 +119,10 @@ def test_progress_is_a_fraction_below_one_until_the_end() -> None:
     assert Progress(orders_total=4, orders_done=1).fraction == 0.25
     # More orders than counted at the start (new ones arrived): still not "done".
     assert Progress(orders_total=4, orders_done=9).fraction == 0.99
+
+
+def test_retries_wait_longer_each_time_up_to_five_minutes() -> None:
+    base = timedelta(seconds=10)
+    waits = [retry_delay(base, attempt) for attempt in range(1, 8)]
+    assert waits[:3] == [timedelta(seconds=10), timedelta(seconds=20), timedelta(seconds=40)]
+    assert waits[-1] == timedelta(minutes=5)

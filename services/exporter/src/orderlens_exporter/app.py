@@ -54,8 +54,10 @@ class Exporter:
         await self.service.repo.ensure_indexes()
         await self.service.slots.ensure_indexes()
         await self.health.start()
-        await self.broker.start()
+        # The records are the jobs: the worker runs them whether or not Kafka is reachable yet
+        # (joining the consumer group can take a session timeout after a crash).
         self._worker_task = asyncio.create_task(self.worker.run_forever())
+        await self.broker.start()
         log.info("exporter started", extra={"owner": self.service.config.owner})
 
     async def stop(self) -> None:
@@ -70,7 +72,8 @@ class Exporter:
 
 
 def build(settings: ExporterSettings, *, owner: str | None = None) -> Exporter:
-    client = make_client(settings.mongodb_uri, app_name="orderlens-exporter")
+    # A batch worker can wait longer on a busy server than a request can (socket: 60 s).
+    client = make_client(settings.mongodb_uri, app_name="orderlens-exporter", timeout_ms=10_000)
     db = client.get_database(settings.mongodb_database)
     lease = timedelta(seconds=settings.export_lease_seconds)
     broker = make_broker(settings.kafka_bootstrap_servers, client_id="orderlens-exporter")
@@ -87,6 +90,7 @@ def build(settings: ExporterSettings, *, owner: str | None = None) -> Exporter:
         config=ExportConfig(
             owner=owner or worker_id(),
             lease=lease,
+            progress_interval=settings.export_progress_seconds,
             retention=timedelta(hours=settings.export_retention_hours),
             max_attempts=settings.export_max_attempts,
             retry_delay=timedelta(seconds=settings.export_retry_delay_seconds),

@@ -57,14 +57,23 @@ class ExportConfig:
     lease: timedelta = timedelta(seconds=60)
     progress_interval: float = 1.0
     retention: timedelta = timedelta(hours=72)
-    max_attempts: int = 3
+    max_attempts: int = 5
     retry_delay: timedelta = timedelta(seconds=10)
     rows_per_sheet: int = 1_048_575
     claim_scan: int = 50
 
 
+MAX_RETRY_DELAY = timedelta(minutes=5)
+
+
 def utc_now() -> datetime:
     return datetime.now(UTC)
+
+
+def retry_delay(base: timedelta, attempt: int) -> timedelta:
+    """Doubling waits after failed attempts, so that an outage of minutes fails nothing."""
+    delay: timedelta = base * (2 ** max(attempt - 1, 0))
+    return min(delay, MAX_RETRY_DELAY)
 
 
 class _LeaseLost(Exception):
@@ -279,7 +288,7 @@ class ExportService:
                 record,
                 now=now,
                 error=_describe(error),
-                not_before=now + self.config.retry_delay,
+                not_before=now + retry_delay(self.config.retry_delay, record.attempts),
             )
         metrics.EXPORTS.labels("retried").inc()
         return ExportStatus.QUEUED

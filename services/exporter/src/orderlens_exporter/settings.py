@@ -29,14 +29,20 @@ class ExporterSettings(ServiceSettings):
         description="A running export whose worker stops renewing its lease this long is "
         "claimed again by another worker.",
     )
+    export_progress_seconds: float = Field(
+        default=1.0, gt=0, le=30, description="How often a running export reports its progress."
+    )
     export_max_attempts: int = Field(
-        default=3, ge=1, le=20, description="Claims of one export before it is marked failed."
+        default=5, ge=1, le=20, description="Claims of one export before it is marked failed."
     )
     export_retry_delay_seconds: float = Field(
-        default=10, ge=0, description="Wait before a transiently failed export runs again."
+        default=10,
+        ge=0,
+        description="Wait before a failed attempt runs again; doubled after each attempt "
+        "(at most 5 minutes).",
     )
     export_batch_size: int = Field(
-        default=1000, ge=10, le=10_000, description="Orders fetched per MongoDB batch."
+        default=500, ge=10, le=10_000, description="Orders fetched per MongoDB batch."
     )
     export_poll_seconds: float = Field(
         default=2.0, gt=0, description="How often queued exports are looked for without an event."
