@@ -160,7 +160,14 @@ async def test_an_expired_file_is_deleted_and_no_longer_served(stack: ExportStac
     finished = datetime.fromisoformat(view["finished_at"])
     expires = datetime.fromisoformat(view["expires_at"])
     assert expires - finished == timedelta(hours=stack.settings.export_retention_hours)
-    record = await stack.db.exports.find_one({"_id": export_id})
+    # Wait for the exporter's last write to the record (FerretDB updates are read-then-write:
+    # a concurrent one could undo the test's change, decision 0034).
+    deadline = time.monotonic() + 30
+    while not (record := await stack.db.exports.find_one({"_id": export_id}))[
+        "completion_published"
+    ]:
+        assert time.monotonic() < deadline, "export-completed never published"
+        await asyncio.sleep(0.1)
     path = Path(stack.export_dir) / record["file_key"]
     assert path.exists()
 

@@ -38,7 +38,6 @@ async def stack(
         documents=documents,
         shops=[BIG_SHOP],
         exporters=0,
-        export_batch_size=100,
     ):
         yield running
 
