@@ -4,7 +4,8 @@ API:
 - `mint_token(sub=, role=, shops=, secret=LOCAL_DEV_SECRET, ttl=, now=, algorithm="HS256",
   private_key=None, kid=None) -> str`: a signed token (HS256 with a secret for local use, or
   RS256/ES256 with a PEM private key, e.g. in tests of the JWKS path).
-- `TokenVerifier(secret=, jwks=, jwks_file=, jwks_url=, algorithms=, audience=, issuer=)`:
+- `TokenVerifier(secret=, jwks=, jwks_file=, jwks_url=, algorithms=, audience=, issuer=,
+  jwks_refetch_cooldown=30.0)`:
   `.verify(token) -> Principal`, raising `ExpiredToken` or `InvalidToken` (both `TokenError`)
   with a reason fit for a 401 answer. HS* tokens are checked against the secret only, RS*/ES*
   tokens against the JWKS key named by `kid` only, so a public key can never serve as an HMAC
@@ -106,6 +107,7 @@ class TokenVerifier:
         audience: str | None = None,
         issuer: str | None = None,
         leeway: timedelta = timedelta(seconds=30),
+        jwks_refetch_cooldown: float = 30.0,
     ) -> None:
         unsupported = set(algorithms) - SUPPORTED_ALGORITHMS
         if unsupported:
@@ -115,7 +117,14 @@ class TokenVerifier:
         self._secret = secret
         self._jwk_set = jwt.PyJWKSet.from_dict(dict(jwks)) if jwks is not None else None
         self._jwks_client = (
-            jwt.PyJWKClient(jwks_url, cache_jwk_set=True, lifespan=300, timeout=5)
+            # An unknown `kid` refetches the set (key rotation), at most once per cooldown.
+            jwt.PyJWKClient(
+                jwks_url,
+                cache_jwk_set=True,
+                lifespan=300,
+                timeout=5,
+                cooldown_duration=jwks_refetch_cooldown,
+            )
             if jwks_url
             else None
         )
