@@ -35,8 +35,7 @@ class ServiceSettings(BaseSettings):
     # Shared like the topic names: the exporter writes export files here, query-api serves them.
     export_dir: Path = Field(
         default=Path(".orderlens/exports"),
-        description="Directory of the export files (written by the exporter, served by "
-        "query-api).",
+        description="Directory of the export files (written by the exporter, served by query-api).",
     )
 
     http_host: str = Field(default="0.0.0.0", description="Address of the HTTP server.")
