@@ -66,13 +66,17 @@ class OrderReader:
     async def count(self, query: Mapping[str, Any]) -> int:
         return await self._orders.count_documents(dict(query), maxTimeMS=self._max_time_ms)
 
-    async def count_by(self, query: Mapping[str, Any], field: str) -> dict[Any, int]:
+    async def count_by(self, query: Mapping[str, Any], *fields: str) -> dict[Any, int]:
+        """Matching orders per value of `fields` (a tuple key when several), in one pass."""
+        key: Any = f"${fields[0]}" if len(fields) == 1 else {f: f"${f}" for f in fields}
         pipeline: list[dict[str, Any]] = [
             {"$match": dict(query)},
-            {"$group": {"_id": f"${field}", "n": {"$sum": 1}}},
+            {"$group": {"_id": key, "n": {"$sum": 1}}},
         ]
         cursor = await self._orders.aggregate(pipeline, maxTimeMS=self._max_time_ms)
-        return {row["_id"]: row["n"] async for row in cursor}
+        if len(fields) == 1:
+            return {row["_id"]: row["n"] async for row in cursor}
+        return {tuple(row["_id"].get(f) for f in fields): row["n"] async for row in cursor}
 
     async def get(self, order_id: str, shop_ids: Collection[str]) -> Document | None:
         """The order if it belongs to one of `shop_ids`. The shop is checked here, not in the
