@@ -139,3 +139,17 @@ def test_list_rows_mask_pii_for_analysts() -> None:
     assert full.recipient.name == "Ann Lee"
     assert full.buyer.email == "ann.lee@example.com"
     assert full.created_at + timedelta(days=1) == full.updated_at
+
+
+def test_the_openapi_document_lists_what_the_api_answers() -> None:
+    from orderlens_query.app import create_app
+
+    schema = create_app().openapi()
+    assert "HTTPValidationError" not in str(schema)
+    for path, operations in schema["paths"].items():
+        for method, operation in operations.items():
+            if path.startswith("/v1/"):
+                assert {"400", "401", "403"} <= set(operation["responses"]), (method, path)
+                assert operation["security"] == [{"HTTPBearer": []}]
+            success = next(code for code in operation["responses"] if code.startswith("2"))
+            assert operation["responses"][success]["content"], (method, path)

@@ -5,9 +5,10 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from datetime import timedelta
+from typing import Any
 
 from fastapi import FastAPI
 
@@ -96,6 +97,30 @@ async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
         await client.close()
 
 
+def _without_fastapi_422(app: FastAPI) -> Callable[[], dict[str, Any]]:
+    """The OpenAPI document without FastAPI's automatic 422 answers: validation errors are
+    answered 400 with a problem document (decision 0047), and that is what is documented."""
+    default = app.openapi
+
+    def openapi() -> dict[str, Any]:
+        if app.openapi_schema is not None:
+            return app.openapi_schema
+        schema = default()
+        for operations in schema.get("paths", {}).values():
+            for operation in operations.values():
+                answer = operation.get("responses", {}).get("422", {})
+                if "HTTPValidationError" in str(answer):
+                    del operation["responses"]["422"]
+        components = schema.get("components", {}).get("schemas", {})
+        if "HTTPValidationError" not in str(schema.get("paths")):
+            components.pop("HTTPValidationError", None)
+            components.pop("ValidationError", None)
+        app.openapi_schema = schema
+        return schema
+
+    return openapi
+
+
 def create_app(settings: QueryApiSettings | None = None) -> FastAPI:
     app = FastAPI(
         title="orderlens query-api",
@@ -111,4 +136,5 @@ def create_app(settings: QueryApiSettings | None = None) -> FastAPI:
     app.include_router(stats.router)
     app.include_router(exports.router)
     app.include_router(health.router)
+    app.openapi = _without_fastapi_422(app)  # type: ignore[method-assign]
     return app
