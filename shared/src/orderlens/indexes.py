@@ -76,9 +76,7 @@ INDEXES: dict[str, list[IndexModel]] = {
             [("status", ASCENDING), ("last_checkpoint_at", ASCENDING)],
             name="status_last_checkpoint",
         ),
-        IndexModel(
-            [("address_key", ASCENDING), ("created_at", ASCENDING)], name="address_created"
-        ),
+        IndexModel([("address_key", ASCENDING), ("created_at", ASCENDING)], name="address_created"),
         IndexModel([("paid_bucket", ASCENDING), ("shop_id", ASCENDING)], name="paid_bucket"),
     ],
     PARKED_STATUS_EVENTS: [

@@ -3,18 +3,16 @@ server, under the test's own topics, consumer group and database."""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Callable
 from typing import Any
 
 import pytest
 import pytest_asyncio
-from ing_support import Publisher
+from ing_support import Publisher, StartIngest
 
 from orderlens.devstack import TopicNames
 from orderlens_ingest.app import IngestApp
 from orderlens_ingest.settings import IngestSettings
-
-StartIngest = Callable[..., Awaitable[IngestApp]]
 
 
 @pytest.fixture

@@ -18,10 +18,12 @@ from orderlens.domain.order import Order
 from orderlens.domain.sales import COLLECTION as SALES
 from orderlens.events import CloudEvent, EventType, encode
 from orderlens.seed import SeedConfig, SeedOrder, created_event, iter_orders, status_events
+from orderlens_ingest.app import IngestApp
 from orderlens_ingest.domain.orders import StatusEvent, from_snapshot, with_status_events
 from orderlens_ingest.domain.risk import RiskRules
 
 END = datetime(2026, 11, 20, tzinfo=UTC)
+StartIngest = Callable[..., Awaitable[IngestApp]]
 Doc = dict[str, Any]
 
 

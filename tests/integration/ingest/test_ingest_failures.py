@@ -14,9 +14,9 @@ from typing import Any
 
 import httpx
 import pytest
-from conftest import StartIngest
 from ing_support import (
     Publisher,
+    StartIngest,
     buckets_exact,
     complete,
     events_of,

@@ -8,9 +8,9 @@ import random
 from typing import Any
 
 import httpx
-from conftest import StartIngest
 from ing_support import (
     Publisher,
+    StartIngest,
     buckets_exact,
     committed_everything,
     complete,
