@@ -220,3 +220,14 @@ async def test_a_retried_request_with_the_same_key_is_one_export(stack: ExportSt
     other = await stack.api.post("/v1/exports", json={**body, "format": "csv"}, headers=headers)
     assert other.status_code == 422
     await stack.wait(first.json()["export_id"])
+
+
+async def test_json_numbers_and_booleans_are_read_as_query_values(stack: ExportStack) -> None:
+    export_id = await stack.request(
+        {"format": "csv", "filters": {"is_cod": False, "total_min": 10}, "tz": "Europe/Paris"}
+    )
+    view = await stack.wait(export_id)
+    assert view["status"] == "succeeded", view
+    assert view["filters"] == {"is_cod": "false", "total_min": "10", "tz": "Europe/Paris"}
+    listed = await stack.order_ids(list(view["filters"].items()))
+    assert view["rows"] == sum(len(o.items) for o in stack.orders if o.id in set(listed))

@@ -64,6 +64,15 @@ EXPORT_ID = Annotated[
 
 # -- models ---------------------------------------------------------------------------------
 
+# Filter values as in a query string; JSON numbers and booleans are accepted and read as text.
+Scalar = str | bool | int | float
+
+
+def _query_value(value: Scalar) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    return str(value)
+
 
 class ExportRequestBody(BaseModel):
     model_config = ConfigDict(extra="forbid")
@@ -72,7 +81,7 @@ class ExportRequestBody(BaseModel):
     granularity: Granularity = Field(
         default=Granularity.LINE, description="line: one row per SKU per order; order: one row."
     )
-    filters: dict[str, str | list[str]] = Field(
+    filters: dict[str, Scalar | list[Scalar]] = Field(
         default_factory=dict,
         max_length=40,
         description="The parameters of GET /v1/orders (without paging), e.g. "
@@ -213,13 +222,16 @@ async def _readable(records: ExportRecords, export_id: str, principal: Principal
 
 def _checked_request(
     body: ExportRequestBody, principal: Principal
-) -> tuple[dict[str, Any], list[str]]:
+) -> tuple[dict[str, str | list[str]], list[str]]:
     """The filters as stored (with the effective `tz`) and the export's shops; 400/403."""
     try:
         parse_tz(body.tz)
     except ValueError as exc:
         raise FilterError([ParamError("tz", str(exc))]) from None
-    filters: dict[str, Any] = dict(body.filters)
+    filters: dict[str, str | list[str]] = {
+        name: [_query_value(v) for v in value] if isinstance(value, list) else _query_value(value)
+        for name, value in body.filters.items()
+    }
     if not str(filters.get("tz", "")).strip():
         filters["tz"] = body.tz
     try:
