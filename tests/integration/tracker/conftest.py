@@ -55,7 +55,7 @@ def tracker_settings(
             "log_json": False,
             "carrier_simulator_url": simulator_url,
             "carrier_rate_limit": 1000.0,
-            "carrier_timeout_seconds": 2.0,
+            "carrier_timeout_seconds": 1.0,
             "carrier_max_attempts": 2,
             "carrier_backoff_base_seconds": 0.05,
             "carrier_backoff_cap_seconds": 0.2,
@@ -64,7 +64,7 @@ def tracker_settings(
             "cadence_scale": 0.00002,
             "retry_delay_seconds": 0.1,
             "shards": 16,
-            "lease_seconds": 6.0,
+            "lease_seconds": 4.0,
             "refresh_seconds": 0.3,
             "idle_seconds": 0.1,
         }

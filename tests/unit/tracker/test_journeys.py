@@ -29,7 +29,8 @@ def test_every_journey_is_ordered_and_ends_in_a_final_state(number: str) -> None
     assert journey.checkpoints[0].status == TrackingStatus.INFO_RECEIVED
     assert journey.checkpoints[-1].status in TERMINAL_TRACKING
     assert all(c.location in HUBS for c in journey.checkpoints)
-    assert journey.estimate_at(0.0) is not None
+    assert journey.estimate_at(0.0) is None, "unknown to the carrier at first"
+    assert journey.estimate_at(journey.checkpoints[0].offset) is not None
 
 
 @given(numbers)
@@ -79,6 +80,11 @@ def test_estimates_are_sometimes_revised() -> None:
 def test_a_parcel_progresses_with_simulated_time() -> None:
     wall = [5000.0]
     book = ParcelBook(speed=3600.0, clock=lambda: wall[0])  # an hour a second
+    unknown = book.view("SIMDLV12345")
+    assert unknown.status == TrackingStatus.PENDING
+    assert unknown.checkpoints == ()
+    assert unknown.estimated_delivery_at is None
+    wall[0] += 6  # six simulated hours later the carrier has scanned the label
     first = book.view("SIMDLV12345")
     assert first.status == TrackingStatus.INFO_RECEIVED
     assert len(first.checkpoints) == 1

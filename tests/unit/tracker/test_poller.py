@@ -59,6 +59,7 @@ class FakeJobs:
     def __init__(self, jobs: list[Job]) -> None:
         self.jobs = {j.package.tracking_number: j for j in jobs}
         self.saved: list[tuple[str, TrackingStatus, datetime | None]] = []
+        self.fail_saves = False
 
     async def load(self, shards: Iterable[int]) -> list[Job]:
         wanted = set(shards)
@@ -67,14 +68,12 @@ class FakeJobs:
     async def changed_since(self, shards: Iterable[int], since: datetime) -> list[Job]:
         return []
 
-    async def save(
-        self,
-        tracking_number: str,
-        snapshot: TrackingSnapshot,
-        next_due_at: datetime | None,
-        now: datetime,
+    async def save_many(
+        self, changes: Sequence[tuple[str, TrackingSnapshot, datetime | None]], now: datetime
     ) -> None:
-        self.saved.append((tracking_number, snapshot.status, next_due_at))
+        if self.fail_saves:
+            raise ConnectionError("database down")
+        self.saved.extend((number, snapshot.status, due) for number, snapshot, due in changes)
 
 
 class FakeLeases:
@@ -213,3 +212,17 @@ async def test_a_change_that_could_not_be_published_is_published_again_with_the_
     harness.poller.schedule.jobs["A"].snapshot = None  # as after a crash before the save
     await harness.poller.poll(harness.due())
     assert [e.id for e in harness.published] == [event.id]
+
+
+async def test_a_change_published_but_not_saved_is_sent_again_not_lost() -> None:
+    harness = Harness([job("A")])
+    await harness.take_shards({0})
+    harness.adapter.answers = {"A": snapshot("A", TrackingStatus.IN_TRANSIT, 2)}
+    harness.jobs.fail_saves = True
+    await harness.poller.poll(harness.due())
+    assert harness.poller.schedule.jobs["A"].snapshot is None
+    harness.jobs.fail_saves = False
+    await harness.poller.poll(harness.due())
+    first, again = harness.published
+    assert first.id == again.id
+    assert [number for number, _, _ in harness.jobs.saved] == ["A"]

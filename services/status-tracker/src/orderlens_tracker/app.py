@@ -66,6 +66,7 @@ class TrackerApp:
     def __init__(self, settings: TrackerSettings) -> None:
         self.settings = settings
         self.replica_id = settings.replica_id or f"tracker-{uuid.uuid4().hex[:12]}"
+        self._stopped = False
         self.mongo: AsyncMongoClient[dict[str, Any]] = make_client(
             settings.mongodb_uri, app_name="orderlens-status-tracker"
         )
@@ -131,6 +132,9 @@ class TrackerApp:
     async def stop(self, *, release: bool = True) -> None:
         """Drain the consumers, stop polling, give the shards back (`release=False` behaves as a
         crash for tests: the leases stay until they expire)."""
+        if self._stopped:
+            return
+        self._stopped = True
         for consumer in self.consumers:
             await consumer.drain()
         await self.poller.stop(release=release)

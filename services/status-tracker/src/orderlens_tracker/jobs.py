@@ -3,10 +3,15 @@
 The consumer creates and stops jobs; the shard holder loads them and saves what it last
 published (the snapshot) when it changes. Writes are by `_id` (the tracking number) and never
 depend on a read-then-write being atomic.
+
+Writes of one process go one at a time: FerretDB 1.24 on SQLite has one writer per database, and
+concurrent writers spend seconds in SQLite's busy-retry loop (or, with large multi-update
+commands, wedge the server): see docs/decisions/0050.
 """
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -22,8 +27,9 @@ from orderlens_tracker.domain import Package, TrackingSnapshot, shard_of
 
 JOBS = "tracking_jobs"
 
+# Few indexes: each one makes every write slower on FerretDB. `shard_updated` serves both the
+# load of a shard (by its prefix) and the refresh of what changed in it.
 INDEXES = [
-    IndexModel([("shard", ASCENDING), ("active", ASCENDING)], name="shard_active"),
     IndexModel([("shard", ASCENDING), ("updated_at", ASCENDING)], name="shard_updated"),
     IndexModel([("order_id", ASCENDING)], name="order_id"),
 ]
@@ -42,6 +48,7 @@ class JobStore:
     def __init__(self, db: AsyncDatabase[dict[str, Any]], shards: int) -> None:
         self.collection = db[JOBS]
         self.shards = shards
+        self._writing = asyncio.Lock()
 
     async def ensure_indexes(self) -> None:
         # One index per command: see docs/decisions/0031.
@@ -75,11 +82,14 @@ class JobStore:
                 "created_at": now,
             },
         }
-        try:
-            await self.collection.update_one({"_id": package.tracking_number}, update, upsert=True)
-        except DuplicateKeyError:
-            # Two upserts raced to insert; the other one won, so this one is an update now.
-            await self.collection.update_one({"_id": package.tracking_number}, update)
+        async with self._writing:
+            try:
+                await self.collection.update_one(
+                    {"_id": package.tracking_number}, update, upsert=True
+                )
+            except DuplicateKeyError:
+                # Two upserts raced to insert; the other one won: this one is an update now.
+                await self.collection.update_one({"_id": package.tracking_number}, update)
 
     async def add_many(self, packages: Sequence[Package], now: datetime) -> int:
         """Insert new jobs in bulk (load tests, back-fills); existing ones are left alone."""
@@ -103,22 +113,25 @@ class JobStore:
             for p in packages
         ]
         try:
-            result = await self.collection.insert_many(documents, ordered=False)
+            async with self._writing:
+                result = await self.collection.insert_many(documents, ordered=False)
         except BulkWriteError as exc:
             return int(exc.details.get("nInserted", 0))
         return len(result.inserted_ids)
 
     async def stop_order(self, order_id: str, reason: str, now: datetime) -> None:
-        await self.collection.update_many(
-            {"order_id": order_id, "active": True},
-            {"$set": {"active": False, "stop_reason": reason, "updated_at": now}},
-        )
+        async with self._writing:
+            await self.collection.update_many(
+                {"order_id": order_id, "active": True},
+                {"$set": {"active": False, "stop_reason": reason, "updated_at": now}},
+            )
 
     async def stop(self, tracking_number: str, reason: str, now: datetime) -> None:
-        await self.collection.update_one(
-            {"_id": tracking_number},
-            {"$set": {"active": False, "stop_reason": reason, "updated_at": now}},
-        )
+        async with self._writing:
+            await self.collection.update_one(
+                {"_id": tracking_number},
+                {"$set": {"active": False, "stop_reason": reason, "updated_at": now}},
+            )
 
     async def load(self, shards: Iterable[int]) -> list[Job]:
         """The active jobs of these shards."""
@@ -130,23 +143,33 @@ class JobStore:
         query = {"shard": {"$in": sorted(shards)}, "updated_at": {"$gte": since}}
         return [job_from_document(doc) async for doc in self.collection.find(query)]
 
-    async def save(
-        self,
-        tracking_number: str,
-        snapshot: TrackingSnapshot,
-        next_due_at: datetime | None,
-        now: datetime,
+    async def save_many(
+        self, changes: Sequence[tuple[str, TrackingSnapshot, datetime | None]], now: datetime
     ) -> None:
-        """Record what was published; a final snapshot ends the job."""
-        fields: dict[str, Any] = {
-            "snapshot": snapshot_document(snapshot),
-            "tracking_status": snapshot.status.value,
-            "next_due_at": next_due_at,
-            "changed_at": now,
-        }
-        if next_due_at is None:
-            fields.update(active=False, stop_reason=f"final status {snapshot.status.value}")
-        await self.collection.update_one({"_id": tracking_number}, {"$set": fields})
+        """Record what was published; a final snapshot ends its job.
+
+        One `update_one` after the other, never a bulk write: FerretDB 1.24 (SQLite) wedges when
+        a few large multi-update commands run at once (docs/decisions/0050).
+        """
+        for number, snapshot, due in changes:
+            async with self._writing:
+                await self.collection.update_one(
+                    {"_id": number}, {"$set": _saved(snapshot, due, now)}
+                )
+
+
+def _saved(
+    snapshot: TrackingSnapshot, next_due_at: datetime | None, now: datetime
+) -> dict[str, Any]:
+    fields: dict[str, Any] = {
+        "snapshot": snapshot_document(snapshot),
+        "tracking_status": snapshot.status.value,
+        "next_due_at": next_due_at,
+        "changed_at": now,
+    }
+    if next_due_at is None:
+        fields.update(active=False, stop_reason=f"final status {snapshot.status.value}")
+    return fields
 
 
 def snapshot_document(snapshot: TrackingSnapshot) -> dict[str, Any]:

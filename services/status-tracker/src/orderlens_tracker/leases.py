@@ -13,7 +13,7 @@ the same head exactly one insert succeeds. The holder renews its own document on
 while it has not expired, so no one else can have taken the shard in between.
 
 Replicas also write a heartbeat; each aims at `ceil(shards / live replicas)` shards, releasing
-extras (when no poll is in flight on them) and taking free ones, so the work rebalances when a
+extras (after the polls in flight on them ended) and taking free ones, so the work rebalances when a
 replica joins or leaves.
 """
 
@@ -79,14 +79,15 @@ class ShardLeases:
         self.lease_seconds = lease_seconds
         self._clock = clock
         self.owned: dict[int, Lease] = {}
+        self.draining: set[int] = set()
         self.live_replicas = 1
 
     # -- questions ------------------------------------------------------------------------------
 
     def valid_for(self, shard: int, seconds: float) -> bool:
-        """True when this replica holds `shard` for at least `seconds` more."""
+        """True when this replica holds `shard` for at least `seconds` more and keeps it."""
         lease = self.owned.get(shard)
-        if lease is None:
+        if lease is None or shard in self.draining:
             return False
         return lease.expires_at - self._clock() >= timedelta(seconds=seconds)
 
@@ -121,9 +122,10 @@ class ShardLeases:
         now = self._clock()
         lost = self._check_owned(heads, now)
         await self._renew(now)
-        if len(self.owned) > target:
-            idle = sorted((s for s in self.owned if not busy(s)), reverse=True)
-            await self.release(set(idle[: len(self.owned) - target]))
+        surplus = len(self.owned) - target
+        # Extras first drain (no new polls there), then go once their polls in flight ended.
+        self.draining = set(sorted(self.owned, reverse=True)[:surplus]) if surplus > 0 else set()
+        await self.release({s for s in self.draining if not busy(s)})
         gained: set[int] = set()
         if len(self.owned) < target:
             gained = await self._take(heads, target - len(self.owned), now)
@@ -132,6 +134,7 @@ class ShardLeases:
     async def release(self, shards: set[int]) -> None:
         """Give shards back at once (their lease documents expire now)."""
         leases = [self.owned.pop(s) for s in shards if s in self.owned]
+        self.draining -= shards
         if leases:
             await self.leases.update_many(
                 {"_id": {"$in": [lease.id for lease in leases]}},

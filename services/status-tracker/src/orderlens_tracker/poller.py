@@ -18,7 +18,8 @@ import asyncio
 import contextlib
 import logging
 import time
-from collections.abc import Awaitable, Callable, Iterable, Mapping
+from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any, Protocol
 
@@ -40,17 +41,21 @@ log = logging.getLogger("orderlens.tracker.poller")
 Publish = Callable[[CloudEvent[StatusChanged]], Awaitable[None]]
 
 
+@dataclass(eq=False)
+class Saved:
+    job: ScheduledJob
+    snapshot: TrackingSnapshot
+    due: datetime | None
+    publish: bool
+
+
 class Jobs(Protocol):
     async def load(self, shards: Iterable[int]) -> list[Job]: ...
 
     async def changed_since(self, shards: Iterable[int], since: datetime) -> list[Job]: ...
 
-    async def save(
-        self,
-        tracking_number: str,
-        snapshot: TrackingSnapshot,
-        next_due_at: datetime | None,
-        now: datetime,
+    async def save_many(
+        self, changes: Sequence[tuple[str, TrackingSnapshot, datetime | None]], now: datetime
     ) -> None: ...
 
 
@@ -134,10 +139,14 @@ class Poller:
     async def _coordinator(self) -> None:
         await self._sleep(self._renew_every())
         while not self._stopping.is_set():
-            try:
-                await self.coordinate()
-            except Exception:
-                log.exception("lease coordination failed; retrying")
+            # A lease not renewed in time is lost: retry a failed round at once, not next time.
+            for attempt in range(5):
+                try:
+                    await self.coordinate()
+                    break
+                except Exception as exc:
+                    log.warning("lease coordination failed, retrying: %s", exc)
+                    await self._sleep(retry_delay(attempt, 0.05, 1.0))
             self._coordinated.set()
             await self._sleep(self._renew_every())
 
@@ -244,52 +253,77 @@ class Poller:
             log.error("carrier refused the request: %s", exc, extra={"parcels": len(batch)})
             self._later(batch, None, failed=True)
             return
-        await asyncio.gather(
-            *(
-                self._settle(
-                    job,
-                    result.snapshots.get(job.package.tracking_number),
-                    result.rejected.get(job.package.tracking_number),
-                )
-                for job in batch
-            )
-        )
+        await self._settle(batch, result.snapshots, result.rejected)
 
     async def _settle(
-        self, job: ScheduledJob, snapshot: TrackingSnapshot | None, rejected: str | None
+        self,
+        batch: list[ScheduledJob],
+        snapshots: Mapping[str, TrackingSnapshot],
+        rejected: Mapping[str, str],
     ) -> None:
+        """Publish every change of the batch (concurrently), then save them in one write."""
         now = datetime.now(UTC)
-        if rejected is not None:
-            log.warning(
-                "carrier rejected a tracking number: %s",
-                rejected,
-                extra={"tracking_number": job.package.tracking_number},
-            )
-        change = diff(job.snapshot, snapshot) if snapshot is not None else None
-        known = change.snapshot if change is not None else job.snapshot
-        status = known.status if known is not None else TrackingStatus.PENDING
-        due = next_poll(status, now, self.settings.cadence(status))
-        try:
+        saves: list[Saved] = []
+        quiet: list[tuple[ScheduledJob, datetime | None]] = []
+        for job in batch:
+            number = job.package.tracking_number
+            if number in rejected:
+                log.warning(
+                    "carrier rejected a tracking number: %s",
+                    rejected[number],
+                    extra={"tracking_number": number},
+                )
+            snapshot = snapshots.get(number)
+            change = diff(job.snapshot, snapshot) if snapshot is not None else None
+            known = change.snapshot if change is not None else job.snapshot
+            status = known.status if known is not None else TrackingStatus.PENDING
+            due = next_poll(status, now, self.settings.cadence(status))
             if change is not None:
-                await self.publish(status_event(job.package, change.snapshot, now))
-                await self.store.save(job.package.tracking_number, change.snapshot, due, now)
+                saves.append(Saved(job, change.snapshot, due, publish=True))
             elif due is None and known is not None:
                 # Final already, but the job was still active: end it.
-                await self.store.save(job.package.tracking_number, known, None, now)
-        except Exception as exc:
-            log.warning(
-                "publishing or saving a change failed; polling again soon: %s",
-                exc,
-                extra={"tracking_number": job.package.tracking_number},
-            )
-            self._later([job], None, failed=True)
+                saves.append(Saved(job, known, None, publish=False))
+            else:
+                quiet.append((job, due))
+        for job, due in quiet:
+            job.attempts = 0
+            self._reschedule(job, due)
+        if not saves:
             return
-        if change is not None:
-            self.events += 1
-            metrics.EVENTS_PUBLISHED.labels(change.snapshot.status.value).inc()
-            job.snapshot = change.snapshot
-        job.attempts = 0
-        self._reschedule(job, due)
+        published = await asyncio.gather(
+            *(self._publish(item, now) for item in saves if item.publish), return_exceptions=True
+        )
+        failures = [r for r in published if isinstance(r, BaseException)]
+        if failures:
+            log.warning("publishing changes failed; polling again soon: %s", failures[0])
+        sent = [
+            item
+            for item, outcome in zip([i for i in saves if i.publish], published, strict=True)
+            if not isinstance(outcome, BaseException)
+        ] + [item for item in saves if not item.publish]
+        self._later([i.job for i in saves if i not in sent], None, failed=True)
+        if not sent:
+            return
+        try:
+            await self.store.save_many(
+                [(i.job.package.tracking_number, i.snapshot, i.due) for i in sent], now
+            )
+        except Exception as exc:
+            # Published but not saved: the next poll finds the same change and sends the same
+            # event ids again, which consumers dedupe.
+            log.warning("saving changes failed; polling again soon: %s", exc)
+            self._later([i.job for i in sent], None, failed=True)
+            return
+        for item in sent:
+            if item.publish:
+                self.events += 1
+                metrics.EVENTS_PUBLISHED.labels(item.snapshot.status.value).inc()
+            item.job.snapshot = item.snapshot
+            item.job.attempts = 0
+            self._reschedule(item.job, item.due)
+
+    async def _publish(self, item: Saved, now: datetime) -> None:
+        await self.publish(status_event(item.job.package, item.snapshot, now))
 
     def _reschedule(self, job: ScheduledJob, due: datetime | None) -> None:
         if due is None:

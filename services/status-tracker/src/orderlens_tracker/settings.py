@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from enum import StrEnum
 
-from pydantic import Field
+from pydantic import Field, model_validator
 
 from orderlens.domain.status import TrackingStatus
 from orderlens.settings import ServiceSettings
@@ -119,6 +119,17 @@ class TrackerSettings(ServiceSettings):
     replica_id: str | None = Field(
         default=None, description="Name of this replica in the lease records (default: random)."
     )
+
+    @model_validator(mode="after")
+    def _lease_outlasts_a_poll(self) -> TrackerSettings:
+        # A poll starts only with a poll budget of lease left, and leases renew every third.
+        if self.poll_budget() * 1.5 >= self.lease_seconds:
+            raise ValueError(
+                f"lease_seconds ({self.lease_seconds}) must exceed 1.5 x the longest poll "
+                f"({self.poll_budget():.1f}s = carrier_max_attempts x (carrier_timeout_seconds"
+                " + carrier_backoff_cap_seconds))"
+            )
+        return self
 
     def rate_limit(self) -> float:
         return self.carrier_rate_limit or DEFAULT_RATE_LIMITS[self.carrier_provider]

@@ -158,12 +158,14 @@ class _Planner:
         self.t += self.rng.uniform(low_hours, high_hours) * HOUR
 
     def revise(self, delay_days: float) -> None:
-        previous = self.estimates[-1].estimate if self.estimates else self.t
+        previous = self.estimates[-1].estimate
         self.estimates.append(EstimateRevision(self.t, previous + delay_days * DAY))
 
     def build(self) -> Journey:
+        # Carriers know nothing of a label for a while after the seller prints it.
+        self.wait(0.5, 6)
         self.add(TrackingStatus.INFO_RECEIVED, "Shipping label created", self.origin)
-        self.estimates.append(EstimateRevision(0.0, self.rng.uniform(2.5, 6.0) * DAY))
+        self.estimates.append(EstimateRevision(self.t, self.t + self.rng.uniform(2.5, 6.0) * DAY))
         if self.scenario == Scenario.EXPIRED:
             self.wait(7 * 24, 9 * 24)
             self.add(TrackingStatus.EXPIRED, "No information from the carrier", self.origin)
