@@ -21,7 +21,7 @@ from orderlens.mongo import make_client, ping
 from orderlens_tracker import metrics
 from orderlens_tracker.adapters import CarrierAdapter, build_adapter
 from orderlens_tracker.breaker import BreakerState, CircuitBreaker
-from orderlens_tracker.consumer import SERVICE, attach, build_consumers
+from orderlens_tracker.consumer import SERVICE, build_consumer
 from orderlens_tracker.jobs import JobStore
 from orderlens_tracker.leases import ShardLeases
 from orderlens_tracker.poller import Poller
@@ -75,8 +75,8 @@ class TrackerApp:
         self.broker: KafkaBroker = make_broker(
             settings.kafka_bootstrap_servers, client_id="orderlens-status-tracker"
         )
-        self.consumers: list[BatchConsumer] = build_consumers(settings, self.jobs)
-        attach(self.consumers, self.broker)
+        self.consumer: BatchConsumer = build_consumer(settings, self.jobs)
+        self.consumer.attach(self.broker)
         self.http = make_http_client(settings)
         self.breaker = make_breaker(settings)
         self.limiter = TokenBucket(settings.rate_limit(), settings.carrier_rate_burst)
@@ -135,8 +135,7 @@ class TrackerApp:
         if self._stopped:
             return
         self._stopped = True
-        for consumer in self.consumers:
-            await consumer.drain()
+        await self.consumer.drain()
         await self.poller.stop(release=release)
         with contextlib.suppress(Exception):
             await self.broker.stop()
