@@ -137,7 +137,7 @@ async def test_database_stopped_and_restarted_mid_stream_loses_nothing(
     )
     try:
         await publisher.events(events_of(orders[:half]))
-        await wait_for(complete(db, orders[:half]), 60, "the first half stored")
+        await wait_for(complete(db, orders[:half]), 120, "the first half stored")
 
         retries_before = _retries(app.settings.topic_orders_created)
         await mongo_server.astop()
@@ -146,14 +146,14 @@ async def test_database_stopped_and_restarted_mid_stream_loses_nothing(
         async def retrying() -> bool:
             return _retries(app.settings.topic_orders_created) > retries_before
 
-        await wait_for(retrying, 60, "the consumer retrying while the database is down")
+        await wait_for(retrying, 90, "the consumer retrying while the database is down")
         async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{app.health.port}") as http:
             ready = await http.get("/readyz")
         assert ready.status_code == 503
         assert ready.json()["checks"]["mongodb"] is False
 
         await mongo_server.astart()
-        await wait_for(complete(db, orders), 120, "every order stored once the database is back")
+        await wait_for(complete(db, orders), 180, "every order stored once the database is back")
         stored = await stored_orders(db)
         for seed_order in orders:
             assert same_content(stored[seed_order.order_id], expected(seed_order))
