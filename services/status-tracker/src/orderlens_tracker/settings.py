@@ -69,7 +69,10 @@ class TrackerSettings(ServiceSettings):
         "replicas (default: the provider's published limit).",
     )
     carrier_rate_burst: float = Field(
-        default=1.0, ge=1, description="Token-bucket size of each replica."
+        default=2.0,
+        ge=1,
+        description="Token-bucket size of each replica: above 1 so that a late wake-up does not "
+        "lose its token.",
     )
     carrier_concurrency: int = Field(
         default=4, ge=1, description="Carrier requests in flight at once per replica."
