@@ -81,8 +81,14 @@ class TrackerSettings(ServiceSettings):
     carrier_max_attempts: int = Field(
         default=3, ge=1, description="Attempts per request (429s and 5xx retried)."
     )
-    carrier_backoff_base_seconds: float = Field(default=0.5, gt=0)
-    carrier_backoff_cap_seconds: float = Field(default=8.0, gt=0)
+    carrier_backoff_base_seconds: float = Field(
+        default=0.5, gt=0, description="Backoff before retry n: U(0, min(cap, base x 2^n))."
+    )
+    carrier_backoff_cap_seconds: float = Field(
+        default=8.0,
+        gt=0,
+        description="Longest backoff; a Retry-After above it ends the poll (retried later).",
+    )
     breaker_failure_threshold: int = Field(
         default=5, ge=1, description="Consecutive failures that open the breaker."
     )
@@ -92,7 +98,8 @@ class TrackerSettings(ServiceSettings):
 
     cadence_seconds: dict[TrackingStatus, float] = Field(
         default_factory=lambda: dict(DEFAULT_CADENCE_SECONDS),
-        description="Poll interval by tracking status (JSON object); final states stop.",
+        description='Poll interval by tracking status, JSON, e.g. {"IN_TRANSIT": 7200}; the '
+        "statuses not given keep their default; DELIVERED, RETURNED_TO_SENDER, EXPIRED stop.",
     )
     cadence_scale: float = Field(
         default=1.0, gt=0, description="Multiplies every cadence (demos and tests)."
