@@ -155,15 +155,6 @@ class TimeRange:
             return False
         return self.end < self.start or (not self.end_inclusive and self.end == self.start)
 
-    def contains(self, moment: datetime | None) -> bool:
-        if moment is None:
-            return False
-        if self.start is not None and moment < self.start:
-            return False
-        if self.end is not None:
-            return moment <= self.end if self.end_inclusive else moment < self.end
-        return True
-
 
 Moment = datetime | date
 
