@@ -61,7 +61,7 @@ async def test_the_carriers_rate_limit_is_never_exceeded_by_two_replicas(
         await first.jobs.add_many(packages(300), datetime.now(UTC))
 
         async def enough_requests() -> bool:
-            return (await simulator_stats(simulator))["accepted"] >= 5 * LIMIT
+            return bool((await simulator_stats(simulator))["accepted"] >= 5 * LIMIT)
 
         await wait_for(enough_requests, within=60, what=f"{5 * LIMIT:.0f} requests")
         stats = await simulator_stats(simulator)
@@ -90,7 +90,7 @@ async def test_a_carrier_outage_opens_the_breaker_which_closes_on_recovery(
         await app.jobs.add_many(packages(100, "OUT"), datetime.now(UTC))
 
         async def polled(count: int) -> bool:
-            return (await simulator_stats(simulator))["accepted"] >= count
+            return bool((await simulator_stats(simulator))["accepted"] >= count)
 
         await wait_for(lambda: polled(5), within=30, what="polling to start")
         assert await metric(app, "orderlens_tracker_breaker_state") == 0.0

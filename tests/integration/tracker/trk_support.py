@@ -129,3 +129,12 @@ async def publish(bootstrap_servers: str, topic: str, events: list[CloudEvent[An
             await producer.send_and_wait(topic, encode(event), key=event.subject.encode())
     finally:
         await producer.stop()
+
+
+async def publish_raw(bootstrap_servers: str, topic: str, value: bytes, *, key: bytes) -> None:
+    producer = AIOKafkaProducer(bootstrap_servers=bootstrap_servers, acks="all")
+    await producer.start()
+    try:
+        await producer.send_and_wait(topic, value, key=key)
+    finally:
+        await producer.stop()
