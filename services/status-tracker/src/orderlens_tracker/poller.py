@@ -120,6 +120,9 @@ class Poller:
         """Stop polling; wait for polls in flight; give the shards back (unless crashing)."""
         self._stopping.set()
         self._wake.set()
+        if self._tasks:
+            # Workers finish the poll in hand (bounded by the poll budget); then the rest goes.
+            await asyncio.wait(self._tasks, timeout=min(self.settings.poll_budget(), 15.0))
         for task in self._tasks:
             task.cancel()
         await asyncio.gather(*self._tasks, return_exceptions=True)
