@@ -129,3 +129,44 @@ async def test_the_simulator_runs_from_the_command_line() -> None:
         process.send_signal(signal.SIGTERM)
         # uvicorn shuts down gracefully, then re-raises the signal it caught.
         assert await asyncio.wait_for(process.wait(), 15) in (0, -signal.SIGTERM)
+
+
+async def test_the_service_runs_from_its_console_script_and_stops_on_sigterm(
+    simulator: RunningSimulator,
+    kafka_bootstrap_servers: str,
+    mongodb_uri: str,
+    mongo_db_name: str,
+    topic_names: TopicNames,
+    unique_id: str,
+) -> None:
+    port = _free_port()
+    env = {
+        **os.environ,
+        "KAFKA_BOOTSTRAP_SERVERS": kafka_bootstrap_servers,
+        "MONGODB_URI": mongodb_uri,
+        "MONGODB_DATABASE": mongo_db_name,
+        "TOPIC_ORDERS_CREATED": topic_names.created,
+        "TOPIC_STATUS_CHANGED": topic_names.status_changed,
+        "TOPIC_DEAD_LETTER": topic_names.dead_letter,
+        "CONSUMER_GROUP": f"tracker-{unique_id}",
+        "HTTP_HOST": "127.0.0.1",
+        "HTTP_PORT": str(port),
+        "CARRIER_SIMULATOR_URL": simulator.url,
+        "LOG_LEVEL": "WARNING",
+    }
+    process = await asyncio.create_subprocess_exec(
+        str(Path(sys.executable).with_name("orderlens-status-tracker")), env=env
+    )
+    try:
+        async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{port}") as client:
+
+            async def ready() -> bool:
+                try:
+                    return (await client.get("/readyz")).status_code == 200
+                except httpx.TransportError:
+                    return False
+
+            await wait_for(ready, within=60, what="/readyz")
+    finally:
+        process.send_signal(signal.SIGTERM)
+        assert await asyncio.wait_for(process.wait(), 30) == 0, "a clean, drained shutdown"
