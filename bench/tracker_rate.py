@@ -48,7 +48,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--batch", type=int, default=40, help="tracking numbers per request")
     parser.add_argument("--latency-ms", type=float, default=40.0, help="median carrier latency")
     parser.add_argument("--speed", type=float, default=1.0, help="simulated time speed")
-    parser.add_argument("--concurrency", type=int, default=4, help="requests in flight/replica")
+    parser.add_argument("--concurrency", type=int, default=8, help="requests in flight/replica")
     parser.add_argument("--json", action="store_true", help="print the result as JSON only")
     return parser.parse_args(argv)
 

@@ -98,10 +98,10 @@ def diff(previous: TrackingSnapshot | None, current: TrackingSnapshot) -> Change
     Checkpoints accumulate: a carrier answer that drops one (an API hiccup) does not unsay it.
     An answer with no information at all (PENDING, nothing else) never replaces what is known.
     """
+    if current.status == TrackingStatus.PENDING and not current.checkpoints:
+        return None
     current = normalized(current)
     if previous is None:
-        if current.status == TrackingStatus.PENDING and not current.checkpoints:
-            return None
         merged = TrackingSnapshot(
             current.tracking_number,
             current.status,
@@ -109,8 +109,6 @@ def diff(previous: TrackingSnapshot | None, current: TrackingSnapshot) -> Change
             current.estimated_delivery_at,
         )
         return Change(merged, ("first",))
-    if current.status == TrackingStatus.PENDING and not current.checkpoints:
-        return None
     checkpoints = merge_checkpoints(previous.checkpoints, current.checkpoints)
     reasons = []
     if len(checkpoints) > len(previous.checkpoints):

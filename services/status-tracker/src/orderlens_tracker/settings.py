@@ -75,7 +75,7 @@ class TrackerSettings(ServiceSettings):
         "lose its token.",
     )
     carrier_concurrency: int = Field(
-        default=4, ge=1, description="Carrier requests in flight at once per replica."
+        default=8, ge=1, description="Carrier requests in flight at once per replica."
     )
     carrier_timeout_seconds: float = Field(default=10.0, gt=0, description="Per request.")
     carrier_max_attempts: int = Field(
