@@ -202,6 +202,19 @@ async def run_raw_xlsx(args: argparse.Namespace, path: Path) -> int:
     return rows
 
 
+def peak_rss_kb() -> int:
+    """This process's own peak RSS. Linux's `ru_maxrss` also counts the parent's RSS at fork
+    time (it survives exec), so read the memory map's high-water mark (`VmHWM`) instead."""
+    try:
+        with open("/proc/self/status", encoding="ascii") as status:
+            for line in status:
+                if line.startswith("VmHWM:"):
+                    return int(line.split()[1])
+    except OSError:
+        pass
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+
+
 def child(args: argparse.Namespace) -> None:
     variant = args.child
     suffix = "xlsx" if variant.endswith("xlsx") else "csv"
@@ -217,7 +230,7 @@ def child(args: argparse.Namespace) -> None:
             rows = asyncio.run(run_raw_xlsx(args, path))
         seconds = time.perf_counter() - started
         size = path.stat().st_size
-    peak_kb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    peak_kb = peak_rss_kb()
     print(
         json.dumps(
             {
