@@ -1,0 +1,801 @@
+"""`make bench` = `uv run python -m bench`: every service against a raw baseline, in the same run.
+
+    uv run python -m bench                          # default sizes, 3 repeats
+    uv run python -m bench --only export,tracker --repeat 1
+    uv run python -m bench --scale 0.05             # one factor on the issue's sizes
+    uv run python -m bench --scale 0.01,export=0.05 # per-area factors
+
+Starts the benchmark stack (`bench.stack`: its own Kafka and FerretDB, own ports and state
+directory), runs each area's benchmark scripts as processes of their own, `--repeat` times,
+profiles the slowest path of each area once with py-spy (`bench.profile`), stops the stack and
+writes `bench/results/<YYYY-MM-DD>.json` and `.md` (`bench.report`). See bench/README.md.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import re
+import shlex
+import subprocess
+import sys
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from bench.profile import profile_command
+from bench.report import Metric, Target, evaluate, render_markdown
+from bench.stack import Servers, bench_servers
+
+ROOT = Path(__file__).resolve().parent.parent
+RESULTS = ROOT / "bench" / "results"
+AREAS = ("ingest", "query", "export", "tracker")
+
+# The issue's sizes, at --scale 1.
+ISSUE_INGEST_ORDERS = 200_000
+ISSUE_QUERY_ORDERS = 1_000_000
+ISSUE_EXPORT_ROWS = 1_000_000
+ISSUE_TRACKER_SECONDS = 60.0
+
+# What `make bench` runs by default: the issue's sizes are far out of reach of FerretDB 1.24 on
+# SQLite on a shared 2-core machine (every query but `_id` equality scans and decodes the whole
+# collection, decision 0041), so the database-bound areas run small; see bench/README.md and the
+# summary's "Sizes run" table.
+DEFAULT_SCALES: dict[str, float] = {
+    "ingest": 0.0025,  # 500 orders (+ their status changes)
+    "query": 0.002,  # 2,000 orders
+    "export": 0.02,  # 20,000 rows
+    "tracker": 1.0,  # the simulator's configured limit for 60 s
+}
+
+INGEST_LATENCY_RATE = 2.0  # orders/s offered
+INGEST_LATENCY_SECONDS = 30.0
+TRACKER_LIMIT = 50.0  # TrackerSettings' default limit for the simulator (requests/s)
+
+SCALE_NOTE = (
+    "Sizes: the issue asks for 200,000 ingested orders, 1,000,000 queried orders and 1,000,000 "
+    "exported rows. On this machine (2 shared cores, FerretDB 1.24 on SQLite, where every query "
+    "other than `_id` equality reads and decodes the whole collection and order-ingest's "
+    "per-batch look-ups are such queries) those sizes would take many hours per repeat, so the "
+    "default run uses the smaller sizes in the table below; each area's wall time is given in "
+    "its section. `--scale 1` runs the issue's sizes."
+)
+
+
+@dataclass
+class Context:
+    servers: Servers
+    repeat: int
+    timeout: float
+    profile: bool
+    log_dir: Path
+    samples: int
+    logs: list[str] = field(default_factory=list)
+
+    def env(self) -> dict[str, str]:
+        return {**os.environ, **self.servers.env(), "PYTHONUNBUFFERED": "1"}
+
+
+class ScriptFailed(RuntimeError):
+    pass
+
+
+def run_script(ctx: Context, name: str, command: Sequence[str]) -> subprocess.CompletedProcess[str]:
+    """Run a benchmark script (`[script.py | -m module, args...]`) with the stack's servers; its
+    output goes to the run's log directory."""
+    argv = [sys.executable, *command]
+    started = time.monotonic()
+    print(f"[bench] {name}: {shlex.join(command)}", file=sys.stderr, flush=True)
+    try:
+        done = subprocess.run(
+            argv,
+            cwd=ROOT,
+            env=ctx.env(),
+            capture_output=True,
+            text=True,
+            timeout=ctx.timeout,
+            check=False,
+        )
+    except subprocess.TimeoutExpired as exc:
+        raise ScriptFailed(f"{name} ran out of time ({ctx.timeout:.0f} s)") from exc
+    log = ctx.log_dir / f"{name}.log"
+    log.write_text(
+        f"$ {shlex.join(argv)}\n# {time.monotonic() - started:.1f} s, exit {done.returncode}\n"
+        f"--- stdout\n{done.stdout}\n--- stderr\n{done.stderr}"
+    )
+    print(f"[bench] {name}: {time.monotonic() - started:.0f} s", file=sys.stderr, flush=True)
+    if done.returncode != 0:
+        tail = " / ".join(done.stderr.strip().splitlines()[-3:])
+        raise ScriptFailed(f"{name} exited with {done.returncode}: {tail} (log: {log})")
+    return done
+
+
+def last_json(stdout: str) -> Any:
+    """The JSON document a script printed: the whole output, else its last JSON line."""
+    text = stdout.strip()
+    try:
+        return json.loads(text)
+    except json.JSONDecodeError:
+        pass
+    for line in reversed(text.splitlines()):
+        line = line.strip()
+        if line.startswith("{"):
+            try:
+                return json.loads(line)
+            except json.JSONDecodeError:
+                continue
+    raise ValueError("no JSON in the script's output")
+
+
+def json_lines(stdout: str) -> list[dict[str, Any]]:
+    found = []
+    for line in stdout.splitlines():
+        line = line.strip()
+        if line.startswith("{"):
+            try:
+                found.append(json.loads(line))
+            except json.JSONDecodeError:
+                continue
+    return found
+
+
+_INGEST_LINE = re.compile(
+    r"^(?P<who>order-ingest|raw baseline)\s*:\s*(?P<orders>[\d.]+) orders/s\s+"
+    r"(?P<events>[\d.]+) events/s",
+    re.MULTILINE,
+)
+
+
+def parse_ingest_throughput(stdout: str) -> dict[str, dict[str, float]]:
+    """`bench/ingest_throughput.py`'s two result lines -> {"service"|"baseline": {...}}."""
+    found: dict[str, dict[str, float]] = {}
+    for match in _INGEST_LINE.finditer(stdout):
+        who = "service" if match["who"] == "order-ingest" else "baseline"
+        found[who] = {
+            "orders_per_s": float(match["orders"]),
+            "events_per_s": float(match["events"]),
+        }
+    if set(found) != {"service", "baseline"}:
+        raise ValueError("bench/ingest_throughput.py printed no result lines")
+    return found
+
+
+def with_profile(
+    ctx: Context, area: dict[str, Any], what: str, command: list[str], *, db_calls: bool = False
+) -> None:
+    if not ctx.profile:
+        return
+    print(f"[bench] profiling: {shlex.join(command)}", file=sys.stderr, flush=True)
+    try:
+        profile, done = profile_command(
+            command, what=what, env=ctx.env(), db_calls=db_calls, timeout=ctx.timeout
+        )
+    except subprocess.TimeoutExpired:
+        area["profile"] = {"tool": "py-spy", "what": what, "error": "ran out of time"}
+        return
+    (ctx.log_dir / f"profile-{area['key']}.log").write_text(
+        f"--- stdout\n{done.stdout}\n--- stderr\n{done.stderr}"
+    )
+    profile["command"] = shlex.join(command)
+    if done.returncode != 0:
+        profile.setdefault("notes", []).append(f"The profiled run exited with {done.returncode}.")
+    area["profile"] = profile
+
+
+def finish(area: dict[str, Any], metrics: list[Metric], targets: list[Target]) -> None:
+    area["metrics"] = [m.as_dict() for m in metrics]
+    area["targets"] = evaluate(targets, area["metrics"])
+
+
+# -- ingest -----------------------------------------------------------------------------------
+
+
+def run_ingest(ctx: Context, scale: float, area: dict[str, Any]) -> None:
+    orders = max(50, round(ISSUE_INGEST_ORDERS * scale))
+    area["sizes"] = {
+        "run": f"{orders:,} orders (+ their status changes); latency: "
+        f"{INGEST_LATENCY_RATE:g} orders/s offered for {INGEST_LATENCY_SECONDS:g} s",
+        "issue": f"{ISSUE_INGEST_ORDERS:,} orders",
+    }
+    orders_m = Metric(
+        "orders_per_s",
+        "orders/s, Kafka → durable MongoDB documents",
+        "orders/s",
+        True,
+        service_name="order-ingest",
+        baseline_name="raw aiokafka + bulk upsert",
+    )
+    events_m = Metric(
+        "events_per_s",
+        "events/s (orders.created + status changes)",
+        "events/s",
+        True,
+        service_name="order-ingest",
+        baseline_name="raw aiokafka + bulk upsert",
+    )
+    p50 = Metric(
+        "latency_p50_ms",
+        "publish → queryable, p50",
+        "ms",
+        False,
+        service_name="order-ingest",
+        baseline_name="raw consumer",
+    )
+    p99 = Metric(
+        "latency_p99_ms",
+        "publish → queryable, p99",
+        "ms",
+        False,
+        service_name="order-ingest",
+        baseline_name="raw consumer",
+    )
+    metrics = [orders_m, events_m, p50, p99]
+    targets = [
+        Target(
+            "order-ingest ≥ 80% of the raw baseline's orders/s",
+            "orders_per_s",
+            "ratio_at_least",
+            0.8,
+        ),
+    ]
+    try:
+        for i in range(1, ctx.repeat + 1):
+            done = run_script(
+                ctx,
+                f"ingest-throughput-{i}",
+                ["bench/ingest_throughput.py", "--orders", str(orders)],
+            )
+            result = parse_ingest_throughput(done.stdout)
+            published = re.search(r"published .*", done.stderr)
+            if published and i == 1:
+                area["notes"].append(f"Throughput input: {published.group(0)}.")
+            for metric, key in ((orders_m, "orders_per_s"), (events_m, "events_per_s")):
+                metric.service.append(result["service"][key])
+                metric.baseline.append(result["baseline"][key])
+            done = run_script(
+                ctx,
+                f"ingest-latency-{i}",
+                [
+                    "bench/ingest_latency.py",
+                    "--json",
+                    "--rate",
+                    str(INGEST_LATENCY_RATE),
+                    "--seconds",
+                    str(INGEST_LATENCY_SECONDS),
+                ],
+            )
+            latency = last_json(done.stdout)["consumers"]
+            service, raw = latency["order-ingest"], latency["raw"]
+            for metric, key in ((p50, "p50_ms"), (p99, "p99_ms")):
+                metric.service.append(float(service.get(key, float("nan"))))
+                metric.baseline.append(float(raw.get(key, float("nan"))))
+            if service.get("lost") or raw.get("lost"):
+                area["notes"].append(
+                    f"Repeat {i}: orders never queryable within the timeout: "
+                    f"order-ingest {service.get('lost')}, raw {raw.get('lost')}."
+                )
+    finally:
+        area["notes"].append(
+            f"Latency: {INGEST_LATENCY_RATE:g} orders/s offered for {INGEST_LATENCY_SECONDS:g} s "
+            "per consumer and repeat (orders.created only); each order probed by `_id` every "
+            "25 ms (the latency's resolution); p99 is the nearest rank, over "
+            f"{int(INGEST_LATENCY_RATE * INGEST_LATENCY_SECONDS)} orders."
+        )
+        finish(area, metrics, targets)
+    with_profile(
+        ctx,
+        area,
+        f"bench/ingest_throughput.py --orders {orders} (order-ingest in-process, then the raw "
+        "baseline); database commands counted in the same process",
+        ["bench/ingest_throughput.py", "--orders", str(orders)],
+        db_calls=True,
+    )
+
+
+# -- query ------------------------------------------------------------------------------------
+
+
+def reset_query_database(ctx: Context, orders: int) -> None:
+    """The seeded collection must hold exactly `orders` orders (the seed code only tops up)."""
+    from pymongo import MongoClient
+
+    from bench.query_latency import DATABASE
+
+    client: MongoClient[dict[str, Any]] = MongoClient(ctx.servers.mongodb_uri)
+    try:
+        have = client[DATABASE].orders.estimated_document_count()
+        if have != orders:
+            client.drop_database(DATABASE)
+    finally:
+        client.close()
+
+
+def run_query(ctx: Context, scale: float, area: dict[str, Any]) -> None:
+    orders = max(200, round(ISSUE_QUERY_ORDERS * scale))
+    samples = ctx.samples
+    area["sizes"] = {
+        "run": f"{orders:,} orders; {samples} samples per list query and repeat",
+        "issue": f"{ISSUE_QUERY_ORDERS:,} orders",
+    }
+    reset_query_database(ctx, orders)
+    started = time.monotonic()
+    done = run_script(
+        ctx, "query-seed", ["-m", "bench.query_saturation", "--orders", str(orders), "--seed-only"]
+    )
+    area["notes"].append(
+        f"Seeding {orders:,} orders (generate, normalise, insert_many): "
+        f"{time.monotonic() - started:.0f} s (done once, reused by every repeat)."
+    )
+    latencies: dict[str, tuple[Metric, Metric]] = {}
+    saturation: dict[str, Metric] = {}
+
+    def latency_metrics(name: str) -> tuple[Metric, Metric]:
+        if name not in latencies:
+            latencies[name] = (
+                Metric(
+                    f"p50 {name}",
+                    f"p50 — {name}",
+                    "ms",
+                    False,
+                    service_name="query-api (HTTP)",
+                    baseline_name="PyMongo",
+                ),
+                Metric(
+                    f"p99 {name}",
+                    f"p99 — {name}",
+                    "ms",
+                    False,
+                    service_name="query-api (HTTP)",
+                    baseline_name="PyMongo",
+                ),
+            )
+        return latencies[name]
+
+    def add_latency(results: dict[str, Any]) -> None:
+        for name, one in results.items():
+            m50, m99 = latency_metrics(name)
+            m50.service.append(one["api_p50_ms"])
+            m50.baseline.append(one["raw_p50_ms"])
+            m99.service.append(one["api_p99_ms"])
+            m99.baseline.append(one["raw_p99_ms"])
+
+    try:
+        for i in range(1, ctx.repeat + 1):
+            done = run_script(
+                ctx,
+                f"query-latency-{i}",
+                ["bench/query_latency.py", "--orders", str(orders), "--samples", str(samples)],
+            )
+            add_latency(last_json(done.stdout)["filters"])
+            done = run_script(
+                ctx,
+                f"query-saturation-{i}",
+                [
+                    "-m",
+                    "bench.query_saturation",
+                    "--json",
+                    "--orders",
+                    str(orders),
+                    "--samples",
+                    str(samples),
+                ],
+            )
+            result = last_json(done.stdout)
+            add_latency(result["latency"])
+            for name, one in result["saturation"].items():
+                if name not in saturation:
+                    saturation[name] = Metric(
+                        f"rps {name}",
+                        f"requests/s at saturation — {name} ({one['concurrency']} clients)",
+                        "req/s",
+                        True,
+                        service_name="query-api (HTTP)",
+                        baseline_name="PyMongo",
+                    )
+                saturation[name].service.append(one["api_per_second"])
+                saturation[name].baseline.append(one["raw_per_second"])
+    finally:
+        metrics = [m for pair in latencies.values() for m in pair] + list(saturation.values())
+        targets = [
+            Target(f"p50 ≤ 1.5× the raw driver's: {name}", f"p50 {name}", "ratio_at_most", 1.5)
+            for name in latencies
+        ]
+        area["notes"].append(
+            "Latency: query-api over real HTTP (its own uvicorn process) and the same MongoDB "
+            "query through PyMongo, in alternation, after one warm-up round; the detail view "
+            "reads random ids of the collection. Saturation: clients looping for 20 s in the "
+            "load-generator process (not the API's), then the same through PyMongo."
+        )
+        finish(area, metrics, targets)
+    if ctx.profile:
+        profile_query_api(ctx, area, orders)
+
+
+def profile_query_api(ctx: Context, area: dict[str, Any], orders: int) -> None:
+    """py-spy attached to query-api's process while the load generator saturates it."""
+    from bench.profile import profile_file
+    from bench.query_saturation import PROFILE_RATE
+
+    out = ctx.log_dir / "query-api.stacks.txt"
+    what = (
+        "query-api's process (uvicorn) during the saturation runs of query_saturation "
+        "(detail view, then the default list tab, 16 clients, 20 s each)"
+    )
+    try:
+        run_script(
+            ctx,
+            "query-profile",
+            [
+                "-m",
+                "bench.query_saturation",
+                "--json",
+                "--orders",
+                str(orders),
+                "--samples",
+                "1",
+                "--profile-api",
+                str(out),
+            ],
+        )
+    except ScriptFailed as exc:
+        area["profile"] = {"tool": "py-spy", "what": what, "error": str(exc)}
+        return
+    area["profile"] = profile_file(out, what=what, rate=PROFILE_RATE)
+
+
+# -- export -----------------------------------------------------------------------------------
+
+
+def run_export(ctx: Context, scale: float, area: dict[str, Any]) -> None:
+    rows = max(1_000, round(ISSUE_EXPORT_ROWS * scale))
+    quarter = max(250, rows // 4)
+    area["sizes"] = {
+        "run": f"{rows:,} line rows (memory check also at {quarter:,})",
+        "issue": f"{ISSUE_EXPORT_ROWS:,} rows",
+    }
+    csv_rate = Metric(
+        "csv_rows_per_s",
+        "CSV rows/s",
+        "rows/s",
+        True,
+        service_name="exporter",
+        baseline_name="csv.writer on the documents",
+    )
+    xlsx_rate = Metric(
+        "xlsx_rows_per_s",
+        "XLSX rows/s",
+        "rows/s",
+        True,
+        service_name="exporter",
+        baseline_name="XlsxWriter constant_memory",
+    )
+    csv_rss = Metric(
+        "csv_peak_rss_mb",
+        "CSV peak RSS",
+        "MB",
+        False,
+        service_name="exporter",
+        baseline_name="csv.writer on the documents",
+    )
+    xlsx_rss = Metric(
+        "xlsx_peak_rss_mb",
+        "XLSX peak RSS",
+        "MB",
+        False,
+        service_name="exporter",
+        baseline_name="XlsxWriter constant_memory",
+    )
+    growth = Metric(
+        "csv_rss_growth", f"exporter CSV peak RSS at {rows:,} rows ÷ at {quarter:,}", "×", False
+    )
+    xlsx_growth = Metric(
+        "xlsx_rss_growth", f"exporter XLSX peak RSS at {rows:,} rows ÷ at {quarter:,}", "×", False
+    )
+    metrics = [csv_rate, xlsx_rate, csv_rss, xlsx_rss, growth, xlsx_growth]
+    targets = [
+        Target(
+            "exporter CSV ≥ 80% of the raw baseline's rows/s",
+            "csv_rows_per_s",
+            "ratio_at_least",
+            0.8,
+        ),
+        Target(
+            f"exporter CSV memory flat: peak RSS at {rows:,} rows ≤ 1.1× at {quarter:,}",
+            "csv_rss_growth",
+            "value_at_most",
+            1.1,
+        ),
+    ]
+    try:
+        for i in range(1, ctx.repeat + 1):
+            done = run_script(
+                ctx, f"export-{i}", ["bench/export_throughput.py", "--json", "--rows", str(rows)]
+            )
+            variants = {r["variant"]: r for r in json_lines(done.stdout)}
+            csv_rate.service.append(variants["exporter-csv"]["rows_per_second"])
+            csv_rate.baseline.append(variants["raw-csv"]["rows_per_second"])
+            xlsx_rate.service.append(variants["exporter-xlsx"]["rows_per_second"])
+            xlsx_rate.baseline.append(variants["raw-xlsx"]["rows_per_second"])
+            csv_rss.service.append(variants["exporter-csv"]["peak_rss_mb"])
+            csv_rss.baseline.append(variants["raw-csv"]["peak_rss_mb"])
+            xlsx_rss.service.append(variants["exporter-xlsx"]["peak_rss_mb"])
+            xlsx_rss.baseline.append(variants["raw-xlsx"]["peak_rss_mb"])
+            done = run_script(
+                ctx,
+                f"export-small-{i}",
+                [
+                    "bench/export_throughput.py",
+                    "--json",
+                    "--rows",
+                    str(quarter),
+                    "--variants",
+                    "exporter-csv,exporter-xlsx",
+                ],
+            )
+            small = {r["variant"]: r for r in json_lines(done.stdout)}
+            growth.service.append(
+                variants["exporter-csv"]["peak_rss_mb"] / small["exporter-csv"]["peak_rss_mb"]
+            )
+            xlsx_growth.service.append(
+                variants["exporter-xlsx"]["peak_rss_mb"] / small["exporter-xlsx"]["peak_rss_mb"]
+            )
+    finally:
+        area["notes"].append(
+            "Source: realistic stored orders held in memory as BSON and decoded per document "
+            "(the driver's work for a cursor), not FerretDB, so that the figures are the "
+            "exporter's own cost (on FerretDB the database is the bottleneck for both). "
+            "Each variant runs in a child process of its own; peak RSS is that process's "
+            "`ru_maxrss` (the interpreter and libraries included). Analyst role (PII masked), "
+            "Europe/Berlin, line granularity."
+        )
+        finish(area, metrics, targets)
+    with_profile(
+        ctx,
+        area,
+        f"bench/export_throughput.py --variants exporter-xlsx --rows {rows} (the slowest path: "
+        "the exporter's XLSX writer, in its child process)",
+        [
+            "bench/export_throughput.py",
+            "--json",
+            "--rows",
+            str(rows),
+            "--variants",
+            "exporter-xlsx",
+        ],
+    )
+
+
+# -- tracker ----------------------------------------------------------------------------------
+
+
+def run_tracker(ctx: Context, scale: float, area: dict[str, Any]) -> None:
+    seconds = max(10.0, round(ISSUE_TRACKER_SECONDS * scale, 1))
+    area["sizes"] = {
+        "run": f"{TRACKER_LIMIT:g} requests/s limit, {seconds:g} s, 1 replica",
+        "issue": f"the configured limit over {ISSUE_TRACKER_SECONDS:g} s",
+    }
+    rate = Metric(
+        "requests_per_s",
+        "carrier requests/s seen by the simulator",
+        "req/s",
+        True,
+        service_name="status-tracker",
+        baseline_name="the configured limit",
+    )
+    over = Metric(
+        "over_limit",
+        "requests over the limit (429)",
+        "requests",
+        False,
+        service_name="status-tracker",
+    )
+    busiest = Metric(
+        "busiest_second",
+        "busiest one-second window",
+        "requests",
+        False,
+        service_name="status-tracker",
+        baseline_name="the configured limit",
+    )
+    parcels = Metric(
+        "parcel_polls_per_s",
+        "parcels polled/s (40 per request)",
+        "parcels/s",
+        True,
+        service_name="status-tracker",
+    )
+    metrics = [rate, over, busiest, parcels]
+    targets = [
+        Target(
+            "status-tracker ≥ 95% of the configured limit", "requests_per_s", "ratio_at_least", 0.95
+        ),
+        Target("nothing over the limit (429s)", "over_limit", "value_at_most", 0),
+    ]
+    try:
+        for i in range(1, ctx.repeat + 1):
+            done = run_script(
+                ctx,
+                f"tracker-{i}",
+                [
+                    "bench/tracker_rate.py",
+                    "--json",
+                    "--rate",
+                    str(TRACKER_LIMIT),
+                    "--seconds",
+                    str(seconds),
+                ],
+            )
+            result = last_json(done.stdout)
+            rate.service.append(result["achieved_per_second"])
+            rate.baseline.append(result["limit_per_second"])
+            over.service.append(result["over_limit"])
+            busiest.service.append(result["busiest_second"])
+            busiest.baseline.append(result["limit_per_second"])
+            parcels.service.append(result["parcel_polls_per_second"])
+            if i == 1 and result.get("over_limit"):
+                area["notes"].append(f"Repeat 1 went over the limit {result['over_limit']} times.")
+    finally:
+        area["notes"].append(
+            "The carrier simulator in the benchmark's process with a token bucket of one "
+            "second's worth at the limit (over it: 429, counted); one status-tracker replica "
+            "configured with the same limit and thousands of parcels due every second, so "
+            "demand is far above the limit. Counts are the simulator's, after the replica took "
+            "its shards and its first requests went out."
+        )
+        finish(area, metrics, targets)
+    with_profile(
+        ctx,
+        area,
+        "bench/tracker_rate.py --seconds 20 (the simulator and one replica, same process)",
+        ["bench/tracker_rate.py", "--json", "--seconds", "20"],
+    )
+
+
+RUNNERS: dict[str, Callable[[Context, float, dict[str, Any]], None]] = {
+    "ingest": run_ingest,
+    "query": run_query,
+    "export": run_export,
+    "tracker": run_tracker,
+}
+TITLES = {
+    "ingest": "1. Ingest — Kafka → MongoDB",
+    "query": "2. Query — query-api against the raw driver",
+    "export": "3. Export — CSV and XLSX",
+    "tracker": "4. Tracker — polls against the carrier's limit",
+}
+
+
+def parse_scales(text: str | None) -> dict[str, float]:
+    """`0.05` (every area), `ingest=0.01,export=0.1`, or both: `0.05,export=1`."""
+    scales = dict(DEFAULT_SCALES)
+    if not text:
+        return scales
+    for part in text.split(","):
+        part = part.strip()
+        if not part:
+            continue
+        name, sep, value = part.rpartition("=")
+        factor = float(value)
+        if factor <= 0:
+            raise ValueError(f"scale must be positive: {part!r}")
+        if not sep:
+            scales = dict.fromkeys(AREAS, factor)
+        elif name in AREAS:
+            scales[name] = factor
+        else:
+            raise ValueError(f"unknown area {name!r} in --scale (one of {', '.join(AREAS)})")
+    return scales
+
+
+def git_commit() -> str | None:
+    done = subprocess.run(
+        ["git", "rev-parse", "--short", "HEAD"], cwd=ROOT, capture_output=True, text=True
+    )
+    return done.stdout.strip() or None
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__.split("\n\n")[0])
+    parser.add_argument("--only", default=",".join(AREAS), help="areas, comma-separated")
+    parser.add_argument("--scale", help="factor on the issue's sizes: 0.05 or ingest=0.01,...")
+    parser.add_argument("--repeat", type=int, default=3, help="runs of each measurement")
+    parser.add_argument("--samples", type=int, default=5, help="per list query and repeat")
+    parser.add_argument("--no-profile", action="store_true", help="skip the py-spy runs")
+    parser.add_argument("--timeout", type=float, default=3 * 3600, help="per script run, s")
+    parser.add_argument("--keep-servers", action="store_true", help="leave the stack running")
+    parser.add_argument("--out", type=Path, default=RESULTS, help="results directory")
+    args = parser.parse_args(argv)
+    areas = [a.strip() for a in args.only.split(",") if a.strip()]
+    unknown = set(areas) - set(AREAS)
+    if unknown:
+        parser.error(f"unknown areas {sorted(unknown)}: choose among {', '.join(AREAS)}")
+    try:
+        scales = parse_scales(args.scale)
+    except ValueError as exc:
+        parser.error(str(exc))
+    if args.repeat < 1:
+        parser.error("--repeat must be at least 1")
+
+    started_at = datetime.now(UTC)
+    started = time.monotonic()
+    stamp = started_at.strftime("%Y%m%dT%H%M%S")
+    log_dir = ROOT / ".orderlens" / "bench" / "runs" / stamp
+    log_dir.mkdir(parents=True, exist_ok=True)
+    run: dict[str, Any] = {
+        "date": started_at.date().isoformat(),
+        "started_at": started_at.isoformat(timespec="seconds"),
+        "command": "uv run python -m bench"
+        + (f" {shlex.join(argv)}" if argv else f" {shlex.join(sys.argv[1:])}".rstrip()),
+        "commit": git_commit(),
+        "options": {
+            "areas": areas,
+            "repeat": args.repeat,
+            "samples": args.samples,
+            "scales": {a: scales[a] for a in areas},
+            "profile": not args.no_profile,
+        },
+        "machine": {
+            "cpus": os.cpu_count(),
+            "load_before": " / ".join(f"{x:.1f}" for x in os.getloadavg()),
+            "python": sys.version.split()[0],
+        },
+        "notes": [SCALE_NOTE] if any(scales[a] < 1 for a in areas if a != "tracker") else [],
+        "areas": {},
+    }
+    print(f"[bench] logs in {log_dir}", file=sys.stderr, flush=True)
+    with bench_servers(keep=args.keep_servers) as servers:
+        run["machine"]["servers"] = servers.description
+        ctx = Context(
+            servers=servers,
+            repeat=args.repeat,
+            timeout=args.timeout,
+            profile=not args.no_profile,
+            log_dir=log_dir,
+            samples=args.samples,
+        )
+        for name in areas:
+            area: dict[str, Any] = {
+                "key": name,
+                "title": TITLES[name],
+                "scale": scales[name],
+                "status": "ok",
+                "notes": [],
+                "errors": [],
+                "metrics": [],
+                "targets": [],
+                "profile": None,
+            }
+            run["areas"][name] = area
+            area_started = time.monotonic()
+            try:
+                RUNNERS[name](ctx, scales[name], area)
+            except (ScriptFailed, ValueError, KeyError, OSError) as exc:
+                area["status"] = "failed"
+                area["errors"].append(f"{type(exc).__name__}: {exc}")
+                print(f"[bench] {name} failed: {exc}", file=sys.stderr, flush=True)
+            area["seconds"] = round(time.monotonic() - area_started, 1)
+            write_results(args.out, run, started)  # after each area: a partial run is kept
+    run["machine"]["load_after"] = " / ".join(f"{x:.1f}" for x in os.getloadavg())
+    json_path, md_path = write_results(args.out, run, started)
+    print(md_path.read_text())
+    print(f"[bench] wrote {json_path} and {md_path}", file=sys.stderr)
+    failed = [n for n, a in run["areas"].items() if a["status"] != "ok"]
+    return 1 if failed else 0
+
+
+def write_results(out: Path, run: dict[str, Any], started: float) -> tuple[Path, Path]:
+    run["duration_seconds"] = round(time.monotonic() - started, 1)
+    out.mkdir(parents=True, exist_ok=True)
+    json_path = out / f"{run['date']}.json"
+    md_path = out / f"{run['date']}.md"
+    json_path.write_text(json.dumps(run, indent=1, ensure_ascii=False) + "\n")
+    md_path.write_text(render_markdown(run))
+    return json_path, md_path
+
+
+if __name__ == "__main__":
+    sys.exit(main())
