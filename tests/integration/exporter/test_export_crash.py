@@ -65,6 +65,9 @@ async def test_an_export_whose_worker_is_killed_is_taken_over_and_completes(
         "EXPORT_LEASE_SECONDS": "5",
         "EXPORT_POLL_SECONDS": "0.2",
         "EXPORT_PROGRESS_SECONDS": "0.1",
+        # Its own consumer group: the survivor then need not wait a session timeout for the
+        # dead member to leave the group (not what this test is about).
+        "EXPORT_GROUP_ID": f"doomed-{settings.mongodb_database}",
         "EXPORT_BATCH_SIZE": "100",
         "LOG_JSON": "false",
     }

@@ -7,7 +7,7 @@ from collections.abc import Awaitable, Callable
 from orderlens.consumer import BatchConsumer, BatchConsumerConfig, Outcome, Received
 from orderlens.events import EventType, ExportRequested
 from orderlens_exporter.service import ExportService
-from orderlens_exporter.settings import CONSUMER_GROUP, SERVICE, ExporterSettings
+from orderlens_exporter.settings import SERVICE, ExporterSettings
 
 
 def requests_handler(
@@ -35,7 +35,7 @@ def requests_consumer(
         BatchConsumerConfig(
             service=SERVICE,
             topic=settings.topic_export_requested,
-            group_id=CONSUMER_GROUP,
+            group_id=settings.export_group_id,
             dead_letter_topic=settings.topic_dead_letter,
             expected_type=EventType.EXPORT_REQUESTED,
             max_records=100,

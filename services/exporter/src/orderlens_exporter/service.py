@@ -118,21 +118,29 @@ class ExportService:
     async def claim_next(self) -> ExportRecord | None:
         """Claim the oldest due export whose shops all have a free slot; None when none can."""
         now = self.clock()
+        # Shops found full in this pass: the exports waiting behind them cost no more writes.
+        full: set[str] = set()
         for seen in await self.repo.claimable(now, self.config.claim_scan):
             if seen.status == ExportStatus.RUNNING and seen.attempts >= self.config.max_attempts:
                 await self._abandon(seen, now)
                 continue
-            claimed = await self._claim(seen, now)
+            if full.intersection(seen.shop_ids):
+                continue
+            claimed = await self._claim(seen, now, full)
             if claimed is not None:
                 return claimed
         return None
 
-    async def _claim(self, seen: ExportRecord, now: datetime) -> ExportRecord | None:
+    async def _claim(
+        self, seen: ExportRecord, now: datetime, full: set[str]
+    ) -> ExportRecord | None:
         owner, lease = self.config.owner, self.config.lease
         attempt = seen.attempts + 1
         if not await self.repo.lock_attempt(seen.id, attempt, owner=owner, now=now, lease=lease):
             return None
-        if not await self.slots.acquire(seen.id, attempt, seen.shop_ids, now=now):
+        blocked = await self.slots.acquire(seen.id, attempt, seen.shop_ids, now=now)
+        if blocked is not None:
+            full.add(blocked)
             await self.repo.unlock_attempt(seen.id, attempt, owner=owner)
             return None
         # Stamped now, not when the scan began: the slots may have been freed only just now.

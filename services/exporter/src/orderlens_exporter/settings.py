@@ -14,6 +14,9 @@ EVENT_SOURCE = "orderlens/exporter"
 class ExporterSettings(ServiceSettings):
     http_port: int = Field(default=8083, description="Port of /healthz, /readyz, /metrics.")
 
+    export_group_id: str = Field(
+        default=CONSUMER_GROUP, description="Kafka consumer group of the export requests."
+    )
     export_max_running_per_shop: int = Field(
         default=2, ge=1, le=50, description="Exports running at once per shop; more wait queued."
     )

@@ -70,17 +70,20 @@ class ShopSlots:
 
     async def acquire(
         self, export_id: str, attempt: int, shop_ids: list[str], *, now: datetime
-    ) -> bool:
-        """A slot in every shop of the export for this attempt, or none at all."""
+    ) -> str | None:
+        """Take a slot in every shop of the export for this attempt, or none at all.
+
+        Answers None when every slot was taken, else the shop that has no free slot.
+        """
         taken: list[str] = []
         for shop_id in sorted(set(shop_ids)):
             key = await self._acquire_one(shop_id, export_id, attempt, now)
             if key is None:
                 if taken:
                     await self._slots.delete_many({"_id": {"$in": taken}, "export_id": export_id})
-                return False
+                return shop_id
             taken.append(key)
-        return True
+        return None
 
     async def _acquire_one(
         self, shop_id: str, export_id: str, attempt: int, now: datetime
