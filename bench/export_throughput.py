@@ -1,7 +1,7 @@
 """Export throughput and peak memory: the exporter's code path beside raw baselines.
 
 Each measurement runs in a child process of its own and reports its rows/s and its peak RSS
-(`ru_maxrss`), so that one run's memory never inflates another's. Variants:
+(`VmHWM`), so that one run's memory never inflates another's. Variants:
 
 - `exporter-csv`, `exporter-xlsx`: the exporter's pipeline (`plan_export` + `write_export`:
   read-model validation, masking rules, typed cells, CSV neutralising / XLSX formats and sheet
