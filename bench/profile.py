@@ -73,10 +73,19 @@ def is_import(frames: Sequence[str]) -> bool:
     return any("<frozen importlib._bootstrap" in f for f in frames)
 
 
+_WAITS = (
+    "EpollSelector.select",
+    "select (",
+    "Condition.wait",
+    "_worker (",
+    # uvloop's loop is C: its poll shows as the Python frame that started it.
+    "Runner.run (asyncio/runners.py",
+)
+
+
 def is_waiting(frames: Sequence[str]) -> bool:
     """A stack whose leaf is the event loop's (or a thread's) wait for I/O."""
-    leaf = frames[-1]
-    return leaf.startswith(("EpollSelector.select", "select (", "Condition.wait", "_worker ("))
+    return frames[-1].startswith(_WAITS)
 
 
 @dataclass
@@ -159,7 +168,8 @@ def summarize_collapsed(
         profile["notes"].append(
             f"Left out of the tables: module imports "
             f"({found.skipped['imports'] / everything:.0%} of the samples) and waits for "
-            f"I/O in an event loop or thread ({found.skipped['waiting'] / everything:.0%})."
+            f"I/O in an event loop or thread, uvloop's C loop included "
+            f"({found.skipped['waiting'] / everything:.0%})."
         )
     if not found.samples:
         profile["top_own"] = []

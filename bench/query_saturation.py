@@ -11,9 +11,10 @@ starts it); this process is the load generator.
   GET /v1/orders, and GET /v1/orders/{id} (the detail view, ids drawn from the collection),
   each over HTTP and the same query through PyMongo (for the detail view: `find_one` by `_id`
   within the token's shops, as query-api reads it), in alternation; p50/p99 (nearest rank);
-- **saturation**: `--concurrency` clients in a loop for `--seconds`, completed requests/s of the
-  detail view and of the default list tab, over HTTP and (the baseline) through PyMongo at the
-  same concurrency.
+- **saturation**: clients in a loop for `--seconds` (`--concurrency` for the detail view,
+  `--list-concurrency` for the default list tab), completed requests/s (requests still in
+  flight at the deadline are waited for and counted in the time), over HTTP and (the
+  baseline) through PyMongo with as many clients.
 """
 
 from __future__ import annotations
@@ -230,19 +231,19 @@ async def measure(
             spy = start_profiler(args.profile_api, api_pid) if args.profile_api else None
             try:
                 for name, (api, _) in loads.items():
+                    clients = args.concurrency if name == "detail view" else args.list_concurrency
                     saturation[name] = {
-                        "concurrency": args.concurrency,
+                        "concurrency": clients,
                         "seconds": args.seconds,
-                        "api_per_second": round(
-                            await saturate(api, args.concurrency, args.seconds), 2
-                        ),
+                        "api_per_second": round(await saturate(api, clients, args.seconds), 2),
                     }
             finally:
                 if spy is not None:
                     stop_profiler(spy)
             for name, (_, raw) in loads.items():
+                clients = saturation[name]["concurrency"]
                 saturation[name]["raw_per_second"] = round(
-                    await saturate(raw, args.concurrency, args.seconds), 2
+                    await saturate(raw, clients, args.seconds), 2
                 )
                 print(name, saturation[name], file=sys.stderr, flush=True)
     finally:
@@ -255,8 +256,14 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--orders", type=int, default=10_000)
     parser.add_argument("--samples", type=int, default=10, help="per list query")
     parser.add_argument("--detail-samples", type=int, default=100)
-    parser.add_argument("--seconds", type=float, default=20.0, help="per saturation run")
-    parser.add_argument("--concurrency", type=int, default=16)
+    parser.add_argument("--seconds", type=float, default=15.0, help="per saturation run")
+    parser.add_argument("--concurrency", type=int, default=16, help="clients, detail view")
+    parser.add_argument(
+        "--list-concurrency",
+        type=int,
+        default=4,
+        help="clients, list (each list query scans the collection on FerretDB)",
+    )
     parser.add_argument("--json", action="store_true", help="print one JSON object only")
     parser.add_argument("--seed-only", action="store_true", help="seed the orders and stop")
     parser.add_argument(
