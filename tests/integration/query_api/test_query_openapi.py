@@ -4,7 +4,6 @@ status, content type and body as documented."""
 from __future__ import annotations
 
 import asyncio
-import time
 import uuid
 from collections.abc import Iterator
 from typing import Any
@@ -25,6 +24,7 @@ from schemathesis.specs.openapi.checks import (
     status_code_conformance,
 )
 
+from orderlens.devstack.proc import wait_until
 from orderlens.indexes import ensure_indexes
 from orderlens.roles import Role
 from orderlens.tokens import LOCAL_DEV_SECRET, mint_token
@@ -76,10 +76,7 @@ def api_schema(mongodb_uri: str, kafka_bootstrap_servers: str) -> Iterator[Any]:
     )
     schema = schemathesis.openapi.from_asgi("/openapi.json", create_app(settings_))
     client = asgi.get_client(schema.app)
-    deadline = time.monotonic() + 60
-    while client.get("/readyz").status_code != 200:
-        assert time.monotonic() < deadline, "query-api never became ready"
-        time.sleep(0.2)
+    wait_until(lambda: client.get("/readyz").status_code == 200, timeout=60, what="query-api")
     yield schema
     runner.run(_drop(mongodb_uri, name))
     runner.close()
