@@ -58,6 +58,12 @@ class CsvExportWriter:
         self.rows += count
         return count
 
+    def write_text_rows(self, rows: list[list[str]]) -> int:
+        """Rows whose cells are already CSV text (`csv_rows.CsvRowBuilder`), in one call."""
+        self._writer.writerows(rows)
+        self.rows += len(rows)
+        return len(rows)
+
     def close(self) -> None:
         self._file.flush()
         self._file.close()

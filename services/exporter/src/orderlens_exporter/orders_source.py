@@ -7,15 +7,11 @@ from typing import Any
 
 from pymongo.asynchronous.collection import AsyncCollection
 
-from orderlens.domain.order import Order
+from orderlens_exporter.export_model import EXPORT_PROJECTION
 
 ORDERS_COLLECTION = "orders"
 
-# Exactly the fields of the read model the rows need: order-ingest may store more (helper keys
-# for its own queries), and `history` can be long and is not exported.
-EXPORT_PROJECTION: dict[str, int] = {
-    name: 1 for name in Order.model_fields if name not in ("id", "history")
-}
+__all__ = ["EXPORT_PROJECTION", "MongoOrderSource", "count_orders", "order_batches"]
 
 Document = dict[str, Any]
 

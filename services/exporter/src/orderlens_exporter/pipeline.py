@@ -19,10 +19,12 @@ from zoneinfo import ZoneInfo
 from pydantic import ValidationError
 
 from orderlens.domain.export import ExportRecord
-from orderlens.domain.order import Order
 from orderlens.events import ExportFormat, Granularity
 from orderlens.filters import FilterError, build_mongo_filter, parse_filters, parse_tz
 from orderlens.roles import Role, sees_full_pii
+from orderlens_exporter.csv_rows import CsvRowBuilder
+from orderlens_exporter.csv_writer import CsvExportWriter
+from orderlens_exporter.export_model import ExportOrder
 from orderlens_exporter.rows import columns_for, iter_rows
 from orderlens_exporter.writers import ExportWriter, open_writer
 from orderlens_exporter.xlsx_writer import MAX_DATA_ROWS_PER_SHEET
@@ -81,13 +83,18 @@ class Progress:
         return min(self.orders_done / self.orders_total, 0.99)
 
 
-def _write_batch(writer: ExportWriter, documents: list[Document], plan: ExportPlan) -> int:
+def _write_batch(
+    writer: ExportWriter, documents: list[Document], plan: ExportPlan, csv_rows: CsvRowBuilder
+) -> int:
     orders = []
     for document in documents:
         try:
-            orders.append(Order.from_document(document))
+            orders.append(ExportOrder.from_document(document))
         except ValidationError as exc:
             raise InvalidExport(f"order {document.get('_id')!r} cannot be read: {exc}") from None
+    if isinstance(writer, CsvExportWriter):
+        # CSV cells are text: build them as text, skipping the typed cells (see csv_rows).
+        return writer.write_text_rows(csv_rows.rows(orders))
     rows = iter_rows(orders, role=plan.role, zone=plan.zone, granularity=plan.granularity)
     return writer.write_rows(rows)
 
@@ -116,6 +123,7 @@ async def write_export(
         tmpdir=scratch_dir,
         rows_per_sheet=rows_per_sheet,
     )
+    csv_rows = CsvRowBuilder(role=plan.role, zone=plan.zone, granularity=plan.granularity)
     pending: asyncio.Task[list[Document]] | None = None
     try:
         pending = asyncio.ensure_future(anext(batches, []))
@@ -126,7 +134,7 @@ async def write_export(
                 break
             # Fetch the next batch while this one is written.
             pending = asyncio.ensure_future(anext(batches, []))
-            written = await asyncio.to_thread(_write_batch, writer, documents, plan)
+            written = await asyncio.to_thread(_write_batch, writer, documents, plan, csv_rows)
             progress.rows += written
             progress.orders_done += len(documents)
             if on_rows is not None:

@@ -1,5 +1,8 @@
 """From a stored order to export rows in the column order of SPEC §6, as typed cells.
 
+Rows are built from the full read model (`Order`) or from the export's slim one (`ExportOrder`,
+what the pipeline validates); both give the same cells.
+
 Cells keep their types (text, whole numbers, money as `Decimal` with the currency's places,
 times as aware datetimes in the requested zone) so that each writer renders them its own way:
 CSV as text, XLSX as typed cells.
@@ -7,7 +10,7 @@ CSV as text, XLSX as typed cells.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
@@ -16,11 +19,15 @@ from zoneinfo import ZoneInfo
 from orderlens.domain.money import exponent, to_decimal
 from orderlens.domain.order import Item, Order, PackageDoc
 from orderlens.events import Granularity
-from orderlens.masking import mask_order
-from orderlens.roles import Role
+from orderlens.masking import mask_address, mask_buyer, mask_order
+from orderlens.roles import Role, sees_full_pii
+from orderlens_exporter.export_model import ExportItem, ExportOrder, ExportPackage
 
 Cell = str | int | Decimal | datetime | None
 Row = tuple[Cell, ...]
+OrderLike = Order | ExportOrder
+ItemLike = Item | ExportItem
+PackageLike = PackageDoc | ExportPackage
 
 
 @dataclass(frozen=True)
@@ -101,14 +108,16 @@ def _joined(values: list[str | None]) -> str | None:
     return "; ".join(unique) if unique else None
 
 
-def _unit_original(item: Item, currency: str) -> Decimal:
+def _unit_original(item: ItemLike, currency: str) -> Decimal:
     if item.unit_original_price is not None:
         return to_decimal(item.unit_original_price, currency)
     places = Decimal(1).scaleb(-exponent(currency))
     return (to_decimal(item.subtotal_before_discount, currency) / item.quantity).quantize(places)
 
 
-def _shipping(packages: list[PackageDoc], order: Order, zone: ZoneInfo) -> tuple[Cell, ...]:
+def _shipping(
+    packages: Sequence[PackageLike], order: OrderLike, zone: ZoneInfo
+) -> tuple[Cell, ...]:
     estimates = [p.estimated_delivery_at for p in packages if p.estimated_delivery_at]
     estimate = max(estimates) if estimates else order.estimated_delivery_at
     return (
@@ -119,7 +128,7 @@ def _shipping(packages: list[PackageDoc], order: Order, zone: ZoneInfo) -> tuple
     )
 
 
-def _address(order: Order) -> str | None:
+def _address(order: OrderLike) -> str | None:
     """Street lines; else the full address; else (masked) the coarse place."""
     recipient = order.recipient
     if recipient.lines:
@@ -130,7 +139,7 @@ def _address(order: Order) -> str | None:
     return ", ".join(p for p in coarse if p) or None
 
 
-def _head(order: Order, zone: ZoneInfo) -> tuple[Cell, ...]:
+def _head(order: OrderLike, zone: ZoneInfo) -> tuple[Cell, ...]:
     return (
         order.id,
         order.status.value,
@@ -144,7 +153,7 @@ def _head(order: Order, zone: ZoneInfo) -> tuple[Cell, ...]:
     )
 
 
-def _money_tail(order: Order) -> tuple[Cell, ...]:
+def _money_tail(order: OrderLike) -> tuple[Cell, ...]:
     money = order.money
     return (
         _money(money.shipping_fee, money.currency),
@@ -155,7 +164,7 @@ def _money_tail(order: Order) -> tuple[Cell, ...]:
     )
 
 
-def _people_tail(order: Order) -> tuple[Cell, ...]:
+def _people_tail(order: OrderLike) -> tuple[Cell, ...]:
     recipient = order.recipient
     return (
         order.buyer.user_id,
@@ -172,7 +181,7 @@ def _people_tail(order: Order) -> tuple[Cell, ...]:
     )
 
 
-def _item_packages(order: Order, item: Item) -> list[PackageDoc]:
+def _item_packages(order: OrderLike, item: ItemLike) -> Sequence[PackageLike]:
     if item.package_ids:
         matched = [p for p in order.packages if p.package_id in item.package_ids]
         if matched:
@@ -180,7 +189,7 @@ def _item_packages(order: Order, item: Item) -> list[PackageDoc]:
     return order.packages
 
 
-def _sku_cells(item: Item, currency: str) -> tuple[Cell, ...]:
+def _sku_cells(item: ItemLike, currency: str) -> tuple[Cell, ...]:
     return (
         item.sku_id,
         item.seller_sku,
@@ -195,12 +204,25 @@ def _sku_cells(item: Item, currency: str) -> tuple[Cell, ...]:
     )
 
 
-def order_rows(order: Order, *, role: Role, zone: ZoneInfo, granularity: Granularity) -> list[Row]:
+def _visible(order: OrderLike, role: Role) -> OrderLike:
+    if isinstance(order, Order):
+        return mask_order(order, role)
+    if sees_full_pii(role):
+        return order
+    # mask_order's rules, on the slim model.
+    return order.model_copy(
+        update={"recipient": mask_address(order.recipient), "buyer": mask_buyer(order.buyer)}
+    )
+
+
+def order_rows(
+    order: OrderLike, *, role: Role, zone: ZoneInfo, granularity: Granularity
+) -> list[Row]:
     """The export rows of one order: one per SKU (line granularity) or one (order granularity).
 
     PII is masked for roles that do not see it in full, exactly as in the API.
     """
-    visible = mask_order(order, role)
+    visible = _visible(order, role)
     head = _head(visible, zone)
     money = _money_tail(visible)
     people = _people_tail(visible)
@@ -219,7 +241,7 @@ def order_rows(order: Order, *, role: Role, zone: ZoneInfo, granularity: Granula
 
 
 def iter_rows(
-    orders: list[Order], *, role: Role, zone: ZoneInfo, granularity: Granularity
+    orders: Iterable[OrderLike], *, role: Role, zone: ZoneInfo, granularity: Granularity
 ) -> Iterator[Row]:
     for order in orders:
         yield from order_rows(order, role=role, zone=zone, granularity=granularity)
