@@ -13,7 +13,6 @@ from __future__ import annotations
 from collections.abc import Iterable
 from datetime import datetime
 from decimal import Decimal
-from enum import StrEnum
 from zoneinfo import ZoneInfo
 
 from orderlens.domain.money import exponent, to_decimal
@@ -26,10 +25,10 @@ from orderlens_exporter.export_model import ExportItem, ExportOrder, ExportPacka
 
 TextRow = list[str]
 
-# Enum values are fixed words, but go through `neutralise` anyway so that this stays true by
-# construction if a vocabulary grows.
-_ENUM_TEXT: dict[StrEnum, str] = {
-    member: neutralise(member.value)
+# Status cells by value (a StrEnum member is looked up as its value). The values are fixed
+# words, but go through `neutralise` anyway so that this stays right if a vocabulary grows.
+_ENUM_TEXT: dict[str, str] = {
+    member.value: neutralise(member.value)
     for vocabulary in (OrderStatus, ReturnStatus, TrackingStatus)
     for member in vocabulary
 }
@@ -203,7 +202,7 @@ def _sku_cells(item: ExportItem, currency: str, places: int) -> TextRow:
     if item.unit_original_price is not None:
         unit_original = _amount(item.unit_original_price, places)
     else:
-        # Rare (no original price stored): the typed path's exact Decimal arithmetic.
+        # No original price stored: the typed path's own Decimal division and rounding.
         step = Decimal(1).scaleb(-places)
         before = to_decimal(item.subtotal_before_discount, currency)
         unit_original = format((before / item.quantity).quantize(step), "f")
