@@ -27,7 +27,9 @@ bearer_scheme = HTTPBearer(
 )
 
 
-def get_runtime(request: Request) -> Runtime:
+# Dependencies are `async def` even when they await nothing: FastAPI runs a plain `def` one in a
+# worker thread, a thread hop per request (docs/decisions/0067).
+async def get_runtime(request: Request) -> Runtime:
     runtime: Runtime = request.app.state.runtime
     return runtime
 

@@ -127,12 +127,12 @@ def raw_params(request: Request) -> dict[str, list[str]]:
     return params_from_pairs(request.query_params.multi_items())
 
 
-def list_query(request: Request) -> tuple[OrderFilters, ListOptions]:
+async def list_query(request: Request) -> tuple[OrderFilters, ListOptions]:
     max_limit: int = request.app.state.runtime.settings.max_page_size
     return parse_list_query(raw_params(request), max_limit=max_limit)
 
 
-def filters_query(request: Request) -> OrderFilters:
+async def filters_query(request: Request) -> OrderFilters:
     return parse_filters(raw_params(request))
 
 
@@ -140,7 +140,7 @@ def only_params(*allowed: str) -> Any:
     """A dependency refusing query parameters other than `allowed` (400 naming them)."""
     names = frozenset(allowed)
 
-    def check(request: Request) -> None:
+    async def check(request: Request) -> None:
         unknown = sorted({k for k in request.query_params if k not in names})
         repeated = sorted(
             {k for k in names if len(request.query_params.getlist(k)) > 1} - {"shop_id", "currency"}

@@ -192,7 +192,7 @@ class ExportRecords:
         return [ExportRecord.from_document(doc) async for doc in cursor]
 
 
-def records(runtime: AppRuntime) -> ExportRecords:
+async def records(runtime: AppRuntime) -> ExportRecords:
     return ExportRecords(runtime.db)
 
 

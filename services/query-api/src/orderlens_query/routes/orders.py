@@ -33,7 +33,7 @@ ORDER_ID = Annotated[
 ]
 
 
-def reader(runtime: AppRuntime) -> OrderReader:
+async def reader(runtime: AppRuntime) -> OrderReader:
     return OrderReader(runtime.db, max_time_ms=runtime.settings.query_max_time_ms)
 
 
