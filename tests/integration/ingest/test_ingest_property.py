@@ -48,10 +48,7 @@ def _received(event: CloudEvent[Any], offset: int) -> Received:
 async def _deliver(ingest: Ingest, batch: list[CloudEvent[Any]]) -> None:
     created = [_received(e, i) for i, e in enumerate(batch) if e.type == EventType.ORDER_CREATED]
     changes = [_received(e, i) for i, e in enumerate(batch) if e.type != EventType.ORDER_CREATED]
-    if created:
-        await ingest.on_created(created)
-    if changes:
-        await ingest.on_status(changes)
+    await ingest.on_batch(created, changes)
 
 
 def _diff(actual: Order, expected: Order) -> str:

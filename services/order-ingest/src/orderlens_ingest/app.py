@@ -84,12 +84,12 @@ class IngestApp:
         created_topic = self.settings.topic_orders_created
         created = [r for r in batch if r.topic == created_topic]
         changes = [r for r in batch if r.topic != created_topic]
+        snapshots, statuses = await self.ingest.on_batch(created, changes)
         outcome = Outcome()
         if created:
-            outcome.per_topic[created_topic] = await self.ingest.on_created(created)
+            outcome.per_topic[created_topic] = snapshots
         if changes:
-            topic = self.settings.topic_status_changed
-            outcome.per_topic[topic] = await self.ingest.on_status(changes)
+            outcome.per_topic[self.settings.topic_status_changed] = statuses
         return outcome
 
     async def _consuming(self) -> bool:

@@ -1,10 +1,13 @@
 """The service layer: one call per consumed batch, from valid events to durable documents.
 
-Per batch: read the touched orders with one `$in` query, compute their new documents with the
-pure domain functions, write them with one `bulk_write` conditional on the versions read, and
-do it again for the few orders another writer changed meanwhile. Then keep the read models
-(parked events, shared-address flags, sales buckets) in step. Every step is idempotent, so a
-batch cut short by a crash or an outage is simply done again.
+Per batch (`on_batch`): insert the snapshots' orders as new, and read (by `_id`) only those that
+exist already; compute their new documents with the pure domain functions, write them with one
+`bulk_write` conditional on the versions read, and do it again for the few orders another writer
+changed meanwhile. Then fold the status changes into the orders, starting from the documents
+just written rather than reading them again. Then keep the read models (parked events,
+shared-address flags, sales buckets) in step, the sales buckets once for the whole batch. Every
+step is idempotent, so a batch cut short by a crash or an outage is simply done again
+(docs/decisions/0037).
 """
 
 from __future__ import annotations
@@ -88,6 +91,31 @@ class _Plan:
                 self.left.add(before)
 
 
+@dataclass
+class _Batch:
+    """What one consumed batch leaves to do at its end, and the orders as it stored them.
+
+    `known`: the stored documents this batch read or wrote (one consumer owns an order, 0034),
+    so a later step of the batch need not read them again; an order another writer may have
+    changed (a lost race, a neighbour's risk flags) is dropped from it and read again.
+    `recompute`: the sales buckets of every order the snapshots touched, changed or not (0036);
+    `announced`: the buckets announced with `begin`, withdrawn with `finish` after the recompute.
+    """
+
+    known: dict[str, Order] = field(default_factory=dict)
+    recompute: set[sales_store.BucketKey] = field(default_factory=set)
+    announced: list[sales_store.BucketKey] = field(default_factory=list)
+
+    def stored(self, writes: Iterable[Write], lost: set[str]) -> None:
+        """Note the documents now stored (versions as `OrderStore.write` sets them)."""
+        for w in writes:
+            if w.order.id in lost:
+                self.known.pop(w.order.id, None)
+            else:
+                written = w.order.model_copy(update={"version": (w.expected or 0) + 1})
+                self.known[w.order.id] = OrderStore.as_stored(written)
+
+
 class Ingest:
     def __init__(
         self,
@@ -99,9 +127,34 @@ class Ingest:
         self.rules = rules or RiskRules()
         self.clock = clock
 
-    # -- orders.created ---------------------------------------------------------------------------
+    # -- batches --------------------------------------------------------------------------------
+
+    async def on_batch(
+        self, created: Sequence[Received], changes: Sequence[Received]
+    ) -> tuple[Outcome, Outcome]:
+        """One consumed batch: its snapshots, then its status changes (fewer of them wait for
+        their order), then the sales buckets of both at once."""
+        work = _Batch()
+        snapshots = await self._created(created, work) if created else Outcome()
+        statuses = await self._status(changes, work) if changes else Outcome()
+        await self._settle(work)
+        return snapshots, statuses
 
     async def on_created(self, batch: Sequence[Received]) -> Outcome:
+        return (await self.on_batch(batch, []))[0]
+
+    async def on_status(self, batch: Sequence[Received]) -> Outcome:
+        return (await self.on_batch([], batch))[1]
+
+    async def _settle(self, work: _Batch) -> None:
+        """Recompute the batch's sales buckets (one pass for all of them: each pass reads the
+        orders, which FerretDB answers by scanning them all), then withdraw the announcements."""
+        await sales_store.recompute(self.store.db, work.recompute | set(work.announced))
+        await sales_store.finish(self.store.db, work.announced)
+
+    # -- orders.created ---------------------------------------------------------------------------
+
+    async def _created(self, batch: Sequence[Received], work: _Batch) -> Outcome:
         outcome = Outcome()
         latest: dict[str, tuple[str, TikTokOrder, str]] = {}
         for received in batch:
@@ -117,10 +170,13 @@ class Ingest:
                 outcome.ignore("duplicate" if same else "stale")
         touched: dict[str, Order] = {}
         verdicts: dict[str, str] = {}
-        announced: list[sales_store.BucketKey] = []
         pending = set(latest)
+        # First guess that every order is new: inserting a new order costs far less than reading
+        # it by `_id` on FerretDB (0033), and a duplicate key names the orders to read and
+        # compute again, as a lost race would.
+        guess = True
         while pending:
-            stored = await self.store.load(pending)
+            stored = {} if guess else await self._load(pending, work)
             plan = _Plan()
             for order_id in sorted(pending):
                 shop_id, snapshot, _ = latest[order_id]
@@ -138,32 +194,31 @@ class Ingest:
                 verdicts[order_id] = "applied"
             # A replay recomputes the buckets of the batch's orders, but cannot know the bucket
             # an order left: announce those.
-            announced += plan.left
-            pending = await self._write(plan, announce=plan.left)
+            work.announced += plan.left
+            pending = await self._write(plan, work, announce=plan.left, guess=guess)
+            guess = False
         for verdict in verdicts.values():
             if verdict == "applied":
                 outcome.applied += 1
             else:
                 outcome.ignore(verdict)
-        recompute = {k for k in map(_bucket, touched.values()) if k is not None}
-        await self._fold_parked(latest)
-        await self._shared_addresses(touched.values())
-        await sales_store.recompute(self.store.db, recompute | set(announced))
-        await sales_store.finish(self.store.db, announced)
+        work.recompute |= {k for k in map(_bucket, touched.values()) if k is not None}
+        await self._fold_parked(latest, work)
+        await self._shared_addresses(touched.values(), work)
         return outcome
 
-    async def _fold_parked(self, order_ids: Iterable[str]) -> None:
+    async def _fold_parked(self, order_ids: Iterable[str], work: _Batch) -> None:
         """Apply the status events that arrived before their order (read after the orders were
         written, so an event parked concurrently is seen by one side or the other)."""
         parked = await self.store.parked_for(order_ids)
         if not parked:
             return
-        verdicts = await self._apply_status(parked)
+        verdicts = await self._apply_status(parked, work)
         done = [event_id for event_id, verdict in verdicts.items() if verdict != "missing"]
         await self.store.unpark(done)
         UNPARKED.inc(len(done))
 
-    async def _shared_addresses(self, orders: Iterable[Order]) -> None:
+    async def _shared_addresses(self, orders: Iterable[Order], work: _Batch) -> None:
         """Set or clear the shared-address flag on these orders and on the neighbours whose
         window they fall in (a function of the set of orders, whatever their arrival order)."""
         window = self.rules.shared_address_window
@@ -187,6 +242,8 @@ class Ingest:
                 if wanted != item.risk_flags:
                     updates.append((item.neighbour.order_id, item.version, wanted))
             lost = await self.store.set_risk(updates)
+            for order_id, _, _ in updates:
+                work.known.pop(order_id, None)  # its version moved on: read it again if needed
             if not lost:
                 return
             CONFLICTS.inc(len(lost))
@@ -194,7 +251,7 @@ class Ingest:
 
     # -- orders.status-changed --------------------------------------------------------------------
 
-    async def on_status(self, batch: Sequence[Received]) -> Outcome:
+    async def _status(self, batch: Sequence[Received], work: _Batch) -> Outcome:
         outcome = Outcome()
         unique: dict[str, StatusEvent] = {}
         for received in batch:
@@ -203,16 +260,17 @@ class Ingest:
             else:
                 unique[received.event.id] = StatusEvent(received.event.id, received.event.data)
         events = list(unique.values())
-        verdicts = await self._apply_status(events)
+        verdicts = await self._apply_status(events, work)
         missing = [e for e in events if verdicts.get(e.event_id) == "missing"]
         if missing:
             await self.store.park(missing, self.clock())
             PARKED.inc(len({e.event_id for e in missing}))
             # The order may have been written while these were parked: look again.
             arrived = await self.store.load({e.data.order_id for e in missing})
+            work.known.update(arrived)
             late = [e for e in missing if e.data.order_id in arrived]
             if late:
-                again = await self._apply_status(late)
+                again = await self._apply_status(late, work)
                 await self.store.unpark(e for e, v in again.items() if v != "missing")
                 verdicts.update(again)
         for event in events:
@@ -223,17 +281,16 @@ class Ingest:
                 outcome.ignore(verdict)
         return outcome
 
-    async def _apply_status(self, events: Sequence[StatusEvent]) -> dict[str, str]:
+    async def _apply_status(self, events: Sequence[StatusEvent], work: _Batch) -> dict[str, str]:
         """Fold the events into their orders; per event id: applied, stale, duplicate,
         shop_mismatch, or missing (no such order yet)."""
         by_order: dict[str, list[StatusEvent]] = {}
         for event in events:
             by_order.setdefault(event.data.order_id, []).append(event)
         verdicts: dict[str, str] = {}
-        announced: list[sales_store.BucketKey] = []
         pending = set(by_order)
         while pending:
-            stored = await self.store.load(pending)
+            stored = await self._load(pending, work)
             plan = _Plan()
             for order_id in sorted(pending):
                 existing = stored.get(order_id)
@@ -265,20 +322,35 @@ class Ingest:
                     plan.add(existing, new)
             # Status changes rarely touch sales figures (a cancellation, a late payment): those
             # are announced, so that a crash before the recompute is repaired at start-up.
-            announced += plan.changed
-            pending = await self._write(plan, announce=plan.changed)
-        if announced:
-            await sales_store.recompute(self.store.db, announced)
-            await sales_store.finish(self.store.db, announced)
+            work.announced += plan.changed
+            pending = await self._write(plan, work, announce=plan.changed)
         return verdicts
 
     # -- shared ---------------------------------------------------------------------------------
 
-    async def _write(self, plan: _Plan, announce: Iterable[sales_store.BucketKey]) -> set[str]:
-        """Announce the sales buckets, then write; answer the orders to compute again."""
+    async def _load(self, ids: set[str], work: _Batch) -> dict[str, Order]:
+        """The stored orders among `ids`: those this batch knows, the others read by `_id`."""
+        found = {order_id: work.known[order_id] for order_id in ids if order_id in work.known}
+        if len(found) < len(ids):
+            read = await self.store.load(ids - found.keys())
+            work.known.update(read)
+            found.update(read)
+        return found
+
+    async def _write(
+        self,
+        plan: _Plan,
+        work: _Batch,
+        announce: Iterable[sales_store.BucketKey],
+        *,
+        guess: bool = False,
+    ) -> set[str]:
+        """Announce the sales buckets, then write; answer the orders to compute again (when
+        `guess`, the orders written as new that exist already: not a race)."""
         await sales_store.begin(self.store.db, announce)
         lost = await self.store.write(plan.writes)
-        if lost:
+        work.stored(plan.writes, lost)
+        if lost and not guess:
             CONFLICTS.inc(len(lost))
             log.info("orders changed meanwhile; computing them again", extra={"n": len(lost)})
         return lost
@@ -290,4 +362,6 @@ class Ingest:
             log.info("recomputed pending sales buckets", extra={"buckets": repaired})
         order_ids = await self.store.parked_order_ids(parked_limit)
         if order_ids:
-            await self._fold_parked(order_ids)
+            work = _Batch()
+            await self._fold_parked(order_ids, work)
+            await self._settle(work)
