@@ -16,7 +16,12 @@ class IngestSettings(ServiceSettings):
     ingest_group_id: str = Field(
         default="orderlens-order-ingest", description="Kafka consumer group."
     )
-    ingest_max_records: int = Field(default=500, ge=1, description="Records per batch, at most.")
+    ingest_max_records: int = Field(
+        default=2000,
+        ge=1,
+        description="Records per batch, at most (a few whole-collection reads per batch on "
+        "FerretDB: larger batches share them, docs/decisions/0037).",
+    )
     ingest_batch_timeout_ms: int = Field(
         default=200, ge=1, description="How long a batch waits to fill up."
     )
