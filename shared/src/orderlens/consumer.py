@@ -97,6 +97,7 @@ from pymongo.errors import (
 from orderlens import metrics
 from orderlens.events import CloudEvent, EventType, InvalidEvent, decode
 from orderlens.kafka import publish_dead_letter
+from orderlens.settings import ServiceSettings
 
 log = logging.getLogger("orderlens.consumer")
 
@@ -177,6 +178,25 @@ class BatchConsumerConfig:
     # Attempts at a batch failing with a non-transient error before it is split.
     permanent_attempts: int = 3
     backoff: Backoff = field(default_factory=Backoff)
+
+    @classmethod
+    def order_events(
+        cls, settings: ServiceSettings, *, service: str, group_id: str, **options: Any
+    ) -> BatchConsumerConfig:
+        """One subscriber for `orders.created` and `orders.status-changed`, co-partitioned, so
+        that all events of an order reach one consumer in order."""
+        return cls(
+            service=service,
+            topic=settings.topic_orders_created,
+            extra_topics=(settings.topic_status_changed,),
+            expected_types={
+                settings.topic_orders_created: EventType.ORDER_CREATED,
+                settings.topic_status_changed: EventType.STATUS_CHANGED,
+            },
+            group_id=group_id,
+            dead_letter_topic=settings.topic_dead_letter,
+            **options,
+        )
 
 
 def is_transient(exc: BaseException) -> bool:

@@ -14,7 +14,6 @@ from orderlens.consumer import (
     Received,
     is_transient,
 )
-from orderlens.events import EventType
 from orderlens.health import HealthServer, kafka_ready
 from orderlens.indexes import ensure_indexes
 from orderlens.kafka import make_broker
@@ -47,16 +46,10 @@ class IngestApp:
         # One subscriber for both topics, co-partitioned: all events of an order are handled by
         # one consumer, one batch at a time (FerretDB has no atomic compare-and-set, 0034).
         self.consumer = BatchConsumer(
-            BatchConsumerConfig(
+            BatchConsumerConfig.order_events(
+                settings,
                 service=SERVICE,
-                topic=settings.topic_orders_created,
-                extra_topics=(settings.topic_status_changed,),
-                expected_types={
-                    settings.topic_orders_created: EventType.ORDER_CREATED,
-                    settings.topic_status_changed: EventType.STATUS_CHANGED,
-                },
                 group_id=settings.ingest_group_id,
-                dead_letter_topic=settings.topic_dead_letter,
                 max_records=settings.ingest_max_records,
                 batch_timeout_ms=settings.ingest_batch_timeout_ms,
                 max_poll_interval_ms=settings.ingest_max_poll_interval_ms,

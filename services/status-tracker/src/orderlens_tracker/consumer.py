@@ -13,7 +13,6 @@ from collections import Counter
 from datetime import UTC, datetime
 
 from orderlens.consumer import BatchConsumer, BatchConsumerConfig, Outcome, Received
-from orderlens.events import EventType
 from orderlens_tracker import intake
 from orderlens_tracker.jobs import JobStore
 from orderlens_tracker.settings import TrackerSettings
@@ -28,16 +27,8 @@ def build_consumer(settings: TrackerSettings, jobs: JobStore) -> BatchConsumer:
         return Outcome(applied=len(events) - len(plan.ignored), ignored=Counter(plan.ignored))
 
     return BatchConsumer(
-        BatchConsumerConfig(
-            service=SERVICE,
-            topic=settings.topic_orders_created,
-            extra_topics=(settings.topic_status_changed,),
-            expected_types={
-                settings.topic_orders_created: EventType.ORDER_CREATED,
-                settings.topic_status_changed: EventType.STATUS_CHANGED,
-            },
-            group_id=settings.consumer_group,
-            dead_letter_topic=settings.topic_dead_letter,
+        BatchConsumerConfig.order_events(
+            settings, service=SERVICE, group_id=settings.consumer_group
         ),
         handle,
     )
