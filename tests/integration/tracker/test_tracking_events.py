@@ -60,7 +60,10 @@ async def test_shipped_order_reaches_delivered_through_carrier_events(
 
     packages = [e.data.package for e in events if e.data.package is not None]
     statuses = [p.tracking_status for p in packages]
-    assert statuses[0] == TrackingStatus.INFO_RECEIVED
+    # The first event is the first change a poll saw: where that poll falls in the journey (100,000
+    # times faster than real time) depends on the machine's load, so only the end is fixed here;
+    # the journey from the label onwards is checked on the final checkpoints below.
+    assert statuses[0] != TrackingStatus.DELIVERED
     assert statuses[-1] == TrackingStatus.DELIVERED
     assert TrackingStatus.IN_TRANSIT in statuses
     assert len(events) >= 3, "progress is reported along the way, not only at the end"
@@ -79,6 +82,7 @@ async def test_shipped_order_reaches_delivered_through_carrier_events(
     assert [c.message for c in final.checkpoints] == [
         c["message"] for c in reversed(carrier_checkpoints)
     ]
+    assert final.checkpoints[0].status == TrackingStatus.INFO_RECEIVED
     assert [c.status for c in final.checkpoints][-2:] == [
         TrackingStatus.OUT_FOR_DELIVERY,
         TrackingStatus.DELIVERED,
