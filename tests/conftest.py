@@ -1,6 +1,6 @@
 """Test harness shared by every test: real servers, unique names, automatic markers.
 
-Servers (SPEC §8), chosen once per session and per server, in this order:
+Servers (docs/contract.md §8), chosen once per session and per server, in this order:
   1. `KAFKA_BOOTSTRAP_SERVERS` / `MONGODB_URI` when set;
   2. testcontainers when a Docker engine answers;
   3. the locally provisioned Kafka / FerretDB (`orderlens.devstack`), started once per session on
@@ -138,7 +138,7 @@ def unique_id() -> str:
 
 @pytest_asyncio.fixture
 async def make_topics(kafka_bootstrap_servers: str, unique_id: str) -> AsyncIterator[MakeTopics]:
-    """`await make_topics(partitions=3, suffix=None) -> TopicNames`: the five SPEC topics under
+    """`await make_topics(partitions=3, suffix=None) -> TopicNames`: the five contract topics under
     fresh names, created now and deleted after the test."""
     created: list[str] = []
 
@@ -155,7 +155,7 @@ async def make_topics(kafka_bootstrap_servers: str, unique_id: str) -> AsyncIter
 
 @pytest_asyncio.fixture
 async def topic_names(make_topics: MakeTopics) -> TopicNames:
-    """The five SPEC topics (role -> unique name, e.g. `created` -> `orders.created.<id>-0`),
+    """The five contract topics (role -> unique name, e.g. `created` -> `orders.created.<id>-0`),
     with `ORDERLENS_PARTITIONS` (default 3) partitions each, deleted after the test."""
     return await make_topics(partitions=int(os.environ.get("ORDERLENS_PARTITIONS", "3")))
 

@@ -1,10 +1,10 @@
-"""At-least-once batch consumption for FastStream Kafka subscribers (SPEC §2, §3.6).
+"""At-least-once batch consumption for FastStream Kafka subscribers (docs/contract.md §2, §3.6).
 
 One `BatchConsumer` drives one subscriber (one consumer group; one topic, or several
 co-partitioned topics, see below). Per batch it:
 
 1. decodes every record with `orderlens.events.decode`; a record that can never be processed goes
-   to the dead-letter topic with the SPEC §3.6 headers (original bytes and key);
+   to the dead-letter topic with the docs/contract.md §3.6 headers (original bytes and key);
 2. calls the service's plain async function with the valid events, in batch order;
 3. on a transient failure (MongoDB or Kafka unreachable) retries the batch with exponential
    backoff and full jitter, forever, committing nothing (a log line, and

@@ -1,4 +1,4 @@
-"""The event contract of SPEC §3: CloudEvents 1.0 envelopes in JSON structured mode."""
+"""The event contract of docs/contract.md §3: CloudEvents 1.0 envelopes in JSON structured mode."""
 
 from __future__ import annotations
 
@@ -99,7 +99,7 @@ class ExportRequested(_Strict):
     role: str
     format: ExportFormat
     granularity: Granularity = Granularity.LINE
-    # The same names and value forms as the query string of GET /v1/orders (SPEC §5.2).
+    # The same names and value forms as the query string of GET /v1/orders (docs/contract.md §5.2).
     filters: dict[str, str | list[str]] = Field(default_factory=dict)
     tz: str = "UTC"
 

@@ -1,4 +1,4 @@
-"""The order filters of SPEC §5.2, shared by query-api (list, counts) and the exporter.
+"""The order filters of docs/contract.md §5.2, shared by query-api (list, counts) and the exporter.
 
 API:
 - `parse_filters(params, *, ignore=()) -> OrderFilters`: the query string (a mapping of name to

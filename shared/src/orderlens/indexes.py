@@ -5,7 +5,7 @@ Each index has a name, so a query-api test or an operator can say which one serv
 name, one per command: FerretDB 1.24 drops the connection (a server-side panic) when one
 `createIndexes` command names several indexes that already exist.
 
-Which query of SPEC §5.2 each `orders` index serves:
+Which query of docs/contract.md §5.2 each `orders` index serves:
 
 - `shop_created`      list sorted by created_at (the default sort), created_from/created_to
 - `shop_paid`         sort by paid_at, paid_from/paid_to
@@ -17,7 +17,7 @@ Which query of SPEC §5.2 each `orders` index serves:
 - `shop_region`       country / state / city filters and the regions stats
 - `status_last_checkpoint` the "stalled" filter (in transit, no checkpoint for N hours)
 - `address_created`   the shared-address risk rule of order-ingest (docs/risk-rules.md)
-- `paid_bucket`       order-ingest's recompute of a sales bucket (SPEC §5.3)
+- `paid_bucket`       order-ingest's recompute of a sales bucket (docs/contract.md §5.3)
 """
 
 from __future__ import annotations

@@ -36,7 +36,7 @@ async def publish_event(broker: KafkaBroker, topic: str, event: CloudEvent[Any])
 def dead_letter_headers(
     reason: str, *, topic: str, partition: int, offset: int, failed_at: datetime | None = None
 ) -> dict[str, str]:
-    """The headers of SPEC §3.6 on a dead letter."""
+    """The headers of docs/contract.md §3.6 on a dead letter."""
     return {
         "x-error": reason[:2000],
         "x-original-topic": topic,

@@ -1,4 +1,4 @@
-"""Buyer PII masking of SPEC §5.1, the same for list, detail and export.
+"""Buyer PII masking of docs/contract.md §5.1, the same for list, detail and export.
 
 API:
 - `mask_order(order, role) -> Order`: the order itself for roles with full PII, else a copy with

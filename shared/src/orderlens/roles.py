@@ -1,4 +1,4 @@
-"""The roles of SPEC §5.1 and what each may see and do, as data.
+"""The roles of docs/contract.md §5.1 and what each may see and do, as data.
 
 API:
 - `Role` (admin, operations, customer_service, analyst) and `Permission`.

@@ -1,4 +1,4 @@
-"""Configuration from environment variables, with working local defaults (SPEC §2).
+"""Configuration from environment variables, with working local defaults (docs/contract.md §2).
 
 Each service has one settings class, a subclass of `ServiceSettings` below.
 """

@@ -1,4 +1,4 @@
-"""JWT bearer tokens of SPEC §5.1: claims `sub`, `role`, `shops`, `exp`.
+"""JWT bearer tokens of docs/contract.md §5.1: claims `sub`, `role`, `shops`, `exp`.
 
 API:
 - `mint_token(sub=, role=, shops=, secret=LOCAL_DEV_SECRET, ttl=, now=, algorithm="HS256",

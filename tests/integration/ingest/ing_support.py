@@ -49,7 +49,7 @@ def expected(seed_order: SeedOrder) -> Order:
 
 
 class Publisher:
-    """Sends events to the SPEC topics the way upstream producers do (key = subject)."""
+    """Sends events to the contract topics the way upstream producers do (key = subject)."""
 
     def __init__(self, bootstrap_servers: str, topics: TopicNames) -> None:
         self.topics = topics

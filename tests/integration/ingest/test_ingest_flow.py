@@ -166,7 +166,7 @@ async def test_poison_messages_go_to_the_dead_letter_topic_and_are_committed(
 ) -> None:
     good = seed(3, seed=24)
     bad_event = json.loads(encode(created_event(good[0])))
-    del bad_event["data"]["order"]["line_items"]  # required by SPEC §3.3
+    del bad_event["data"]["order"]["line_items"]  # required by docs/contract.md §3.3
     poison = {
         b"not-json": b"\x00\xff{nope",
         b"not-a-cloudevent": b'{"hello": "world"}',

@@ -1,4 +1,4 @@
-"""Idempotence through the real database (SPEC §2): any interleaving of a set of events, each
+"""Idempotence through the real database (docs/contract.md §2): any interleaving of a set of events, each
 delivered any number of times and in any batches, gives the documents of one in-order delivery.
 
 The service layer is driven directly (no Kafka here: the broker's part, redelivery, is what the

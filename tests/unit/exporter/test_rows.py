@@ -1,4 +1,4 @@
-"""Orders -> export rows: SPEC §6 columns, granularity, time zone, money, masking."""
+"""Orders -> export rows: docs/contract.md §6 columns, granularity, time zone, money, masking."""
 
 from __future__ import annotations
 

@@ -139,7 +139,7 @@ def test_package_tracking_is_merged_without_duplicates() -> None:
     assert len(parcel.checkpoints) == 1
     assert after.last_checkpoint_at == checkpoint.at
     assert after.estimated_delivery_at == order.created_at + timedelta(days=4)
-    assert after.status == OrderStatus.IN_TRANSIT  # every package collected (SPEC §4.4)
+    assert after.status == OrderStatus.IN_TRANSIT  # every package collected (docs/contract.md §4.4)
     assert after.collected_at == first.data.occurred_at
     assert after.tracking_numbers == ["9400111"]
     assert after.carriers == ["USPS"]

@@ -1,4 +1,4 @@
-"""The event contract of SPEC §3: what is accepted, what is refused and why."""
+"""The event contract of docs/contract.md §3: what is accepted, what is refused and why."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""SPEC §4 status rules, checked for every pair of statuses against a hand-written table."""
+"""docs/contract.md §4 status rules, checked for every pair of statuses against a hand-written table."""
 
 from __future__ import annotations
 
@@ -24,7 +24,7 @@ from orderlens.domain.status import (
 S = OrderStatus
 T = TrackingStatus
 
-# Written out by hand from SPEC §4.1, independently of the implementation: forward moves
+# Written out by hand from docs/contract.md §4.1, independently of the implementation: forward moves
 # (skipping allowed, as snapshots can jump), CANCELLED up to AWAITING_COLLECTION, COMPLETED
 # from DELIVERED or by a full refund from AWAITING_COLLECTION or IN_TRANSIT, nothing out of
 # a final status.

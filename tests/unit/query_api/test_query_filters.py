@@ -1,4 +1,4 @@
-"""The SPEC §5.2 parameter parsing and the MongoDB filters built from it."""
+"""The docs/contract.md §5.2 parameter parsing and the MongoDB filters built from it."""
 
 from __future__ import annotations
 

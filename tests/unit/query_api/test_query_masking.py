@@ -1,4 +1,4 @@
-"""PII masking per role, and the role matrix of SPEC §5.1."""
+"""PII masking per role, and the role matrix of docs/contract.md §5.1."""
 
 from __future__ import annotations
 

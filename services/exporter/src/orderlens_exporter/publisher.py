@@ -1,4 +1,4 @@
-"""Publishing `orders.export-completed` (SPEC §3.5)."""
+"""Publishing `orders.export-completed` (docs/contract.md §3.5)."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""From a stored order to export rows in the column order of SPEC §6, as typed cells.
+"""From a stored order to export rows in the column order of docs/contract.md §6, as typed cells.
 
 Rows are built from the full read model (`Order`) or from the export's slim one (`ExportOrder`,
 what the pipeline validates); both give the same cells.

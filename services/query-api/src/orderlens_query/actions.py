@@ -1,4 +1,4 @@
-"""Seller actions (SPEC §5.4): check the transition, publish orders.status-changed, answer 202.
+"""Seller actions (docs/contract.md §5.4): check the transition, publish orders.status-changed, answer 202.
 
 `confirm` moves an order out of the ON_HOLD window (or a paid order still UNPAID) to
 AWAITING_SHIPMENT; `ship` hands a to-ship order to a carrier (AWAITING_COLLECTION, with the

@@ -41,7 +41,7 @@ def _enum(values: list[str]) -> dict[str, Any]:
 _SPECS: dict[str, tuple[dict[str, Any], str]] = {
     "shop_id": (_TEXT, "Only these shops (within the token's shops)."),
     "status": (_enum([s.value for s in OrderStatus]), "Order status (CANCEL is accepted too)."),
-    "view": (_enum([v.value for v in View]), "Status tab (SPEC §4.2)."),
+    "view": (_enum([v.value for v in View]), "Status tab (docs/contract.md §4.2)."),
     "created_from": (_MOMENT, "Created at or after (a date starts its day in `tz`)."),
     "created_to": (_MOMENT, "Created at or before (a date includes its whole day in `tz`)."),
     "paid_from": (_MOMENT, "Paid at or after."),

@@ -1,4 +1,4 @@
-"""Sales over a window (SPEC §5.3), from the 15-minute `sales_buckets` read model.
+"""Sales over a window (docs/contract.md §5.3), from the 15-minute `sales_buckets` read model.
 
 Buckets of the caller's shops are read with a projection and summed per currency into local
 days, weeks or months here: every zone offset is a multiple of 15 minutes, so each period is a

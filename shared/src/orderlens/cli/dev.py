@@ -1,7 +1,7 @@
 """`orderlens dev`: provision, start, stop and inspect the local Kafka + FerretDB stack.
 
     orderlens dev provision            fetch the Kafka jars and build FerretDB (once, cached)
-    orderlens dev up                   start both (idempotent), create the SPEC topics
+    orderlens dev up                   start both (idempotent), create the contract topics
     orderlens dev status               show what runs where
     orderlens dev down [--wipe]        stop both (and delete their data)
 
@@ -38,7 +38,7 @@ def register(subparsers: Any) -> None:
         "--mongo-port", type=int, help="FerretDB port (ORDERLENS_MONGO_PORT, 27017)"
     )
     common.add_argument(
-        "--partitions", type=int, help="partitions per SPEC topic (ORDERLENS_PARTITIONS, 3)"
+        "--partitions", type=int, help="partitions per contract topic (ORDERLENS_PARTITIONS, 3)"
     )
     common.add_argument(
         "--state-dir", type=Path, help="data, logs, pid files (ORDERLENS_STATE_DIR, .orderlens)"
@@ -56,7 +56,7 @@ def register(subparsers: Any) -> None:
         "provision", parents=[common], help="fetch Kafka jars and build FerretDB (cached)"
     ).set_defaults(func=_provision)
     actions.add_parser(
-        "up", parents=[common], help="start Kafka and FerretDB, create the SPEC topics"
+        "up", parents=[common], help="start Kafka and FerretDB, create the contract topics"
     ).set_defaults(func=_up)
     actions.add_parser("status", parents=[common], help="show the local servers").set_defaults(
         func=_status

@@ -222,7 +222,7 @@ class LocalStack:
         self.start_mongo()
 
     def create_spec_topics(self, partitions: int | None = None) -> list[str]:
-        """Create the SPEC §3.1 topics (default names) if missing; returns those created."""
+        """Create the docs/contract.md §3.1 topics (default names) if missing; returns those created."""
         return ensure_topics_sync(
             self.bootstrap_servers,
             SPEC_TOPICS.values(),

@@ -1,4 +1,4 @@
-"""The SPEC §3.1 topics, and idempotent creation / deletion with aiokafka's admin client."""
+"""The docs/contract.md §3.1 topics, and idempotent creation / deletion with aiokafka's admin client."""
 
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ from typing import Any
 from orderlens.devstack.aio import run_sync
 from orderlens.devstack.errors import DevStackError
 
-#: SPEC §3.1 default topic name per role.
+#: docs/contract.md §3.1 default topic name per role.
 SPEC_TOPICS: dict[str, str] = {
     "created": "orders.created",
     "status_changed": "orders.status-changed",
@@ -27,10 +27,10 @@ _RETRIABLE = {5, 7, 41}  # leader not available, request timed out, not controll
 
 @dataclass(frozen=True)
 class TopicNames(Mapping[str, str]):
-    """The five SPEC topics under (possibly unique) names.
+    """The five contract topics under (possibly unique) names.
 
     A mapping from role (`created`, `status_changed`, `export_requested`, `export_completed`,
-    `dead_letter`) to topic name; indexing by the SPEC default name (`orders.created`) works too.
+    `dead_letter`) to topic name; indexing by the contract default name (`orders.created`) works too.
     """
 
     created: str

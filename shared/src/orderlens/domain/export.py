@@ -1,7 +1,7 @@
 """Export records (collection `exports`): query-api creates them, the exporter advances them.
 
 A record is the durable job: the `orders.export-requested` event only wakes the exporter up, so
-an export survives a lost event, a dead worker or a full per-shop quota (SPEC §3.5, §5.5).
+an export survives a lost event, a dead worker or a full per-shop quota (docs/contract.md §3.5, §5.5).
 
 Life cycle: `queued` -> `running` (a worker holds a lease it renews; `attempts` counts claims)
 -> `succeeded` (file stored, checksummed) or `failed`. A running record whose lease expired is

@@ -1,4 +1,4 @@
-"""Money as integer minor units plus an ISO 4217 currency (SPEC §2)."""
+"""Money as integer minor units plus an ISO 4217 currency (docs/contract.md §2)."""
 
 from __future__ import annotations
 

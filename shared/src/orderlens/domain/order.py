@@ -176,7 +176,7 @@ class Order(_Doc):
     tracking_numbers: list[str] = Field(default_factory=list)
     tracking_statuses: list[TrackingStatus] = Field(default_factory=list)
     risk: list[str] = Field(default_factory=list)
-    # TikTok's `update_time` of the snapshot kept: a newer snapshot wins (SPEC §3.3).
+    # TikTok's `update_time` of the snapshot kept: a newer snapshot wins (docs/contract.md §3.3).
     source_update_time: int
     last_synced_at: datetime
     # Written by order-ingest: optimistic-concurrency counter, the normalised shipping address

@@ -1,4 +1,4 @@
-"""Status vocabularies and the rules of SPEC §4, as plain functions."""
+"""Status vocabularies and the rules of docs/contract.md §4, as plain functions."""
 
 from __future__ import annotations
 
@@ -168,7 +168,7 @@ def in_returns_view(return_status: ReturnStatus) -> bool:
 def order_status_from_packages(
     current: OrderStatus, package_statuses: list[TrackingStatus]
 ) -> OrderStatus | None:
-    """The status the packages imply (SPEC §4.4), or None when they imply no move.
+    """The status the packages imply (docs/contract.md §4.4), or None when they imply no move.
 
     IN_TRANSIT once every package has been collected, DELIVERED once every package is delivered.
     """

@@ -1,6 +1,6 @@
 """The stored order as a pure function of the newest snapshot and the SET of status events seen.
 
-`fold` sorts the history by (occurred_at, event id), replays the SPEC §4 rules from the
+`fold` sorts the history by (occurred_at, event id), replays the docs/contract.md §4 rules from the
 snapshot's own values, marks each entry applied or ignored with the reason, and merges package
 tracking data (checkpoints as a set). Whatever the arrival order and however often an event
 arrives, the same set gives the same document: this is what makes redelivery harmless.

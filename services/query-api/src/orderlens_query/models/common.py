@@ -12,7 +12,7 @@ class ApiModel(BaseModel):
 
 
 class Amount(ApiModel):
-    """Money as a decimal string in its currency (SPEC §2)."""
+    """Money as a decimal string in its currency (docs/contract.md §2)."""
 
     amount: str = Field(examples=["25.98"])
     currency: str = Field(examples=["USD"])

@@ -171,7 +171,7 @@ class Timestamps(ApiModel):
 
 
 class OrderDetail(ApiModel):
-    """The detailed view of one order (SPEC §5.3)."""
+    """The detailed view of one order (docs/contract.md §5.3)."""
 
     id: str
     shop_id: str

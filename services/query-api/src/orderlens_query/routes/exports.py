@@ -1,4 +1,4 @@
-"""Exports (SPEC §5.5): request one, follow it, list yours, download the file.
+"""Exports (docs/contract.md §5.5): request one, follow it, list yours, download the file.
 
 query-api stores the export record (`queued`) before it publishes `orders.export-requested`:
 the record is the job, the event only wakes the exporter up, so a request accepted here is never

@@ -31,7 +31,7 @@ from orderlens_tracker.transport import CarrierUnavailable, Transport
 NOT_REGISTERED = -18019902
 ALREADY_REGISTERED = -18019901
 
-# 17TRACK's main statuses -> SPEC §4.4.
+# 17TRACK's main statuses -> docs/contract.md §4.4.
 MAIN_STATUS: dict[str, TrackingStatus] = {
     "NotFound": TrackingStatus.PENDING,
     "InfoReceived": TrackingStatus.INFO_RECEIVED,
