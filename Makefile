@@ -43,7 +43,7 @@ typecheck: ## mypy (strict for the orderlens library)
 	@scripts/bootstrap --python-only
 	$(UV) mypy shared/src services/order-ingest/src services/status-tracker/src services/query-api/src services/exporter/src
 
-schemas: ## regenerate the event JSON Schemas in docs/schemas/
+schemas: ## regenerate docs/schemas/*.json, docs/asyncapi.json and docs/openapi.json
 	$(UV) python scripts/generate_schemas.py
 
 bench: bootstrap ## run the benchmarks against the local stack (see bench/README.md)
