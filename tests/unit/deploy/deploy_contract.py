@@ -32,6 +32,10 @@ OVERLAYS = ("dev", "prod")
 # ---------------------------------------------------------------------------------------------
 # Services
 # ---------------------------------------------------------------------------------------------
+# The one Dockerfile of every orderlens service, built with --build-arg SERVICE=<dir>.
+SERVICE_DOCKERFILE = "deploy/docker/Dockerfile"
+
+
 @dataclass(frozen=True)
 class Service:
     name: str
@@ -43,6 +47,13 @@ class Service:
     consumer_group: str | None = None
     topics_consumed: tuple[str, ...] = ()
 
+    @property
+    def build_args(self) -> dict[str, str]:
+        """The build arguments docker-compose passes for this service's image."""
+        if self.dockerfile != SERVICE_DOCKERFILE:
+            return {}
+        return {"SERVICE": self.package_dir.removeprefix("services/"), "HTTP_PORT": str(self.port)}
+
 
 SERVICES: dict[str, Service] = {
     s.name: s
@@ -50,7 +61,7 @@ SERVICES: dict[str, Service] = {
         Service(
             "order-ingest",
             8081,
-            "services/order-ingest/Dockerfile",
+            SERVICE_DOCKERFILE,
             "orderlens-order-ingest",
             "services/order-ingest",
             "orderlens-order-ingest",
@@ -60,7 +71,7 @@ SERVICES: dict[str, Service] = {
         Service(
             "status-tracker",
             8082,
-            "services/status-tracker/Dockerfile",
+            SERVICE_DOCKERFILE,
             "orderlens-status-tracker",
             "services/status-tracker",
             "orderlens-status-tracker",
@@ -69,7 +80,7 @@ SERVICES: dict[str, Service] = {
         Service(
             "query-api",
             8000,
-            "services/query-api/Dockerfile",
+            SERVICE_DOCKERFILE,
             "orderlens-query-api",
             "services/query-api",
             "orderlens-query-api",
@@ -77,7 +88,7 @@ SERVICES: dict[str, Service] = {
         Service(
             "exporter",
             8083,
-            "services/exporter/Dockerfile",
+            SERVICE_DOCKERFILE,
             "orderlens-exporter",
             "services/exporter",
             "orderlens-exporter",
@@ -360,20 +371,33 @@ class Stage:
     instructions: list[Instruction]
 
 
-def dockerfile_stages(path: Path) -> list[Stage]:
+def dockerfile_stages(path: Path, build_args: dict[str, str] | None = None) -> list[Stage]:
+    """The stages, with `${ARG}` references resolved as BuildKit would for these build
+    arguments: global ARGs feed FROM, and a stage sees an ARG once it declares it."""
+    given = dict(build_args or {})
     global_args: dict[str, str] = {}
     stages: list[Stage] = []
+    scope: dict[str, str] = {}
     for ins in parse_dockerfile(path):
-        if ins.keyword == "ARG" and not stages:
-            key, _, value = ins.args.partition("=")
-            global_args[key.strip()] = value.strip().strip('"')
+        if ins.keyword == "ARG":
+            key, has_default, value = ins.args.partition("=")
+            key = key.strip()
+            default = value.strip().strip('"') if has_default else global_args.get(key, "")
+            resolved = given.get(key, default)
+            if not stages:
+                global_args[key] = resolved
+            else:
+                scope[key] = resolved
+                stages[-1].instructions.append(ins)
         elif ins.keyword == "FROM":
             _, words = split_args(ins.args)
             base = resolve_args(words[0], global_args)
             name = words[2] if len(words) >= 3 and words[1].upper() == "AS" else None
             stages.append(Stage(base, name, []))
+            scope = {}
         elif stages:
-            stages[-1].instructions.append(ins)
+            args = resolve_args(ins.args, scope)
+            stages[-1].instructions.append(Instruction(ins.keyword, args, ins.line))
     return stages
 
 

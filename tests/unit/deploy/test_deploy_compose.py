@@ -209,7 +209,11 @@ def test_every_build_points_to_an_existing_dockerfile(
 
 def test_images_exposing_a_port_publish_it(services: dict[str, dict[str, Any]]) -> None:
     for name in (*ORDERLENS_SERVICES, "carrier-simulator"):
-        runtime = dockerfile_stages(REPO_ROOT / SERVICES[name].dockerfile)[-1]
+        build = services[name]["build"]
+        # Rendered with the build arguments compose passes, as `docker compose build` would.
+        args = {k: str(v) for k, v in build.get("args", {}).items()}
+        assert args == SERVICES[name].build_args, f"{name}: build args {args}"
+        runtime = dockerfile_stages(REPO_ROOT / build["dockerfile"], args)[-1]
         exposed = {int(i.args) for i in runtime.instructions if i.keyword == "EXPOSE"}
         assert exposed == {c for _, _, c in _host_ports(services[name])}, name
 
@@ -376,7 +380,8 @@ def test_compose_go_loads_the_file() -> None:
     api = project["services"]["query-api"]
     assert api["environment"]["LOG_LEVEL"] == "INFO"  # ${LOG_LEVEL:-INFO} interpolated
     assert api["environment"]["JWT_ALGORITHMS"] == "HS256"
-    assert api["build"]["dockerfile"] == "services/query-api/Dockerfile"
+    assert api["build"]["dockerfile"] == "deploy/docker/Dockerfile"
+    assert api["build"]["args"] == {"SERVICE": "query-api", "HTTP_PORT": "8000"}
 
 
 def test_compose_go_rejects_an_invalid_file(tmp_path: Path) -> None:

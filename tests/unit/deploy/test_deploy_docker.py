@@ -1,4 +1,7 @@
-"""Dockerfiles and .dockerignore, checked statically (no Docker engine on these machines)."""
+"""Dockerfiles and .dockerignore, checked statically (no Docker engine on these machines).
+
+Every orderlens service is built from the one deploy/docker/Dockerfile with
+`--build-arg SERVICE=<dir under services/>`; each check below renders it for each service."""
 
 from __future__ import annotations
 
@@ -16,12 +19,12 @@ from types import ModuleType
 import pytest
 from deploy_contract import (
     REPO_ROOT,
+    SERVICE_DOCKERFILE,
     SERVICES,
     DockerIgnore,
     Service,
     context_files,
     dockerfile_stages,
-    parse_dockerfile,
     split_args,
 )
 
@@ -50,7 +53,7 @@ def _workspace_members() -> list[str]:
 def test_dockerfile_exists_and_is_multi_stage(service: Service) -> None:
     path = REPO_ROOT / service.dockerfile
     assert path.is_file(), f"{service.dockerfile} is missing"
-    stages = dockerfile_stages(path)
+    stages = dockerfile_stages(path, service.build_args)
     assert len(stages) >= 2, "expected a multi-stage build (builder + runtime)"
     runtime = stages[-1]
     assert runtime.base == "python:3.11-slim", f"runtime base is {runtime.base!r}"
@@ -62,7 +65,7 @@ def test_dockerfile_exists_and_is_multi_stage(service: Service) -> None:
 
 @pytest.mark.parametrize("service", dockerfiles(), ids=lambda s: s.name)
 def test_dockerfile_installs_from_the_lock_with_uv(service: Service) -> None:
-    stages = dockerfile_stages(REPO_ROOT / service.dockerfile)
+    stages = dockerfile_stages(REPO_ROOT / service.dockerfile, service.build_args)
     runs = [i.args for s in stages for i in s.instructions if i.keyword == "RUN"]
     syncs = [r for r in runs if "uv sync" in r]
     assert syncs, "no `uv sync` in the Dockerfile"
@@ -73,28 +76,47 @@ def test_dockerfile_installs_from_the_lock_with_uv(service: Service) -> None:
     assert not any("pip install" in r for r in runs), "install with uv from uv.lock only"
 
 
+def _copied(service: Service) -> set[str]:
+    copied: set[str] = set()
+    for stage in dockerfile_stages(REPO_ROOT / service.dockerfile, service.build_args):
+        for ins in stage.instructions:
+            if ins.keyword in {"COPY", "ADD"}:
+                flags, words = split_args(ins.args)
+                if "from" not in flags:
+                    copied.update(words[:-1])
+    return copied
+
+
 @pytest.mark.parametrize("service", dockerfiles(), ids=lambda s: s.name)
-def test_dockerfile_copies_every_workspace_manifest(service: Service) -> None:
-    """uv reads the whole workspace even with --package: every member's pyproject.toml."""
-    copied = set()
-    for ins in parse_dockerfile(REPO_ROOT / service.dockerfile):
-        if ins.keyword == "COPY":
-            flags, words = split_args(ins.args)
-            if "from" not in flags:
-                copied.update(words[:-1])
-    missing = [
-        f"{member}/pyproject.toml"
-        for member in _workspace_members()
-        if f"{member}/pyproject.toml" not in copied
-    ]
-    assert not missing, f"not copied: {missing}"
+def test_dockerfile_copies_the_lock_and_the_manifests_it_installs(service: Service) -> None:
+    """`uv sync --frozen --package X` needs the root manifest, the lock and the manifests of X and
+    of the library only (tried with uv: the other members may be absent)."""
+    copied = _copied(service)
     assert {"pyproject.toml", "uv.lock"} <= copied
+    assert f"{service.package_dir}/pyproject.toml" in copied
     assert f"{service.package_dir}/src" in copied
+    assert "shared/src" in copied
+
+
+def test_every_service_directory_builds_with_the_one_dockerfile() -> None:
+    """A new services/<dir> is built by `--build-arg SERVICE=<dir>` alone: its package is
+    orderlens-<dir> with a console script of the same name (the image's entry point)."""
+    built = {s.package_dir for s in SERVICES.values() if s.dockerfile == SERVICE_DOCKERFILE}
+    for manifest in sorted(REPO_ROOT.glob("services/*/pyproject.toml")):
+        directory = manifest.parent.name
+        project = tomllib.loads(manifest.read_text(encoding="utf-8"))["project"]
+        assert project["name"] == f"orderlens-{directory}", manifest
+        assert f"orderlens-{directory}" in project.get("scripts", {}), manifest
+        assert not (manifest.parent / "Dockerfile").exists(), (
+            f"services/{directory}/Dockerfile: build with deploy/docker/Dockerfile instead"
+        )
+        if directory in {"order-ingest", "status-tracker", "query-api", "exporter"}:
+            assert f"services/{directory}" in built
 
 
 @pytest.mark.parametrize("service", dockerfiles(), ids=lambda s: s.name)
 def test_runtime_stage_is_non_root_with_healthcheck(service: Service) -> None:
-    runtime = dockerfile_stages(REPO_ROOT / service.dockerfile)[-1]
+    runtime = dockerfile_stages(REPO_ROOT / service.dockerfile, service.build_args)[-1]
     keywords = [i.keyword for i in runtime.instructions]
     users = [i.args for i in runtime.instructions if i.keyword == "USER"]
     assert users, "the runtime stage must switch to a non-root USER"
@@ -117,11 +139,24 @@ def test_runtime_stage_is_non_root_with_healthcheck(service: Service) -> None:
 
 @pytest.mark.parametrize("service", dockerfiles(), ids=lambda s: s.name)
 def test_entrypoint_is_the_packages_console_script(service: Service) -> None:
-    runtime = dockerfile_stages(REPO_ROOT / service.dockerfile)[-1]
+    stages = dockerfile_stages(REPO_ROOT / service.dockerfile, service.build_args)
+    runtime = stages[-1]
     entrypoints = [i.args for i in runtime.instructions if i.keyword == "ENTRYPOINT"]
     assert len(entrypoints) == 1
     _, words = split_args(entrypoints[0])
-    assert words[0] == service.script
+    script = words[0]
+    if service.dockerfile == SERVICE_DOCKERFILE:
+        # The builder links the package's console script to one name, orderlens-service.
+        links = [
+            i.args
+            for s in stages
+            for i in s.instructions
+            if i.keyword == "RUN" and f"ln -s /app/.venv/bin/{service.script} " in i.args
+        ]
+        assert len(links) == 1, f"no link from {service.script} to the entry point"
+        assert links[0].endswith(f"/app/.venv/bin/{script}")
+    else:
+        assert script == service.script
     project = tomllib.loads(
         (REPO_ROOT / service.package_dir / "pyproject.toml").read_text(encoding="utf-8")
     )["project"]
@@ -130,12 +165,7 @@ def test_entrypoint_is_the_packages_console_script(service: Service) -> None:
         f"{service.package} declares no console script {service.script!r}"
     )
     module_name, _, attribute = project["scripts"][service.script].partition(":")
-    try:
-        module = importlib.import_module(module_name)
-    except ModuleNotFoundError as exc:
-        if exc.name is not None and module_name.startswith(exc.name):
-            pytest.skip(f"{module_name} (the entry point of {service.script}) is not written yet")
-        raise
+    module = importlib.import_module(module_name)
     assert callable(getattr(module, attribute, None)), f"{module_name}:{attribute} is not callable"
     if service.name == "carrier-simulator":
         assert words[1:] == ["carrier-simulator"]
@@ -144,15 +174,82 @@ def test_entrypoint_is_the_packages_console_script(service: Service) -> None:
         assert split_args(cmd[-1])[1] == ["--port", str(service.port)]
 
 
+# ---------------------------------------------------------------------------------------------
+# Production images carry no dev tooling (docs/architecture.md, "Images")
+# ---------------------------------------------------------------------------------------------
+DEVTOOLS = "orderlens-devtools"
+
+
+def _lock_packages() -> dict[str, dict[str, object]]:
+    lock = tomllib.loads((REPO_ROOT / "uv.lock").read_text(encoding="utf-8"))
+    return {p["name"]: p for p in lock["package"]}
+
+
+def _runtime_closure(name: str, packages: dict[str, dict[str, object]]) -> set[str]:
+    """What `uv sync --no-dev --package <name>` installs, per uv.lock: the package's
+    dependencies, transitively, without dev groups or optional extras."""
+    seen: set[str] = set()
+    todo = [name]
+    while todo:
+        current = todo.pop()
+        if current in seen:
+            continue
+        seen.add(current)
+        for dependency in packages[current].get("dependencies", []):  # type: ignore[attr-defined]
+            todo.append(dependency["name"])
+    return seen
+
+
+def test_devtools_is_a_workspace_member_the_lock_knows() -> None:
+    """The checks below would pass vacuously if the dev tooling package had another name."""
+    assert "tools" in _workspace_members()
+    project = tomllib.loads((REPO_ROOT / "tools/pyproject.toml").read_text(encoding="utf-8"))
+    assert project["project"]["name"] == DEVTOOLS
+    assert DEVTOOLS in _lock_packages()
+
+
+@pytest.mark.parametrize(
+    "service", [s for s in dockerfiles() if s.dockerfile == SERVICE_DOCKERFILE], ids=str
+)
+def test_production_images_install_no_dev_tooling(service: Service) -> None:
+    packages = _lock_packages()
+    closure = _runtime_closure(service.package, packages)
+    assert "orderlens" in closure, "the closure walk found not even the library"
+    assert DEVTOOLS not in closure, f"{service.package} depends on {DEVTOOLS} (per uv.lock)"
+    for dev_only in ("pytest", "ruff", "mypy"):
+        assert dev_only not in closure, f"{service.package} pulls {dev_only} at runtime"
+
+    stages = dockerfile_stages(REPO_ROOT / service.dockerfile, service.build_args)
+    copied = _copied(service)
+    assert not [c for c in copied if c == "tools" or c.startswith(("tools/", "."))], copied
+    runs = [i.args for stage in stages for i in stage.instructions if i.keyword == "RUN"]
+    for run in (r for r in runs if "uv " in r):
+        for flag in ("--dev", "--all-packages", "--all-groups", "--group", "--all-extras"):
+            assert f"{flag} " not in f"{run} ", f"`{run}` installs {flag}"
+    assert not any("tools" in r.split() for r in runs)
+    assert DOCKERIGNORE.excluded("tools/src/orderlens_devtools/__init__.py")
+    assert DOCKERIGNORE.excluded("tools/pyproject.toml")
+
+
+def test_the_closure_walk_finds_devtools_where_it_is_a_dependency() -> None:
+    """The walk above bites: the dev tooling package itself depends on the library, and a
+    package that depends on the dev tooling is caught."""
+    packages = _lock_packages()
+    assert "orderlens" in _runtime_closure(DEVTOOLS, packages)
+    packages["orderlens-probe"] = {"name": "orderlens-probe", "dependencies": [{"name": DEVTOOLS}]}
+    assert DEVTOOLS in _runtime_closure("orderlens-probe", packages)
+
+
 def _copy_sources() -> Iterator[tuple[str, int, str]]:
     for service in SERVICES.values():
-        for ins in parse_dockerfile(REPO_ROOT / service.dockerfile):
-            if ins.keyword in {"COPY", "ADD"}:
-                flags, words = split_args(ins.args)
-                if "from" in flags:
-                    continue
-                for source in words[:-1]:
-                    yield service.dockerfile, ins.line, source
+        for stage in dockerfile_stages(REPO_ROOT / service.dockerfile, service.build_args):
+            for ins in stage.instructions:
+                if ins.keyword in {"COPY", "ADD"}:
+                    flags, words = split_args(ins.args)
+                    if "from" in flags:
+                        continue
+                    for source in words[:-1]:
+                        yield f"{service.dockerfile} ({service.name})", ins.line, source
 
 
 @pytest.mark.parametrize(
