@@ -48,6 +48,7 @@ from bson.codec_options import CodecOptions
 from orderlens.domain.export import record_from_request
 from orderlens.domain.order import normalise
 from orderlens.events import ExportFormat, ExportRequested, Granularity
+from orderlens.mongo import Document
 from orderlens.seed import SeedConfig, final_snapshots, shop_ids
 from orderlens_exporter.orders_source import EXPORT_PROJECTION, order_batches
 from orderlens_exporter.pipeline import Progress, plan_export, write_export
@@ -58,7 +59,6 @@ BATCH = 1_000
 SEED = SeedConfig(orders=DISTINCT_ORDERS, shops=3, seed=11, end=datetime(2026, 5, 1, tzinfo=UTC))
 CODEC: CodecOptions[Document] = CodecOptions(tz_aware=True, tzinfo=UTC)
 KEPT = {*EXPORT_PROJECTION, "_id"}
-Document = dict[str, Any]
 
 
 def distinct_documents() -> list[bytes]:

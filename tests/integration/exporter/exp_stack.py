@@ -18,6 +18,7 @@ from pymongo.asynchronous.database import AsyncDatabase
 
 from orderlens.devstack import TopicNames, delete_topics, ensure_topics
 from orderlens.domain.order import Order
+from orderlens.mongo import Document
 from orderlens.roles import Role
 from orderlens.tokens import LOCAL_DEV_SECRET, mint_token
 from orderlens_exporter.app import Exporter, build
@@ -25,7 +26,6 @@ from orderlens_exporter.settings import ExporterSettings
 from orderlens_query.app import create_app
 from orderlens_query.settings import QueryApiSettings
 
-Document = dict[str, Any]
 FINISHED = ("succeeded", "failed")
 
 

@@ -79,16 +79,6 @@ class Publisher:
         await self.producer.send_and_wait(topic, value, key=key)
 
 
-async def wait_for(
-    condition: Callable[[], Awaitable[bool]], within: float, what: str, every: float = 0.2
-) -> None:
-    deadline = time.monotonic() + within
-    while not await condition():
-        if time.monotonic() > deadline:
-            raise AssertionError(f"not within {within}s: {what}")
-        await asyncio.sleep(every)
-
-
 async def history_count(db: AsyncDatabase[Doc]) -> int:
     total = 0
     async for doc in db.orders.find({}, {"history.event_id": 1}):

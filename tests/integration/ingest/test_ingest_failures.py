@@ -24,7 +24,6 @@ from ing_support import (
     history_count,
     seed,
     stored_orders,
-    wait_for,
 )
 from prometheus_client import REGISTRY
 from pymongo import AsyncMongoClient
@@ -32,6 +31,7 @@ from pymongo.asynchronous.database import AsyncDatabase
 
 from orderlens.devstack import FerretDBServer
 from orderlens.indexes import ensure_indexes
+from orderlens.waiting import wait_for
 from orderlens_ingest.domain.orders import same_content
 from orderlens_ingest.settings import IngestSettings
 

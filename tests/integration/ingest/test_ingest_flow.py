@@ -19,7 +19,6 @@ from ing_support import (
     read_topic,
     seed,
     stored_orders,
-    wait_for,
 )
 from prometheus_client import REGISTRY
 from pymongo.asynchronous.database import AsyncDatabase
@@ -27,6 +26,7 @@ from pymongo.asynchronous.database import AsyncDatabase
 from orderlens.devstack import TopicNames
 from orderlens.events import encode
 from orderlens.seed import created_event, status_events
+from orderlens.waiting import wait_for
 from orderlens_ingest.domain.orders import same_content
 
 Doc = dict[str, Any]

@@ -8,9 +8,10 @@ from collections.abc import Callable
 from datetime import UTC, datetime
 
 import httpx
-from trk_support import StartTracker, simulator_stats, wait_for
+from trk_support import StartTracker, simulator_stats
 
 from orderlens.carrier_simulator import SimulatorConfig, running
+from orderlens.waiting import wait_for
 from orderlens_tracker.app import TrackerApp
 from orderlens_tracker.domain import Package
 from orderlens_tracker.settings import TrackerSettings

@@ -15,10 +15,11 @@ from pathlib import Path
 
 import httpx
 from aiokafka import AIOKafkaConsumer
-from trk_support import StartTracker, publish_raw, simulator_stats, wait_for
+from trk_support import StartTracker, publish_raw, simulator_stats
 
 from orderlens.carrier_simulator import RunningSimulator
 from orderlens.devstack import TopicNames
+from orderlens.waiting import wait_for
 from orderlens_tracker.domain import Package
 from orderlens_tracker.settings import TrackerSettings
 

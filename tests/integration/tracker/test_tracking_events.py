@@ -13,12 +13,12 @@ from trk_support import (
     order_created,
     publish,
     simulator_stats,
-    wait_for,
 )
 
 from orderlens.carrier_simulator import RunningSimulator
 from orderlens.domain.status import TrackingStatus
 from orderlens.events import CloudEvent, StatusChanged, StatusSource
+from orderlens.waiting import wait_for
 from orderlens_tracker.settings import TrackerSettings
 
 

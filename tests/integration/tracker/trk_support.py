@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import time
 from collections.abc import Awaitable, Callable
 from typing import Any
@@ -71,16 +70,6 @@ async def simulator_stats(sim: RunningSimulator, *, per_number: bool = False) ->
         response.raise_for_status()
         stats: dict[str, Any] = response.json()
         return stats
-
-
-async def wait_for(
-    condition: Callable[[], Awaitable[bool]], within: float, what: str, every: float = 0.1
-) -> None:
-    deadline = time.monotonic() + within
-    while not await condition():
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out after {within}s waiting for {what}")
-        await asyncio.sleep(every)
 
 
 def order_created(

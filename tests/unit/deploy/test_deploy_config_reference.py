@@ -88,7 +88,7 @@ def test_common_settings_read_the_shared_variables() -> None:
 
 @pytest.mark.parametrize("service", ORDERLENS_SERVICES)
 def test_deployment_sets_only_variables_the_service_reads(service: str) -> None:
-    common, per_service = settings_variables()
+    _, per_service = settings_variables()
     known = per_service[service]
     assert known is not None, f"{service} has no settings class: nothing it reads is known"
     deployed = deployed_variables(service)

@@ -24,6 +24,7 @@ import pytest
 from orderlens.domain.export import record_from_request
 from orderlens.domain.order import Order, normalise
 from orderlens.events import ExportFormat, ExportRequested, Granularity
+from orderlens.mongo import Document
 from orderlens.roles import Role
 from orderlens.seed import SeedConfig, final_snapshots
 from orderlens_exporter.csv_rows import CsvRowBuilder, _amount
@@ -32,7 +33,6 @@ from orderlens_exporter.export_model import EXPORT_PROJECTION, ExportOrder
 from orderlens_exporter.pipeline import InvalidExport, Progress, plan_export, write_export
 from orderlens_exporter.rows import columns_for, order_rows
 
-Document = dict[str, Any]
 SYNCED = datetime(2026, 5, 1, tzinfo=UTC)
 SEED = SeedConfig(orders=400, shops=3, seed=7, end=SYNCED)
 ZONES = ("UTC", "Europe/Berlin", "America/Los_Angeles", "Asia/Kolkata", "Australia/Adelaide")

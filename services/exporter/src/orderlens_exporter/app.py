@@ -10,7 +10,6 @@ import socket
 import uuid
 from dataclasses import dataclass
 from datetime import timedelta
-from typing import Any
 
 from faststream.kafka import KafkaBroker
 from pymongo import AsyncMongoClient
@@ -20,7 +19,7 @@ from orderlens.filestore import LocalFileStore
 from orderlens.health import HealthServer, kafka_ready
 from orderlens.kafka import make_broker
 from orderlens.logging import configure_logging
-from orderlens.mongo import make_client, ping
+from orderlens.mongo import Document, make_client, ping
 from orderlens_exporter.handlers import requests_consumer
 from orderlens_exporter.orders_source import ORDERS_COLLECTION, MongoOrderSource
 from orderlens_exporter.publisher import CompletionPublisher
@@ -31,8 +30,6 @@ from orderlens_exporter.slots import ShopSlots
 from orderlens_exporter.worker import Worker
 
 log = logging.getLogger("orderlens.exporter")
-
-Document = dict[str, Any]
 
 
 def worker_id() -> str:

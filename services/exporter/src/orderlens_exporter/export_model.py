@@ -10,14 +10,12 @@ every one of their fields is written, and the shared masking rules apply to them
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
 from orderlens.domain.order import Address, Buyer, Money
 from orderlens.domain.status import OrderStatus, ReturnStatus, TrackingStatus
-
-Document = dict[str, Any]
+from orderlens.mongo import Document
 
 
 class _Slim(BaseModel):

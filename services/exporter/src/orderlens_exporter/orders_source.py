@@ -3,17 +3,15 @@
 from __future__ import annotations
 
 from collections.abc import AsyncGenerator
-from typing import Any
 
 from pymongo.asynchronous.collection import AsyncCollection
 
+from orderlens.mongo import Document
 from orderlens_exporter.export_model import EXPORT_PROJECTION
 
 ORDERS_COLLECTION = "orders"
 
 __all__ = ["EXPORT_PROJECTION", "MongoOrderSource", "count_orders", "order_batches"]
-
-Document = dict[str, Any]
 
 
 async def count_orders(collection: AsyncCollection[Document], mongo_filter: Document) -> int:

@@ -13,7 +13,6 @@ import contextlib
 from collections.abc import AsyncGenerator, Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 from zoneinfo import ZoneInfo
 
 from pydantic import ValidationError
@@ -21,6 +20,7 @@ from pydantic import ValidationError
 from orderlens.domain.export import ExportRecord
 from orderlens.events import ExportFormat, Granularity
 from orderlens.filters import FilterError, build_mongo_filter, parse_filters, parse_tz
+from orderlens.mongo import Document
 from orderlens.roles import Role, sees_full_pii
 from orderlens_exporter.csv_rows import CsvRowBuilder
 from orderlens_exporter.csv_writer import CsvExportWriter
@@ -28,8 +28,6 @@ from orderlens_exporter.export_model import ExportOrder
 from orderlens_exporter.rows import columns_for, iter_rows
 from orderlens_exporter.writers import ExportWriter, open_writer
 from orderlens_exporter.xlsx_writer import MAX_DATA_ROWS_PER_SHEET
-
-Document = dict[str, Any]
 
 
 class InvalidExport(ValueError):

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import re
 from datetime import datetime, timedelta
-from typing import Any
 
 from pymongo import ASCENDING, IndexModel, ReturnDocument
 from pymongo.asynchronous.database import AsyncDatabase
@@ -19,8 +18,8 @@ from pymongo.errors import DuplicateKeyError
 
 from orderlens.domain.export import EXPORTS_COLLECTION, ExportRecord, ExportStatus
 from orderlens.filestore import StoredFile
+from orderlens.mongo import Document
 
-Document = dict[str, Any]
 CLAIMS_COLLECTION = "export_claims"
 
 _INDEXES = [

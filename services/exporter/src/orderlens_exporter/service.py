@@ -27,6 +27,7 @@ from orderlens.domain.export import (
 )
 from orderlens.events import ExportRequested
 from orderlens.filestore import FileStore
+from orderlens.mongo import Document
 from orderlens_exporter import metrics
 from orderlens_exporter.pipeline import (
     ExportPlan,
@@ -40,7 +41,7 @@ from orderlens_exporter.slots import ShopSlots
 
 log = logging.getLogger("orderlens.exporter")
 
-Document = dict[str, Any]
+
 Clock = Callable[[], datetime]
 Publish = Callable[[ExportRecord], Awaitable[None]]
 

@@ -16,15 +16,14 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any
 
 from pymongo import ASCENDING, IndexModel
 from pymongo.asynchronous.database import AsyncDatabase
 from pymongo.errors import DuplicateKeyError
 
 from orderlens.domain.export import EXPORTS_COLLECTION, ExportStatus
+from orderlens.mongo import Document
 
-Document = dict[str, Any]
 SLOTS_COLLECTION = "export_slots"
 
 

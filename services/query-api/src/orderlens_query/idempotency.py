@@ -17,7 +17,7 @@ from typing import Any
 from pymongo.asynchronous.database import AsyncDatabase
 from pymongo.errors import DuplicateKeyError, OperationFailure
 
-from orderlens_query.runtime import Document
+from orderlens.mongo import Document
 
 COLLECTION = "idempotency_keys"
 

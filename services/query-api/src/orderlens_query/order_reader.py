@@ -9,7 +9,7 @@ from pymongo.asynchronous.collection import AsyncCollection
 from pymongo.asynchronous.database import AsyncDatabase
 
 from orderlens.filters import Sort
-from orderlens_query.runtime import Document
+from orderlens.mongo import Document
 
 ORDERS = "orders"
 

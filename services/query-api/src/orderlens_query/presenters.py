@@ -7,6 +7,7 @@ from typing import Any
 from orderlens.domain.order import Address, Order
 from orderlens.domain.status import BUYER_LABELS, OrderStatus, ReturnStatus, view_of
 from orderlens.masking import mask_email, mask_name, mask_order
+from orderlens.mongo import Document
 from orderlens.roles import Role, sees_full_pii
 from orderlens_query.models.common import Amount, amount
 from orderlens_query.models.orders import (
@@ -24,7 +25,6 @@ from orderlens_query.models.orders import (
     SummaryRecipient,
     Timestamps,
 )
-from orderlens_query.runtime import Document
 
 
 def summary(doc: Document, role: Role) -> OrderSummary:

@@ -3,16 +3,15 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any
 
 from faststream.kafka import KafkaBroker
 from pymongo import AsyncMongoClient
 from pymongo.asynchronous.database import AsyncDatabase
 
+from orderlens.mongo import Document
 from orderlens.tokens import TokenVerifier
 from orderlens_query.settings import QueryApiSettings
 
-Document = dict[str, Any]
 SERVICE = "query-api"
 EVENT_SOURCE = "orderlens/query-api"
 

@@ -18,6 +18,7 @@ from pymongo.asynchronous.database import AsyncDatabase
 
 from orderlens.domain.money import format_minor
 from orderlens.domain.sales import COLLECTION as SALES_BUCKETS
+from orderlens.mongo import Document
 from orderlens_query.models.stats import (
     CurrencySales,
     SalesDeltas,
@@ -25,7 +26,6 @@ from orderlens_query.models.stats import (
     SalesPeriod,
     SalesStats,
 )
-from orderlens_query.runtime import Document
 from orderlens_query.windows import Compare, Interval, Period, Window, comparison_window, periods
 
 _FIELDS = ("orders", "units", "gross", "cancelled", "cancelled_gross")

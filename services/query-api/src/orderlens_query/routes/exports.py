@@ -40,6 +40,7 @@ from orderlens.events import ExportFormat, Granularity, make_event, new_event_id
 from orderlens.filestore import CorruptFile, LocalFileStore, open_verified
 from orderlens.filters import FilterError, ParamError, parse_filters, parse_tz
 from orderlens.kafka import publish_event
+from orderlens.mongo import Document
 from orderlens.roles import Role, sees_full_pii
 from orderlens.tokens import Principal
 from orderlens_query.auth import AppRuntime, CanExport
@@ -55,7 +56,6 @@ log = logging.getLogger(__name__)
 # orders, and the per-shop cap only bounds how many run, not how many wait.
 MAX_PENDING_PER_CALLER = 20
 PUBLISH_TIMEOUT_SECONDS = 3.0
-Document = dict[str, Any]
 
 EXPORT_ID = Annotated[
     str, Path(description="The export id.", min_length=1, max_length=64, pattern=EXPORT_ID_PATTERN)
