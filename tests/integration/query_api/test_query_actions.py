@@ -11,7 +11,7 @@ from collections.abc import AsyncIterator
 from typing import Any
 
 import pytest_asyncio
-from aiokafka import AIOKafkaConsumer
+from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
 from pymongo import AsyncMongoClient
 from qa_api import Api, start_api
 from qa_orders import NOW, make_orders
@@ -69,25 +69,38 @@ async def api(
         yield running
 
 
-async def events_of(bootstrap: str, topic: str, order_id: str, settle: float = 3.0) -> list[Any]:
-    """Every event on `topic` about `order_id` (read from the start, until quiet for `settle`)."""
+async def events_of(bootstrap: str, topic: str, order_id: str) -> list[Any]:
+    """Every event on `topic` about `order_id`, up to a marker published now with the same key:
+    the marker lands on the same partition after anything published before it, so reaching it
+    shows that nothing else is coming (no quiet period to wait out)."""
+    marker = f"marker-{uuid.uuid4()}".encode()
+    producer = AIOKafkaProducer(bootstrap_servers=bootstrap)
+    await producer.start()
+    try:
+        await producer.send_and_wait(topic, marker, key=order_id.encode())
+    finally:
+        await producer.stop()
     consumer = AIOKafkaConsumer(
         topic, bootstrap_servers=bootstrap, auto_offset_reset="earliest", enable_auto_commit=False
     )
     await consumer.start()
     found = []
     try:
-        quiet_since = started = time.monotonic()
-        while time.monotonic() - quiet_since < settle and time.monotonic() - started < 30:
+        deadline = time.monotonic() + 30
+        while True:
+            assert time.monotonic() < deadline, f"the marker on {topic} was not read within 30 s"
             batches = await consumer.getmany(timeout_ms=500)
             for records in batches.values():
-                quiet_since = time.monotonic()
                 for record in records:
-                    if record.key == order_id.encode():
-                        found.append(decode(record.value, EventType.STATUS_CHANGED))
+                    if record.key != order_id.encode():
+                        continue
+                    if record.value == marker:
+                        return found
+                    if record.value.startswith(b"marker-"):
+                        continue  # an earlier call's marker
+                    found.append(decode(record.value, EventType.STATUS_CHANGED))
     finally:
         await consumer.stop()
-    return found
 
 
 async def post(api: Api, path: str, body: Any = None, **headers: str) -> Any:
@@ -119,13 +132,13 @@ async def test_confirm_ship_and_cancel_publish_status_changes(
     assert data.source == "seller"
     assert data.shop_id == on_hold.shop_id
 
-    [event] = await events_of(kafka_bootstrap_servers, topic, to_ship.id, settle=0.5)
+    [event] = await events_of(kafka_bootstrap_servers, topic, to_ship.id)
     assert event.data.status == OrderStatus.AWAITING_COLLECTION
     assert event.data.package.carrier == "USPS"
     assert event.data.package.tracking_number == "9400111899223197428490"
     assert event.data.package.package_id == "p-1"
 
-    [event] = await events_of(kafka_bootstrap_servers, topic, to_cancel.id, settle=0.5)
+    [event] = await events_of(kafka_bootstrap_servers, topic, to_cancel.id)
     assert event.data.status == OrderStatus.CANCELLED
     assert event.data.reason == "Out of stock"
     assert json.loads(event.model_dump_json())["type"] == EventType.STATUS_CHANGED.value
@@ -161,7 +174,7 @@ async def test_a_disallowed_transition_answers_409_and_publishes_nothing(
         assert response.status_code == 409, response.text
         assert response.headers["content-type"] == "application/problem+json"
     for order in (in_transit, completed, on_hold):
-        assert await events_of(kafka_bootstrap_servers, topic, order.id, settle=1.0) == []
+        assert await events_of(kafka_bootstrap_servers, topic, order.id) == []
 
 
 async def test_ready_with_kafka_and_mongodb(api: Api) -> None:

@@ -3,7 +3,6 @@ an outage opens the circuit breaker, which closes again on recovery."""
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import Callable
 from datetime import UTC, datetime
 
@@ -104,7 +103,14 @@ async def test_a_carrier_outage_opens_the_breaker_which_closes_on_recovery(
 
             await wait_for(lambda: breaker_is(2.0), within=15, what="the breaker to open")
             (await client.post(f"{simulator.url}/_stats/reset")).raise_for_status()
-            await asyncio.sleep(2.5)  # the outage goes on: only trials reach the carrier
+            # The outage goes on: only trials reach the carrier. The marker is the breaker's
+            # own record: two more failed trials (two reset periods) after the reset.
+            opened = app.breaker.opened_count
+
+            async def reopened_twice() -> bool:
+                return app.breaker.opened_count >= opened + 2
+
+            await wait_for(reopened_twice, within=15, what="two failed trials")
             during = await simulator_stats(simulator)
             # Without the breaker, 4 workers retrying every ~0.1 s would send hundreds.
             assert during["requests"] <= 8

@@ -2,9 +2,8 @@
 
 from __future__ import annotations
 
-import asyncio
 import uuid
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 
 import httpx
 from trk_support import (
@@ -90,14 +89,28 @@ async def test_shipped_order_reaches_delivered_through_carrier_events(
     assert final.estimated_delivery_at is not None
 
     # Delivered is final: the job stops and the parcel is not polled any more.
-    async def job_stopped() -> bool:
-        doc = await app.jobs.collection.find_one({"_id": number})
-        return doc is not None and doc["active"] is False
+    def job_stopped(tracking_number: str) -> Callable[[], Awaitable[bool]]:
+        async def check() -> bool:
+            doc = await app.jobs.collection.find_one({"_id": tracking_number})
+            return doc is not None and doc["active"] is False
 
-    await wait_for(job_stopped, within=10, what="the job to stop")
+        return check
+
+    await wait_for(job_stopped(number), within=10, what="the job to stop")
     polled = (await simulator_stats(simulator, per_number=True))["polls_per_number"][number]
-    await asyncio.sleep(1.0)  # several cadences of an active parcel
-    assert (await simulator_stats(simulator, per_number=True))["polls_per_number"][number] == polled
+    # A later marker parcel, followed to its own delivery: its journey spans several cadences,
+    # in which the first parcel would have been polled again had its job not stopped.
+    marker_order = f"58{uuid.uuid4().int % 10**16:016d}"
+    marker = f"SIMDLV{uuid.uuid4().hex[:12].upper()}"
+    await publish(
+        kafka_bootstrap_servers,
+        settings.topic_orders_created,
+        [order_created(marker_order, marker)],
+    )
+    await wait_for(job_stopped(marker), within=60, what="the marker parcel's delivery")
+    after = (await simulator_stats(simulator, per_number=True))["polls_per_number"]
+    assert after[marker] >= 3, "the marker did not outlast several cadences"
+    assert after[number] == polled
 
 
 async def test_a_parcel_with_an_exception_is_reported_as_exception(
