@@ -63,15 +63,14 @@ _DEAD_LETTER_HEADERS: dict[str, str] = {
 
 
 def _message_name(event_type: EventType) -> str:
-    return event_type.value.replace(".", "_")
+    return str(event_type.value).replace(".", "_")
 
 
 def asyncapi() -> dict[str, Any]:
     """The AsyncAPI 3.0 document of every topic, built from the event models."""
     defaults = ServiceSettings.model_fields
     envelopes: dict[EventType, type[BaseModel]] = {
-        event_type: CloudEvent[model]  # type: ignore[valid-type]
-        for event_type, model in DATA_MODELS.items()
+        event_type: CloudEvent[model] for event_type, model in DATA_MODELS.items()
     }
     refs, definitions = models_json_schema(
         [(envelope, "validation") for envelope in envelopes.values()],
@@ -169,7 +168,8 @@ def openapi() -> dict[str, Any]:
     from orderlens_query.app import create_app
     from orderlens_query.settings import QueryApiSettings
 
-    return create_app(QueryApiSettings()).openapi()
+    document: dict[str, Any] = create_app(QueryApiSettings()).openapi()
+    return document
 
 
 def _dump(document: Any) -> str:
