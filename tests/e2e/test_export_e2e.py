@@ -6,7 +6,6 @@ from __future__ import annotations
 import asyncio
 import csv
 import io
-import time
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime
 from pathlib import Path
@@ -23,6 +22,7 @@ from orderlens.events import decode, encode
 from orderlens.roles import Role
 from orderlens.seed import SeedConfig, created_event, iter_orders, shop_ids
 from orderlens.tokens import LOCAL_DEV_SECRET, mint_token
+from orderlens.waiting import wait_for
 from orderlens_exporter.app import build
 from orderlens_exporter.settings import ExporterSettings
 from orderlens_ingest.app import IngestApp
@@ -109,10 +109,11 @@ async def test_an_analysts_export_shows_exactly_the_analysts_order_list(
     api: httpx.AsyncClient, kafka_bootstrap_servers: str, topic_names: TopicNames
 ) -> None:
     published = await publish_orders(kafka_bootstrap_servers, topic_names.created)
-    deadline = time.monotonic() + 180
-    while len(await listed(api, [])) < published:
-        assert time.monotonic() < deadline, "order-ingest did not store every order"
-        await asyncio.sleep(0.5)
+
+    async def all_stored() -> bool:
+        return len(await listed(api, [])) >= published
+
+    await wait_for(all_stored, within=180, what="order-ingest to store every order", every=0.5)
 
     filters = {"view": ["delivered", "completed", "shipped"], "tz": TZ}
     response = await api.post(
@@ -122,12 +123,13 @@ async def test_an_analysts_export_shows_exactly_the_analysts_order_list(
     )
     assert response.status_code == 202, response.text
     export_id = response.json()["export_id"]
-    deadline = time.monotonic() + 180
-    while (view := (await api.get(f"/v1/exports/{export_id}", headers=auth(Role.ANALYST))).json())[
-        "status"
-    ] not in ("succeeded", "failed"):
-        assert time.monotonic() < deadline, view
-        await asyncio.sleep(0.2)
+
+    async def finished() -> bool:
+        view = (await api.get(f"/v1/exports/{export_id}", headers=auth(Role.ANALYST))).json()
+        return view["status"] in ("succeeded", "failed")
+
+    await wait_for(finished, within=180, what="the export to finish", every=0.2)
+    view = (await api.get(f"/v1/exports/{export_id}", headers=auth(Role.ANALYST))).json()
     assert view["status"] == "succeeded", view
 
     download = await api.get(f"/v1/exports/{export_id}/download", headers=auth(Role.ANALYST))

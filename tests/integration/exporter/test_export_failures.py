@@ -28,6 +28,7 @@ from orderlens.events import (
     encode,
     make_event,
 )
+from orderlens.waiting import wait_for
 
 
 @pytest_asyncio.fixture(scope="module")
@@ -160,24 +161,27 @@ async def test_an_expired_file_is_deleted_and_no_longer_served(stack: ExportStac
     finished = datetime.fromisoformat(view["finished_at"])
     expires = datetime.fromisoformat(view["expires_at"])
     assert expires - finished == timedelta(hours=stack.settings.export_retention_hours)
+
     # Wait for the exporter's last write to the record (FerretDB updates are read-then-write:
     # a concurrent one could undo the test's change, decision 0034).
-    deadline = time.monotonic() + 30
-    while not (record := await stack.db.exports.find_one({"_id": export_id}))[
-        "completion_published"
-    ]:
-        assert time.monotonic() < deadline, "export-completed never published"
-        await asyncio.sleep(0.1)
+    async def completion_published() -> bool:
+        record = await stack.db.exports.find_one({"_id": export_id})
+        return bool(record and record["completion_published"])
+
+    await wait_for(completion_published, within=30, what="export-completed to be published")
+    record = await stack.db.exports.find_one({"_id": export_id})
+    assert record is not None
     path = Path(stack.export_dir) / record["file_key"]
     assert path.exists()
 
     await stack.db.exports.update_one(
         {"_id": export_id}, {"$set": {"expires_at": datetime.now(UTC) - timedelta(seconds=1)}}
     )
-    deadline = time.monotonic() + 30
-    while path.exists():
-        assert time.monotonic() < deadline, "the sweeper did not delete the expired file"
-        await asyncio.sleep(0.1)
+
+    async def deleted() -> bool:
+        return not path.exists()
+
+    await wait_for(deleted, within=30, what="the sweeper to delete the expired file")
     response = await stack.api.get(f"/v1/exports/{export_id}/download", headers=stack.auth())
     assert response.status_code == 410
     status = await stack.api.get(f"/v1/exports/{export_id}", headers=stack.auth())

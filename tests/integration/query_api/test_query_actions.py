@@ -3,13 +3,13 @@ orders.status-changed, 409 on a disallowed transition, and Idempotency-Key publi
 
 from __future__ import annotations
 
-import asyncio
 import json
 import time
 import uuid
 from collections.abc import AsyncIterator
 from typing import Any
 
+import httpx
 import pytest_asyncio
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
 from pymongo import AsyncMongoClient
@@ -21,6 +21,7 @@ from orderlens.domain.order import Order
 from orderlens.domain.status import OrderStatus
 from orderlens.events import EventType, StatusChanged, decode
 from orderlens.roles import Role
+from orderlens.waiting import wait_for
 
 
 def with_statuses(orders: list[Order]) -> list[Order]:
@@ -62,10 +63,11 @@ async def api(
         kafka=kafka_bootstrap_servers,
         topic_status_changed=topic,
     ):
-        deadline = time.monotonic() + 60
-        while (await running.client.get("/readyz")).status_code != 200:
-            assert time.monotonic() < deadline, "query-api never became ready"
-            await asyncio.sleep(0.5)
+
+        async def ready(client: httpx.AsyncClient = running.client) -> bool:
+            return (await client.get("/readyz")).status_code == 200
+
+        await wait_for(ready, within=60, what="query-api to become ready", every=0.5)
         yield running
 
 
@@ -84,7 +86,7 @@ async def events_of(bootstrap: str, topic: str, order_id: str) -> list[Any]:
         topic, bootstrap_servers=bootstrap, auto_offset_reset="earliest", enable_auto_commit=False
     )
     await consumer.start()
-    found = []
+    found: list[Any] = []
     try:
         deadline = time.monotonic() + 30
         while True:

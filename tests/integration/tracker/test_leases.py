@@ -8,6 +8,7 @@ from typing import Any
 
 from pymongo.asynchronous.database import AsyncDatabase
 
+from orderlens.waiting import wait_for
 from orderlens_tracker.leases import ShardLeases
 
 SHARDS = 16
@@ -47,11 +48,12 @@ async def test_a_crashed_replicas_shards_are_taken_over_after_their_lease(
     second = ShardLeases(mongo_db, "second", shards=SHARDS, lease_seconds=1.5)
     result = await second.rebalance(lambda _: False)
     assert result.gained == set(), "the crashed replica's leases have not expired yet"
-    deadline = time.monotonic() + 10
-    while len(second.owned) < SHARDS:
-        assert time.monotonic() < deadline, "the shards were never taken over"
-        await asyncio.sleep(0.2)
+
+    async def taken_over() -> bool:
         await second.rebalance(lambda _: False)
+        return len(second.owned) == SHARDS
+
+    await wait_for(taken_over, within=10, what="the shards to be taken over", every=0.2)
     assert time.monotonic() - taken_at >= 1.5
     # Back from the dead, `first` learns it lost everything and takes nothing.
     lost = await first.rebalance(lambda _: False)

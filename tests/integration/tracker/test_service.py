@@ -8,7 +8,6 @@ import os
 import signal
 import socket
 import sys
-import time
 from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
@@ -111,15 +110,14 @@ async def test_the_simulator_runs_from_the_command_line() -> None:
     )
     try:
         async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{port}") as client:
-            deadline = time.monotonic() + 30
-            while True:
+
+            async def healthy() -> bool:
                 try:
-                    if (await client.get("/healthz")).status_code == 200:
-                        break
+                    return (await client.get("/healthz")).status_code == 200
                 except httpx.TransportError:
-                    pass
-                assert time.monotonic() < deadline, "the simulator did not start"
-                await asyncio.sleep(0.1)
+                    return False
+
+            await wait_for(healthy, within=30, what="the simulator to start")
             body = {"tracking_numbers": ["SIMDLV00001"]}
             codes = [(await client.post("/v1/track", json=body)).status_code for _ in range(3)]
             stats = (await client.get("/_stats")).json()

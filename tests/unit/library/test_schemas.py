@@ -14,7 +14,8 @@ from orderlens.settings import ServiceSettings
 ROOT = Path(__file__).resolve().parents[3]
 
 
-def _render() -> dict[str, str]:
+def _generator() -> Any:
+    """scripts/generate_schemas.py, loaded as a module (scripts/ is not a package)."""
     spec = importlib.util.spec_from_file_location(
         "generate_schemas", ROOT / "scripts" / "generate_schemas.py"
     )
@@ -22,7 +23,11 @@ def _render() -> dict[str, str]:
     assert spec.loader is not None
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
-    rendered: dict[str, str] = module.render()
+    return module
+
+
+def _render() -> dict[str, str]:
+    rendered: dict[str, str] = _generator().render()
     return rendered
 
 
@@ -41,17 +46,6 @@ def test_there_is_one_schema_per_event_type() -> None:
         "orderlens.order.created.v1.schema.json",
         "orderlens.order.status_changed.v1.schema.json",
     ]
-
-
-def _generator() -> Any:
-    spec = importlib.util.spec_from_file_location(
-        "generate_schemas", ROOT / "scripts" / "generate_schemas.py"
-    )
-    assert spec is not None
-    assert spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
 
 
 def test_committed_asyncapi_and_openapi_documents_match_the_code() -> None:
