@@ -1,0 +1,82 @@
+"""query-api's HTTP API, called with the signed-in user's token (the console's only data source)."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+import httpx
+
+
+class ApiError(Exception):
+    """A problem+json answer (or an unreachable API), with what the user should read."""
+
+    def __init__(self, status: int, detail: str) -> None:
+        super().__init__(f"{status}: {detail}")
+        self.status = status
+        self.detail = detail
+
+
+Params = Sequence[tuple[str, str]]
+
+
+class QueryApi:
+    def __init__(self, base_url: str, *, timeout: float = 15.0) -> None:
+        self._client = httpx.AsyncClient(base_url=base_url, timeout=timeout)
+
+    async def aclose(self) -> None:
+        await self._client.aclose()
+
+    async def _call(
+        self,
+        method: str,
+        path: str,
+        token: str,
+        *,
+        params: Params = (),
+        json: Any = None,
+        headers: dict[str, str] | None = None,
+    ) -> Any:
+        try:
+            response = await self._client.request(
+                method,
+                path,
+                params=list(params),
+                json=json,
+                headers={"Authorization": f"Bearer {token}", **(headers or {})},
+            )
+        except httpx.HTTPError as exc:
+            raise ApiError(503, f"query-api is unreachable ({type(exc).__name__})") from None
+        if response.status_code >= 400:
+            detail = response.reason_phrase
+            try:
+                body = response.json()
+                detail = str(body.get("detail") or body.get("title") or detail)
+            except ValueError:
+                pass
+            raise ApiError(response.status_code, detail)
+        return response.json()
+
+    async def list_orders(self, token: str, params: Params) -> dict[str, Any]:
+        result: dict[str, Any] = await self._call("GET", "/v1/orders", token, params=params)
+        return result
+
+    async def counts(self, token: str, params: Params) -> dict[str, Any]:
+        result: dict[str, Any] = await self._call("GET", "/v1/orders/counts", token, params=params)
+        return result
+
+    async def order(self, token: str, order_id: str) -> dict[str, Any]:
+        result: dict[str, Any] = await self._call("GET", f"/v1/orders/{order_id}", token)
+        return result
+
+    async def act(
+        self, token: str, order_id: str, action: str, body: dict[str, Any], idempotency_key: str
+    ) -> dict[str, Any]:
+        result: dict[str, Any] = await self._call(
+            "POST",
+            f"/v1/orders/{order_id}/actions/{action}",
+            token,
+            json=body,
+            headers={"Idempotency-Key": idempotency_key},
+        )
+        return result
