@@ -1,5 +1,5 @@
-"""The console's test stack: order-ingest, query-api and the console, the two web apps served
-over real HTTP by uvicorn in this process, on the test's Kafka topics and database, with seeded
+"""The console's test stack: order-ingest, the exporter, query-api and the console (the two
+web apps served over real HTTP by uvicorn) in this process, on the test's Kafka topics and database, with seeded
 orders published to Kafka; and headless Debian Chromium driven by Playwright."""
 
 from __future__ import annotations
@@ -25,6 +25,8 @@ from orderlens.seed import SeedConfig, created_event, iter_orders, shop_ids
 from orderlens.tokens import LOCAL_DEV_SECRET, mint_token
 from orderlens_console.app import create_app as create_console
 from orderlens_console.settings import ConsoleSettings
+from orderlens_exporter.app import build as build_exporter
+from orderlens_exporter.settings import ExporterSettings
 from orderlens_ingest.app import IngestApp
 from orderlens_ingest.settings import IngestSettings
 from orderlens_query.app import create_app as create_query_api
@@ -101,7 +103,12 @@ async def publish_seed(bootstrap: str, topic: str) -> int:
 
 @asynccontextmanager
 async def console_stack(
-    bootstrap: str, mongodb_uri: str, db_name: str, topics: TopicNames, unique_id: str
+    bootstrap: str,
+    mongodb_uri: str,
+    db_name: str,
+    topics: TopicNames,
+    unique_id: str,
+    export_dir: Path,
 ) -> AsyncIterator[Stack]:
     common: dict[str, Any] = {
         "kafka_bootstrap_servers": bootstrap,
@@ -112,12 +119,15 @@ async def console_stack(
         "topic_export_requested": topics.export_requested,
         "topic_export_completed": topics.export_completed,
         "topic_dead_letter": topics.dead_letter,
+        "export_dir": export_dir,
         "log_json": False,
     }
     ingest = IngestApp(IngestSettings(**common, ingest_group_id=f"ingest-{unique_id}"))
     query_api = create_query_api(QueryApiSettings(**common, query_max_time_ms=120_000))
     api_port, console_port = free_port(), free_port()
+    exporter = build_exporter(ExporterSettings(**common, export_poll_seconds=0.2), owner="e2e")
     await ingest.start()
+    await exporter.start()
     try:
         async with serve(query_api, api_port) as api_url:
             console = create_console(
@@ -137,4 +147,5 @@ async def console_stack(
                     await asyncio.sleep(0.5)
                 yield stack
     finally:
+        await exporter.stop()
         await ingest.stop()

@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import asyncio
+import csv
+import io
 import time
 from collections.abc import AsyncIterator
+from pathlib import Path
 
 import httpx
 import pytest
@@ -25,9 +28,15 @@ async def stack(
     mongo_db_name: str,
     topic_names: TopicNames,
     unique_id: str,
+    tmp_path: Path,
 ) -> AsyncIterator[Stack]:
     async with console_stack(
-        kafka_bootstrap_servers, mongodb_uri, mongo_db_name, topic_names, unique_id
+        kafka_bootstrap_servers,
+        mongodb_uri,
+        mongo_db_name,
+        topic_names,
+        unique_id,
+        tmp_path / "exports",
     ) as running:
         yield running
 
@@ -118,6 +127,37 @@ async def test_shipping_an_order_moves_it_from_to_ship_to_shipped(
     assert order_id not in await shown_ids(page)
     await page.goto(f"{stack.console_url}/orders/{order_id}")
     await expect(page.locator(".tracking")).to_have_text("9400111899223344556677")
+
+
+async def test_exporting_the_current_view_as_csv_downloads_the_same_orders(
+    stack: Stack, browser: Browser
+) -> None:
+    page = await sign_in(browser, stack, Role.OPERATIONS)
+    await page.get_by_role("link", name="Shipped").click()
+    await page.get_by_role("link", name="Export this view").click()
+    await expect(page.get_by_text("view=shipped")).to_be_visible()
+    await page.get_by_label("Format").select_option("csv")
+    await page.get_by_label("Rows").select_option("order")
+    await page.get_by_role("button", name="Start export").click()
+    await expect(page.locator(".export-status")).to_have_attribute(
+        "data-status", "succeeded", timeout=120_000
+    )
+    await page.screenshot(path=shot("export"), full_page=True)
+    async with page.expect_download() as info:
+        await page.get_by_role("link", name="Download").click()
+    download = await info.value
+    saved = await download.path()
+    content = await asyncio.to_thread(Path(saved).read_text, encoding="utf-8-sig")
+    header, *rows = list(csv.reader(io.StringIO(content, newline="")))
+    exported = {row[header.index("Order ID")] for row in rows}
+
+    listed = await stack.api_get("/v1/orders", {"view": "shipped", "limit": "200"})
+    assert listed["next_cursor"] is None
+    assert listed["items"], "the seed has shipped orders"
+    assert exported == {o["id"] for o in listed["items"]}
+    await page.goto(f"{stack.console_url}/exports")
+    await expect(page.locator("table.exports tbody tr")).to_have_count(1)
+    await page.screenshot(path=shot("exports"), full_page=True)
 
 
 async def test_analyst_sees_masked_names_and_no_actions_customer_service_no_stats(

@@ -8,7 +8,7 @@ it again here before calling the API.
 from __future__ import annotations
 
 import uuid
-from collections.abc import Iterable, Mapping
+from collections.abc import AsyncIterator, Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -223,3 +223,53 @@ async def act(
         body = {"reason": form.get("reason", "")}
     key = form.get("idempotency_key") or str(uuid.uuid4())
     return await api.act(token, order_id, action.value, body, key)
+
+
+def _export_allowed(session: Session) -> None:
+    if not has_permission(session.role, Permission.EXPORT):
+        raise Forbidden(f"role {session.role.value} may not export orders")
+
+
+def export_filters(pairs: Iterable[tuple[str, str]]) -> dict[str, str | list[str]]:
+    """The orders view's filters (without paging) in the form POST /v1/exports takes."""
+    filters: dict[str, list[str]] = {}
+    for key, value in api_params(pairs):
+        if key in FILTER_PARAMS:
+            filters.setdefault(key, []).append(value)
+    return {k: v[0] if len(v) == 1 else v for k, v in filters.items()}
+
+
+async def request_export(
+    api: QueryApi,
+    token: str,
+    session: Session,
+    form: Mapping[str, str],
+    pairs: list[tuple[str, str]],
+) -> str:
+    _export_allowed(session)
+    body = {
+        "format": form.get("format", "csv"),
+        "granularity": form.get("granularity", "line"),
+        "tz": form.get("tz") or "UTC",
+        "filters": export_filters(pairs),
+    }
+    accepted = await api.create_export(token, body)
+    return str(accepted["export_id"])
+
+
+async def exports(api: QueryApi, token: str, session: Session) -> list[dict[str, Any]]:
+    _export_allowed(session)
+    items: list[dict[str, Any]] = (await api.exports(token)).get("items", [])
+    return items
+
+
+async def export(api: QueryApi, token: str, session: Session, export_id: str) -> dict[str, Any]:
+    _export_allowed(session)
+    return await api.export(token, export_id)
+
+
+async def download(
+    api: QueryApi, token: str, session: Session, export_id: str
+) -> tuple[dict[str, str], AsyncIterator[bytes]]:
+    _export_allowed(session)
+    return await api.download(token, export_id)

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import contextlib
+from collections.abc import AsyncIterator, Sequence
 from typing import Any
 
 import httpx
@@ -80,3 +81,52 @@ class QueryApi:
             headers={"Idempotency-Key": idempotency_key},
         )
         return result
+
+    async def create_export(self, token: str, body: dict[str, Any]) -> dict[str, Any]:
+        result: dict[str, Any] = await self._call("POST", "/v1/exports", token, json=body)
+        return result
+
+    async def exports(self, token: str) -> dict[str, Any]:
+        result: dict[str, Any] = await self._call(
+            "GET", "/v1/exports", token, params=[("limit", "50")]
+        )
+        return result
+
+    async def export(self, token: str, export_id: str) -> dict[str, Any]:
+        result: dict[str, Any] = await self._call("GET", f"/v1/exports/{export_id}", token)
+        return result
+
+    async def download(
+        self, token: str, export_id: str
+    ) -> tuple[dict[str, str], AsyncIterator[bytes]]:
+        """The file's headers and its body, streamed (exports may be large)."""
+        request = self._client.build_request(
+            "GET",
+            f"/v1/exports/{export_id}/download",
+            headers={"Authorization": f"Bearer {token}"},
+        )
+        try:
+            response = await self._client.send(request, stream=True)
+        except httpx.HTTPError as exc:
+            raise ApiError(503, f"query-api is unreachable ({type(exc).__name__})") from None
+        if response.status_code >= 400:
+            await response.aread()
+            await response.aclose()
+            detail = response.reason_phrase
+            with contextlib.suppress(ValueError):
+                detail = str(response.json().get("detail") or detail)
+            raise ApiError(response.status_code, detail)
+        kept = {
+            k: v
+            for k, v in response.headers.items()
+            if k.lower() in {"content-type", "content-disposition", "content-length"}
+        }
+
+        async def body() -> AsyncIterator[bytes]:
+            try:
+                async for chunk in response.aiter_bytes():
+                    yield chunk
+            finally:
+                await response.aclose()
+
+        return kept, body()

@@ -8,7 +8,7 @@ from typing import Annotated, Any
 from urllib.parse import urlencode
 
 from fastapi import APIRouter, Depends, Form, Request
-from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from fastapi.responses import HTMLResponse, RedirectResponse, Response, StreamingResponse
 
 from orderlens.roles import Action
 from orderlens_console import service
@@ -210,6 +210,7 @@ async def orders(request: Request, session: SignedIn) -> Response:
         next_link=next_link,
         presets=service.DATE_PRESETS,
         tracking_statuses=service.TRACKING_CHOICES,
+        export_query=urlencode([(k, v) for k, v in pairs if v and k != "cursor"]),
     )
 
 
@@ -268,3 +269,69 @@ async def order_action(
         )
     notice = f"{action.value} requested"
     return RedirectResponse(f"/orders/{order_id}?" + urlencode({"notice": notice}), status_code=303)
+
+
+@router.get("/exports", response_class=HTMLResponse)
+async def exports_page(request: Request, session: SignedIn) -> Response:
+    runtime = runtime_of(request)
+    pairs = [(k, v) for k, v in request.query_params.multi_items() if v]
+    try:
+        past = await service.exports(
+            runtime.api, service.api_token(runtime.settings, session), session
+        )
+    except service.Forbidden as exc:
+        return render(request, "error.html", status_code=403, message=str(exc))
+    except ApiError as exc:
+        return render(request, "error.html", status_code=exc.status, message=exc.detail)
+    return render(
+        request,
+        "exports.html",
+        exports=past,
+        filters=service.export_filters(pairs),
+        query=urlencode(pairs),
+        tz=dict(pairs).get("tz", "UTC"),
+    )
+
+
+@router.post("/exports")
+async def create_export(request: Request, session: CsrfChecked) -> Response:
+    runtime = runtime_of(request)
+    form = {k: v for k, v in (await request.form()).items() if isinstance(v, str)}
+    pairs = [(k, v) for k, v in request.query_params.multi_items() if v]
+    try:
+        export_id = await service.request_export(
+            runtime.api, service.api_token(runtime.settings, session), session, form, pairs
+        )
+    except service.Forbidden as exc:
+        return render(request, "error.html", status_code=403, message=str(exc))
+    except ApiError as exc:
+        return render(request, "error.html", status_code=exc.status, message=exc.detail)
+    return RedirectResponse(f"/exports/{export_id}", status_code=303)
+
+
+@router.get("/exports/{export_id}", response_class=HTMLResponse)
+async def export_page(request: Request, session: SignedIn, export_id: str) -> Response:
+    runtime = runtime_of(request)
+    try:
+        view = await service.export(
+            runtime.api, service.api_token(runtime.settings, session), session, export_id
+        )
+    except service.Forbidden as exc:
+        return render(request, "error.html", status_code=403, message=str(exc))
+    except ApiError as exc:
+        return render(request, "error.html", status_code=exc.status, message=exc.detail)
+    return render(request, "export.html", export=view)
+
+
+@router.get("/exports/{export_id}/download")
+async def export_download(request: Request, session: SignedIn, export_id: str) -> Response:
+    runtime = runtime_of(request)
+    try:
+        headers, body = await service.download(
+            runtime.api, service.api_token(runtime.settings, session), session, export_id
+        )
+    except service.Forbidden as exc:
+        return render(request, "error.html", status_code=403, message=str(exc))
+    except ApiError as exc:
+        return render(request, "error.html", status_code=exc.status, message=exc.detail)
+    return StreamingResponse(body, headers=headers)
