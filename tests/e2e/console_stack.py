@@ -1,11 +1,10 @@
 """The console's test stack: order-ingest, the exporter, query-api and the console (the two
-web apps served over real HTTP by uvicorn) in this process, on the test's Kafka topics and database, with seeded
-orders published to Kafka; and headless Debian Chromium driven by Playwright."""
+web apps served over real HTTP by uvicorn) in this process, on the test's Kafka topics and
+database, with seeded orders published to Kafka; and headless Debian Chromium (Playwright)."""
 
 from __future__ import annotations
 
 import asyncio
-import socket
 import time
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -15,8 +14,8 @@ from pathlib import Path
 from typing import Any
 
 import httpx
-import uvicorn
 from aiokafka import AIOKafkaProducer
+from orderlens_devtools.asgi import free_port, serve
 
 from orderlens.devstack import TopicNames
 from orderlens.events import encode
@@ -36,31 +35,6 @@ SEED = SeedConfig(orders=60, shops=2, seed=31, days=20, end=datetime(2026, 4, 1,
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking"]
 ARTEFACTS = Path(__file__).resolve().parents[2] / "artefacts" / "console"
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port: int = s.getsockname()[1]
-        return port
-
-
-@asynccontextmanager
-async def serve(app: Any, port: int) -> AsyncIterator[str]:
-    server = uvicorn.Server(
-        uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", lifespan="on")
-    )
-    task = asyncio.create_task(server.serve())
-    deadline = time.monotonic() + 60
-    while not server.started:
-        assert not task.done(), "the server stopped while starting"
-        assert time.monotonic() < deadline, "the server did not start"
-        await asyncio.sleep(0.05)
-    try:
-        yield f"http://127.0.0.1:{port}"
-    finally:
-        server.should_exit = True
-        await task
 
 
 def token(role: Role) -> str:
