@@ -12,11 +12,20 @@ from pathlib import Path
 import httpx
 import pytest
 import pytest_asyncio
-from console_stack import ARTEFACTS, CHROMIUM, CHROMIUM_ARGS, Stack, console_stack
+from console_stack import (
+    ARTEFACTS,
+    CHROMIUM,
+    CHROMIUM_ARGS,
+    SEED,
+    Stack,
+    console_stack,
+    publish_created,
+)
 from playwright.async_api import Browser, Page, async_playwright, expect
 
 from orderlens.devstack import TopicNames
 from orderlens.roles import Role
+from orderlens.seed.generator import generate_order
 
 pytestmark = pytest.mark.e2e
 
@@ -158,6 +167,21 @@ async def test_exporting_the_current_view_as_csv_downloads_the_same_orders(
     await page.goto(f"{stack.console_url}/exports")
     await expect(page.locator("table.exports tbody tr")).to_have_count(1)
     await page.screenshot(path=shot("exports"), full_page=True)
+
+
+async def test_a_new_order_published_to_kafka_appears_without_a_reload(
+    stack: Stack, browser: Browser
+) -> None:
+    page = await sign_in(browser, stack, Role.OPERATIONS)
+    await expect(page.locator("body")).to_have_attribute("data-live", "ready")
+    before = await shown_ids(page)
+    newcomer = generate_order(SEED, SEED.orders)  # the seed's next order: not published yet
+    assert newcomer.order_id not in before
+    await publish_created(stack.bootstrap, stack.topics.created, newcomer)
+    await expect(page.locator(f"tr[data-order-id='{newcomer.order_id}']")).to_be_visible()
+    await expect(page.locator("#live")).to_contain_text(f"New order {newcomer.order_id}")
+    await page.screenshot(path=shot("orders-live"), full_page=True)
+    assert (await shown_ids(page))[1:] == before  # the page was not reloaded
 
 
 async def test_analyst_sees_masked_names_and_no_actions_customer_service_no_stats(

@@ -12,13 +12,13 @@ import httpx
 import pytest
 import pytest_asyncio
 from aiokafka import AIOKafkaProducer
+from orderlens_devtools.asgi import free_port, serve
 
 from orderlens.devstack import TopicNames
 from orderlens.events import encode
 from orderlens.roles import Role
 from orderlens.seed import SeedConfig, created_event, iter_orders, shop_ids
 from orderlens.tokens import LOCAL_DEV_SECRET, mint_token
-from orderlens_devtools.asgi import free_port, serve
 from orderlens_query.app import create_app
 from orderlens_query.settings import QueryApiSettings
 
@@ -62,7 +62,7 @@ class Sse:
         fields: dict[str, str] = {}
         async for line in self._lines:
             if line == "":
-                if fields and (not events_only or "event" in fields):
+                if fields and (not events_only or fields.get("event") == "order"):
                     return fields
                 fields = {}
                 continue
@@ -93,7 +93,8 @@ async def test_stream_shows_only_the_tokens_shops_and_resumes_after_last_event_i
         assert response.status_code == 200
         assert response.headers["content-type"].startswith("text/event-stream")
         sse = Sse(response)
-        await sse.next(events_only=False)  # positioned
+        ready = await sse.next(events_only=False)
+        assert ready["event"] == "ready"
         # Shop B's order goes first: receiving shop A's next proves B's was left out.
         await publish(kafka_bootstrap_servers, topic_names.created, [of_b[0], of_a[0]])
         first = await sse.next()

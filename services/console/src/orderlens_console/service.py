@@ -273,3 +273,8 @@ async def download(
 ) -> tuple[dict[str, str], AsyncIterator[bytes]]:
     _export_allowed(session)
     return await api.download(token, export_id)
+
+
+def order_stream(api: QueryApi, token: str, last_event_id: str | None) -> AsyncIterator[bytes]:
+    # The token lives 10 minutes; EventSource reconnects with Last-Event-ID and a new one.
+    return api.stream(token, last_event_id)

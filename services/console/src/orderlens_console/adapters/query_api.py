@@ -130,3 +130,17 @@ class QueryApi:
                 await response.aclose()
 
         return kept, body()
+
+    async def stream(self, token: str, last_event_id: str | None) -> AsyncIterator[bytes]:
+        """The order stream's bytes as they come (GET /v1/orders/stream)."""
+        headers = {"Authorization": f"Bearer {token}", "Accept": "text/event-stream"}
+        if last_event_id:
+            headers["Last-Event-ID"] = last_event_id
+        timeout = httpx.Timeout(10.0, read=None)
+        async with self._client.stream(
+            "GET", "/v1/orders/stream", headers=headers, timeout=timeout
+        ) as response:
+            if response.status_code >= 400:
+                raise ApiError(response.status_code, "the order stream was refused")
+            async for chunk in response.aiter_bytes():
+                yield chunk

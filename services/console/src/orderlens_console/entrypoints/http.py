@@ -214,6 +214,20 @@ async def orders(request: Request, session: SignedIn) -> Response:
     )
 
 
+@router.get("/orders/stream")
+async def orders_stream(request: Request, session: SignedIn) -> Response:
+    """query-api's order stream, relayed with the user's token (EventSource sends no header)."""
+    runtime = runtime_of(request)
+    body = service.order_stream(
+        runtime.api,
+        service.api_token(runtime.settings, session),
+        request.headers.get("last-event-id"),
+    )
+    return StreamingResponse(
+        body, media_type="text/event-stream", headers={"Cache-Control": "no-store"}
+    )
+
+
 @router.get("/orders/{order_id}", response_class=HTMLResponse)
 async def order(request: Request, session: SignedIn, order_id: str) -> Response:
     runtime = runtime_of(request)

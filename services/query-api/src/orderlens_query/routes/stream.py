@@ -24,7 +24,8 @@ router = APIRouter(prefix="/v1/orders", tags=["orders"])
         '`data: {"kind": "created"|"status_changed", "order_id", "shop_id", "status", "view", '
         '"at"}` (no buyer data, so nothing to mask). Each event\'s `id` is a stream position: '
         "reconnect with `Last-Event-ID` to receive exactly the events after it. A comment "
-        "line is sent every 15 s when nothing happens."
+        "line is sent every 15 s when nothing happens. The first event, `ready`, says the stream "
+        "is positioned: whatever is published after it will come."
     ),
     response_class=StreamingResponse,
     responses={
@@ -50,8 +51,13 @@ async def stream_orders(
     )
 
     async def body() -> AsyncIterator[bytes]:
+        ready = False
         async for position, event in events:
-            if event is None:
+            if not ready:
+                # The consumer is positioned: whatever is published from now on will come.
+                ready = True
+                yield f"id: {position}\nevent: ready\ndata: {{}}\n\n".encode()
+            elif event is None:
                 yield f": heartbeat\nid: {position}\n\n".encode()
             else:
                 data = json.dumps(event.payload(), separators=(",", ":"))
