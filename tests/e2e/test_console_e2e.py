@@ -184,6 +184,29 @@ async def test_a_new_order_published_to_kafka_appears_without_a_reload(
     assert (await shown_ids(page))[1:] == before  # the page was not reloaded
 
 
+async def test_analysis_draws_sales_with_the_comparison_and_the_apis_figures(
+    stack: Stack, browser: Browser
+) -> None:
+    window = {"from": "2026-03-10", "to": "2026-04-01", "tz": "UTC"}
+    sales = await stack.api_get(
+        "/v1/stats/sales", {**window, "interval": "week", "compare": "previous_period"}
+    )
+    assert sales["currencies"], "the seed has paid orders in the window"
+    page = await sign_in(browser, stack, Role.ANALYST)
+    await page.get_by_role("link", name="Analysis").click()
+    await page.get_by_label("From", exact=True).fill(window["from"])
+    await page.get_by_label("To", exact=True).fill(window["to"])
+    await page.get_by_label("Interval").select_option("week")
+    await page.get_by_role("button", name="Show").click()
+    first = sales["currencies"][0]
+    await expect(page.locator("canvas.sales-chart").first).to_have_attribute("data-drawn", "true")
+    totals = page.locator("table.sales-totals").first.locator("tbody tr").first
+    await expect(totals.locator("td").first).to_have_text(str(first["totals"]["orders"]))
+    await expect(totals.locator("td").nth(2)).to_have_text(first["totals"]["gross"])
+    await expect(page.get_by_role("heading", name="Delivery per carrier")).to_be_visible()
+    await page.screenshot(path=shot("analysis"), full_page=True)
+
+
 async def test_analyst_sees_masked_names_and_no_actions_customer_service_no_stats(
     stack: Stack, browser: Browser
 ) -> None:

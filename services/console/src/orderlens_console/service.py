@@ -7,6 +7,7 @@ it again here before calling the API.
 
 from __future__ import annotations
 
+import asyncio
 import uuid
 from collections.abc import AsyncIterator, Iterable, Mapping
 from dataclasses import dataclass, field
@@ -278,3 +279,28 @@ async def download(
 def order_stream(api: QueryApi, token: str, last_event_id: str | None) -> AsyncIterator[bytes]:
     # The token lives 10 minutes; EventSource reconnects with Last-Event-ID and a new one.
     return api.stream(token, last_event_id)
+
+
+STATS_WINDOW = ("from", "to", "tz")
+
+
+async def analysis(
+    api: QueryApi, token: str, session: Session, pairs: list[tuple[str, str]]
+) -> dict[str, Any]:
+    """The four analyses of one window (docs/contract.md §5.5), fetched together."""
+    if not has_permission(session.role, Permission.READ_STATS):
+        raise Forbidden(f"role {session.role.value} may not read stats")
+    given = {k: v.strip() for k, v in pairs if v.strip()}
+    window = [(k, given[k]) for k in STATS_WINDOW if k in given]
+    sales_params = [
+        *window,
+        ("interval", given.get("interval", "day")),
+        ("compare", given.get("compare", "previous_period")),
+    ]
+    sales, products, regions, delivery = await asyncio.gather(
+        api.stats(token, "sales", sales_params),
+        api.stats(token, "top-products", [*window, ("limit", "10")]),
+        api.stats(token, "regions", window),
+        api.stats(token, "delivery", window),
+    )
+    return {"sales": sales, "products": products, "regions": regions, "delivery": delivery}

@@ -144,3 +144,8 @@ class QueryApi:
                 raise ApiError(response.status_code, "the order stream was refused")
             async for chunk in response.aiter_bytes():
                 yield chunk
+
+    async def stats(self, token: str, name: str, params: Params) -> dict[str, Any]:
+        """One of GET /v1/stats/{sales,top-products,regions,delivery}."""
+        result: dict[str, Any] = await self._call("GET", f"/v1/stats/{name}", token, params=params)
+        return result

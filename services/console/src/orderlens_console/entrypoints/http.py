@@ -349,3 +349,20 @@ async def export_download(request: Request, session: SignedIn, export_id: str) -
     except ApiError as exc:
         return render(request, "error.html", status_code=exc.status, message=exc.detail)
     return StreamingResponse(body, headers=headers)
+
+
+@router.get("/analysis", response_class=HTMLResponse)
+async def analysis_page(request: Request, session: SignedIn) -> Response:
+    runtime = runtime_of(request)
+    pairs = list(request.query_params.multi_items())
+    try:
+        data = await service.analysis(
+            runtime.api, service.api_token(runtime.settings, session), session, pairs
+        )
+    except service.Forbidden as exc:
+        return render(request, "error.html", status_code=403, message=str(exc))
+    except ApiError as exc:
+        return render(
+            request, "analysis.html", status_code=exc.status, error=exc.detail, current=dict(pairs)
+        )
+    return render(request, "analysis.html", current=dict(pairs), **data)
