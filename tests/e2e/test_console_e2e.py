@@ -280,3 +280,26 @@ async def test_dev_sign_in_is_refused_unless_enabled() -> None:
         response = await client.post("/signin/dev", data={"sub": "demo-admin", "csrf_token": csrf})
         assert response.status_code == 403
         assert "orderlens_session" not in response.cookies
+
+
+async def test_orders_page_fits_a_phone_and_is_keyboard_navigable(
+    stack: Stack, browser: Browser
+) -> None:
+    page = await sign_in(browser, stack, Role.OPERATIONS)
+    await page.set_viewport_size({"width": 390, "height": 844})
+    await page.reload()
+    overflow = await page.evaluate(
+        "document.documentElement.scrollWidth - document.documentElement.clientWidth"
+    )
+    assert overflow <= 0, "the page scrolls sideways at phone width (only the table may)"
+    unlabelled = await page.locator("input:not([type=hidden]), select").evaluate_all(
+        "els => els.filter(e => !(e.labels && e.labels.length)).map(e => e.name)"
+    )
+    assert unlabelled == []
+    await page.keyboard.press("Tab")
+    assert await page.evaluate("document.activeElement.textContent") == "Skip to content"
+    await page.keyboard.press("Enter")
+    await page.keyboard.press("Tab")
+    focused = await page.evaluate("document.activeElement.closest('main') !== null")
+    assert focused, "after skipping, the next Tab lands in the page's content"
+    await page.screenshot(path=shot("orders-phone"), full_page=True)
