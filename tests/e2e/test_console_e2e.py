@@ -136,6 +136,9 @@ async def test_shipping_an_order_moves_it_from_to_ship_to_shipped(
     assert order_id not in await shown_ids(page)
     await page.goto(f"{stack.console_url}/orders/{order_id}")
     await expect(page.locator(".tracking")).to_have_text("9400111899223344556677")
+    # Confirming a shipped order is a conflict: the API's 409 reads as a message on the page.
+    await page.get_by_role("button", name="Confirm").click()
+    await expect(page.get_by_role("alert")).to_contain_text("The order could not be changed")
 
 
 async def test_exporting_the_current_view_as_csv_downloads_the_same_orders(
