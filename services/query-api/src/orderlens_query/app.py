@@ -17,7 +17,7 @@ from orderlens.mongo import database, make_client
 from orderlens_query.http_metrics import HttpMetrics
 from orderlens_query.idempotency import ensure_indexes
 from orderlens_query.problems import install_problem_handlers
-from orderlens_query.routes import actions, exports, health, orders, stats
+from orderlens_query.routes import actions, exports, health, orders, stats, stream
 from orderlens_query.runtime import SERVICE, Runtime, make_verifier
 from orderlens_query.settings import QueryApiSettings
 
@@ -131,6 +131,8 @@ def create_app(settings: QueryApiSettings | None = None) -> FastAPI:
     app.state.settings = settings or QueryApiSettings()
     install_problem_handlers(app)
     app.add_middleware(HttpMetrics)
+    # Before orders: `/v1/orders/{order_id}` would take `stream` for an order id.
+    app.include_router(stream.router)
     app.include_router(orders.router)
     app.include_router(actions.router)
     app.include_router(stats.router)

@@ -161,7 +161,12 @@ def detail(stored: Order, role: Role) -> OrderDetail:
         cancel_reason=order.cancel_reason,
         cancellation_initiator=order.cancellation_initiator,
         risk_flags=[RiskFlagOut(code=f.code, reason=f.reason) for f in order.risk_flags],
-        history=[HistoryOut.model_validate(h.model_dump()) for h in order.history],
+        # The stored entry also keeps the event's package fields for re-folding; the view shows
+        # the timeline's own fields (a shipped order's detail answered 500 before).
+        history=[
+            HistoryOut.model_validate(h.model_dump(include=set(HistoryOut.model_fields)))
+            for h in order.history
+        ],
         last_synced_at=order.last_synced_at,
     )
 

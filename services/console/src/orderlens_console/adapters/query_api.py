@@ -1,0 +1,151 @@
+"""query-api's HTTP API, called with the signed-in user's token (the console's only data source)."""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import AsyncIterator, Sequence
+from typing import Any
+
+import httpx
+
+
+class ApiError(Exception):
+    """A problem+json answer (or an unreachable API), with what the user should read."""
+
+    def __init__(self, status: int, detail: str) -> None:
+        super().__init__(f"{status}: {detail}")
+        self.status = status
+        self.detail = detail
+
+
+Params = Sequence[tuple[str, str]]
+
+
+class QueryApi:
+    def __init__(self, base_url: str, *, timeout: float = 15.0) -> None:
+        self._client = httpx.AsyncClient(base_url=base_url, timeout=timeout)
+
+    async def aclose(self) -> None:
+        await self._client.aclose()
+
+    async def _call(
+        self,
+        method: str,
+        path: str,
+        token: str,
+        *,
+        params: Params = (),
+        json: Any = None,
+        headers: dict[str, str] | None = None,
+    ) -> Any:
+        try:
+            response = await self._client.request(
+                method,
+                path,
+                params=list(params),
+                json=json,
+                headers={"Authorization": f"Bearer {token}", **(headers or {})},
+            )
+        except httpx.HTTPError as exc:
+            raise ApiError(503, f"query-api is unreachable ({type(exc).__name__})") from None
+        if response.status_code >= 400:
+            detail = response.reason_phrase
+            try:
+                body = response.json()
+                detail = str(body.get("detail") or body.get("title") or detail)
+            except ValueError:
+                pass
+            raise ApiError(response.status_code, detail)
+        return response.json()
+
+    async def list_orders(self, token: str, params: Params) -> dict[str, Any]:
+        result: dict[str, Any] = await self._call("GET", "/v1/orders", token, params=params)
+        return result
+
+    async def counts(self, token: str, params: Params) -> dict[str, Any]:
+        result: dict[str, Any] = await self._call("GET", "/v1/orders/counts", token, params=params)
+        return result
+
+    async def order(self, token: str, order_id: str) -> dict[str, Any]:
+        result: dict[str, Any] = await self._call("GET", f"/v1/orders/{order_id}", token)
+        return result
+
+    async def act(
+        self, token: str, order_id: str, action: str, body: dict[str, Any], idempotency_key: str
+    ) -> dict[str, Any]:
+        result: dict[str, Any] = await self._call(
+            "POST",
+            f"/v1/orders/{order_id}/actions/{action}",
+            token,
+            json=body,
+            headers={"Idempotency-Key": idempotency_key},
+        )
+        return result
+
+    async def create_export(self, token: str, body: dict[str, Any]) -> dict[str, Any]:
+        result: dict[str, Any] = await self._call("POST", "/v1/exports", token, json=body)
+        return result
+
+    async def exports(self, token: str) -> dict[str, Any]:
+        result: dict[str, Any] = await self._call(
+            "GET", "/v1/exports", token, params=[("limit", "50")]
+        )
+        return result
+
+    async def export(self, token: str, export_id: str) -> dict[str, Any]:
+        result: dict[str, Any] = await self._call("GET", f"/v1/exports/{export_id}", token)
+        return result
+
+    async def download(
+        self, token: str, export_id: str
+    ) -> tuple[dict[str, str], AsyncIterator[bytes]]:
+        """The file's headers and its body, streamed (exports may be large)."""
+        request = self._client.build_request(
+            "GET",
+            f"/v1/exports/{export_id}/download",
+            headers={"Authorization": f"Bearer {token}"},
+        )
+        try:
+            response = await self._client.send(request, stream=True)
+        except httpx.HTTPError as exc:
+            raise ApiError(503, f"query-api is unreachable ({type(exc).__name__})") from None
+        if response.status_code >= 400:
+            await response.aread()
+            await response.aclose()
+            detail = response.reason_phrase
+            with contextlib.suppress(ValueError):
+                detail = str(response.json().get("detail") or detail)
+            raise ApiError(response.status_code, detail)
+        kept = {
+            k: v
+            for k, v in response.headers.items()
+            if k.lower() in {"content-type", "content-disposition", "content-length"}
+        }
+
+        async def body() -> AsyncIterator[bytes]:
+            try:
+                async for chunk in response.aiter_bytes():
+                    yield chunk
+            finally:
+                await response.aclose()
+
+        return kept, body()
+
+    async def stream(self, token: str, last_event_id: str | None) -> AsyncIterator[bytes]:
+        """The order stream's bytes as they come (GET /v1/orders/stream)."""
+        headers = {"Authorization": f"Bearer {token}", "Accept": "text/event-stream"}
+        if last_event_id:
+            headers["Last-Event-ID"] = last_event_id
+        timeout = httpx.Timeout(10.0, read=None)
+        async with self._client.stream(
+            "GET", "/v1/orders/stream", headers=headers, timeout=timeout
+        ) as response:
+            if response.status_code >= 400:
+                raise ApiError(response.status_code, "the order stream was refused")
+            async for chunk in response.aiter_bytes():
+                yield chunk
+
+    async def stats(self, token: str, name: str, params: Params) -> dict[str, Any]:
+        """One of GET /v1/stats/{sales,top-products,regions,delivery}."""
+        result: dict[str, Any] = await self._call("GET", f"/v1/stats/{name}", token, params=params)
+        return result

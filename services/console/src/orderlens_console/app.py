@@ -1,0 +1,74 @@
+"""The console application: routes, templates, static files, error pages and its lifespan."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from pathlib import Path
+
+from fastapi import FastAPI, Request
+from fastapi.responses import RedirectResponse, Response
+from fastapi.staticfiles import StaticFiles
+from fastapi.templating import Jinja2Templates
+
+from orderlens_console.adapters.oidc import OidcProvider
+from orderlens_console.adapters.query_api import QueryApi
+from orderlens_console.entrypoints import http
+from orderlens_console.runtime import Runtime
+from orderlens_console.sessions import SessionCodec
+from orderlens_console.settings import ConsoleSettings
+
+PACKAGE = Path(__file__).parent
+
+
+def create_app(settings: ConsoleSettings | None = None) -> FastAPI:
+    settings = settings or ConsoleSettings()
+    oidc = (
+        OidcProvider(
+            settings.oidc_issuer,
+            settings.oidc_client_id or "",
+            settings.oidc_client_secret,
+            settings.oidc_scopes,
+        )
+        if settings.oidc_issuer
+        else None
+    )
+    runtime = Runtime(
+        settings=settings,
+        codec=SessionCodec(settings.session_secret, settings.session_max_age_seconds),
+        templates=Jinja2Templates(directory=PACKAGE / "templates"),
+        api=QueryApi(settings.query_api_url),
+        oidc=oidc,
+    )
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        yield
+        await runtime.api.aclose()
+        if runtime.oidc is not None:
+            await runtime.oidc.aclose()
+
+    app = FastAPI(title="orderlens console", lifespan=lifespan, docs_url=None, redoc_url=None)
+    app.state.runtime = runtime
+    app.include_router(http.router)
+    app.mount("/static", StaticFiles(directory=PACKAGE / "static"), name="static")
+
+    @app.exception_handler(http.NotSignedIn)
+    async def not_signed_in(request: Request, exc: http.NotSignedIn) -> Response:
+        return RedirectResponse("/signin", status_code=303)
+
+    @app.exception_handler(http.CsrfRefused)
+    async def csrf_refused(request: Request, exc: http.CsrfRefused) -> Response:
+        return http.render(
+            request, "error.html", status_code=403, message="missing or wrong CSRF token"
+        )
+
+    @app.middleware("http")
+    async def headers(request: Request, call_next):  # type: ignore[no-untyped-def]
+        response: Response = await call_next(request)
+        response.headers.setdefault("Content-Security-Policy", "default-src 'self'")
+        response.headers.setdefault("X-Frame-Options", "DENY")
+        response.headers.setdefault("Referrer-Policy", "same-origin")
+        return response
+
+    return app

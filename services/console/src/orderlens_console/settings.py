@@ -1,0 +1,53 @@
+"""console configuration, from environment variables (prefix `CONSOLE_`) with local defaults."""
+
+from __future__ import annotations
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from orderlens.tokens import LOCAL_DEV_SECRET
+
+
+class ConsoleSettings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="CONSOLE_", extra="ignore", frozen=True)
+
+    http_host: str = Field(default="0.0.0.0", description="Address of the HTTP server.")
+    http_port: int = Field(default=8084, description="Port of the console.")
+    public_url: str = Field(
+        default="http://localhost:8084",
+        description="The console's external URL (OIDC redirect URI base; Secure cookies unless "
+        "it is localhost).",
+    )
+    query_api_url: str = Field(default="http://localhost:8000", description="query-api base URL.")
+    session_secret: str = Field(
+        default="orderlens-console-local-session-secret-not-for-production",
+        min_length=16,
+        description="Key signing the session cookie.",
+    )
+    session_max_age_seconds: int = Field(default=8 * 3600, ge=60)
+    # The console mints the query-api token of a signed-in user with this HS256 key; query-api
+    # must trust it (its JWT_SECRET) (docs/decisions/0101).
+    api_token_secret: str = Field(default=LOCAL_DEV_SECRET, min_length=16)
+
+    dev_sign_in: bool = Field(
+        default=False, description="Offer the demo users' sign-in (local development only)."
+    )
+    dev_shops: str = Field(default="", description="Shop ids of the demo users, comma-separated.")
+
+    oidc_issuer: str | None = Field(default=None, description="OIDC issuer URL (enables OIDC).")
+    oidc_client_id: str | None = None
+    oidc_client_secret: str | None = None
+    oidc_scopes: str = "openid email profile"
+    oidc_role_claim: str = Field(default="orderlens_role", description="ID token claim: role.")
+    oidc_shops_claim: str = Field(default="orderlens_shops", description="ID token claim: shops.")
+    oidc_subject_claim: str = Field(default="sub", description="ID token claim: user id.")
+    log_level: str = "INFO"
+
+    @property
+    def secure_cookies(self) -> bool:
+        host = self.public_url.split("://", 1)[-1].split("/", 1)[0].split(":", 1)[0]
+        return host not in {"localhost", "127.0.0.1", "::1"}
+
+    @property
+    def shops(self) -> tuple[str, ...]:
+        return tuple(s.strip() for s in self.dev_shops.split(",") if s.strip())

@@ -1,0 +1,308 @@
+"""The seller console in headless Chromium against order-ingest, query-api, Kafka and MongoDB."""
+
+from __future__ import annotations
+
+import asyncio
+import csv
+import io
+import time
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import httpx
+import pytest
+import pytest_asyncio
+from console_stack import (
+    ARTEFACTS,
+    CHROMIUM,
+    CHROMIUM_ARGS,
+    SEED,
+    Stack,
+    console_stack,
+    publish_created,
+)
+from playwright.async_api import Browser, Page, async_playwright, expect
+
+from orderlens.devstack import TopicNames
+from orderlens.roles import Role
+from orderlens.seed.generator import generate_order
+
+pytestmark = pytest.mark.e2e
+
+
+@pytest_asyncio.fixture
+async def stack(
+    kafka_bootstrap_servers: str,
+    mongodb_uri: str,
+    mongo_db_name: str,
+    topic_names: TopicNames,
+    unique_id: str,
+    tmp_path: Path,
+) -> AsyncIterator[Stack]:
+    async with console_stack(
+        kafka_bootstrap_servers,
+        mongodb_uri,
+        mongo_db_name,
+        topic_names,
+        unique_id,
+        tmp_path / "exports",
+    ) as running:
+        yield running
+
+
+@pytest_asyncio.fixture
+async def browser() -> AsyncIterator[Browser]:
+    if not __import__("os").path.exists(CHROMIUM):
+        pytest.fail(f"{CHROMIUM} is missing: run scripts/bootstrap (installs Debian's chromium)")
+    async with async_playwright() as p:
+        launched = await p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        yield launched
+        await launched.close()
+
+
+async def sign_in(browser: Browser, stack: Stack, role: Role) -> Page:
+    page = await browser.new_page(viewport={"width": 1280, "height": 900})
+    await page.goto(f"{stack.console_url}/signin")
+    await page.locator(f"button[data-role='{role.value}']").click()
+    await expect(page.get_by_role("heading", name="Orders")).to_be_visible()
+    return page
+
+
+def shot(name: str) -> str:
+    ARTEFACTS.mkdir(parents=True, exist_ok=True)
+    return str(ARTEFACTS / f"{name}.png")
+
+
+async def shown_ids(page: Page) -> list[str]:
+    return await page.locator("table.orders tbody tr").evaluate_all(
+        "rows => rows.map(r => r.dataset.orderId)"
+    )
+
+
+async def test_to_ship_with_dates_and_a_product_shows_exactly_the_apis_orders(
+    stack: Stack, browser: Browser
+) -> None:
+    to_ship = (await stack.api_get("/v1/orders", {"view": "to_ship", "limit": "200"}))["items"]
+    assert to_ship, "the seed has orders to ship"
+    product = to_ship[0]["product_names"][0].split()[0]
+    created = sorted(o["created_at"][:10] for o in to_ship)
+    page = await sign_in(browser, stack, Role.OPERATIONS)
+    await page.screenshot(path=shot("orders"), full_page=True)
+    await page.get_by_role("link", name="To ship").click()
+    await page.locator("summary", has_text="Filters").click()
+    await page.get_by_label("From (date)").fill(created[0])
+    await page.get_by_label("To (date)").fill(created[-1])
+    await page.get_by_label("Product name").fill(product)
+    await page.get_by_role("button", name="Apply filters").click()
+    await expect(page.get_by_label("Product name")).to_have_value(product)
+    assert "view=to_ship" in page.url
+    assert f"product={product}" in page.url
+
+    expected = await stack.api_get(
+        "/v1/orders",
+        [
+            ("view", "to_ship"),
+            ("created_from", created[0]),
+            ("created_to", created[-1]),
+            ("product", product),
+        ],
+    )
+    assert expected["items"], "the filters match some orders"
+    assert await shown_ids(page) == [o["id"] for o in expected["items"]]
+    await page.screenshot(path=shot("orders-filtered"), full_page=True)
+
+
+async def test_shipping_an_order_moves_it_from_to_ship_to_shipped(
+    stack: Stack, browser: Browser
+) -> None:
+    to_ship = (await stack.api_get("/v1/orders", {"view": "to_ship", "limit": "200"}))["items"]
+    order_id = next(o["id"] for o in to_ship if o["status"] == "AWAITING_SHIPMENT")
+    page = await sign_in(browser, stack, Role.OPERATIONS)
+    await page.goto(f"{stack.console_url}/orders/{order_id}")
+    await page.screenshot(path=shot("order-detail"), full_page=True)
+    await page.get_by_label("Carrier").fill("USPS")
+    await page.get_by_label("Tracking number").fill("9400111899223344556677")
+    await page.get_by_role("button", name="Ship").click()
+    await expect(page.get_by_role("status")).to_contain_text("ship requested")
+
+    deadline = time.monotonic() + 60
+    while True:
+        await page.goto(f"{stack.console_url}/orders?view=shipped")
+        if order_id in await shown_ids(page):
+            break
+        assert time.monotonic() < deadline, "the shipped order never reached the Shipped tab"
+        await asyncio.sleep(0.5)
+    await page.goto(f"{stack.console_url}/orders?view=to_ship")
+    assert order_id not in await shown_ids(page)
+    await page.goto(f"{stack.console_url}/orders/{order_id}")
+    await expect(page.locator(".tracking")).to_have_text("9400111899223344556677")
+    # Confirming a shipped order is a conflict: the API's 409 reads as a message on the page.
+    await page.get_by_role("button", name="Confirm").click()
+    await expect(page.get_by_role("alert")).to_contain_text("The order could not be changed")
+
+
+async def test_exporting_the_current_view_as_csv_downloads_the_same_orders(
+    stack: Stack, browser: Browser
+) -> None:
+    page = await sign_in(browser, stack, Role.OPERATIONS)
+    await page.get_by_role("link", name="Shipped").click()
+    await page.get_by_role("link", name="Export this view").click()
+    await expect(page.get_by_text("view=shipped")).to_be_visible()
+    await page.get_by_label("Format").select_option("csv")
+    await page.get_by_label("Rows").select_option("order")
+    await page.get_by_role("button", name="Start export").click()
+    await expect(page.locator(".export-status")).to_have_attribute(
+        "data-status", "succeeded", timeout=120_000
+    )
+    await page.screenshot(path=shot("export"), full_page=True)
+    async with page.expect_download() as info:
+        await page.get_by_role("link", name="Download").click()
+    download = await info.value
+    saved = await download.path()
+    content = await asyncio.to_thread(Path(saved).read_text, encoding="utf-8-sig")
+    header, *rows = list(csv.reader(io.StringIO(content, newline="")))
+    exported = {row[header.index("Order ID")] for row in rows}
+
+    listed = await stack.api_get("/v1/orders", {"view": "shipped", "limit": "200"})
+    assert listed["next_cursor"] is None
+    assert listed["items"], "the seed has shipped orders"
+    assert exported == {o["id"] for o in listed["items"]}
+    await page.goto(f"{stack.console_url}/exports")
+    await expect(page.locator("table.exports tbody tr")).to_have_count(1)
+    await page.screenshot(path=shot("exports"), full_page=True)
+
+
+async def test_a_new_order_published_to_kafka_appears_without_a_reload(
+    stack: Stack, browser: Browser
+) -> None:
+    page = await sign_in(browser, stack, Role.OPERATIONS)
+    await expect(page.locator("body")).to_have_attribute("data-live", "ready")
+    before = await shown_ids(page)
+    newcomer = generate_order(SEED, SEED.orders)  # the seed's next order: not published yet
+    assert newcomer.order_id not in before
+    await publish_created(stack.bootstrap, stack.topics.created, newcomer)
+    await expect(page.locator(f"tr[data-order-id='{newcomer.order_id}']")).to_be_visible()
+    await expect(page.locator("#live")).to_contain_text(f"New order {newcomer.order_id}")
+    await page.screenshot(path=shot("orders-live"), full_page=True)
+    assert (await shown_ids(page))[1:] == before  # the page was not reloaded
+
+
+async def test_analysis_draws_sales_with_the_comparison_and_the_apis_figures(
+    stack: Stack, browser: Browser
+) -> None:
+    window = {"from": "2026-03-10", "to": "2026-04-01", "tz": "UTC"}
+    sales = await stack.api_get(
+        "/v1/stats/sales", {**window, "interval": "week", "compare": "previous_period"}
+    )
+    assert sales["currencies"], "the seed has paid orders in the window"
+    page = await sign_in(browser, stack, Role.ANALYST)
+    await page.get_by_role("link", name="Analysis").click()
+    await page.get_by_label("From", exact=True).fill(window["from"])
+    await page.get_by_label("To", exact=True).fill(window["to"])
+    await page.get_by_label("Interval").select_option("week")
+    await page.get_by_role("button", name="Show").click()
+    first = sales["currencies"][0]
+    await expect(page.locator("canvas.sales-chart").first).to_have_attribute("data-drawn", "true")
+    totals = page.locator("table.sales-totals").first.locator("tbody tr").first
+    await expect(totals.locator("td").first).to_have_text(str(first["totals"]["orders"]))
+    await expect(totals.locator("td").nth(2)).to_have_text(first["totals"]["gross"])
+    await expect(page.get_by_role("heading", name="Delivery per carrier")).to_be_visible()
+    await page.screenshot(path=shot("analysis"), full_page=True)
+
+
+async def test_analyst_sees_masked_names_and_no_actions_customer_service_no_stats(
+    stack: Stack, browser: Browser
+) -> None:
+    full = (await stack.api_get("/v1/orders", {"limit": "5"}, Role.OPERATIONS))["items"]
+    analyst = await sign_in(browser, stack, Role.ANALYST)
+    names = await analyst.locator("table.orders tbody td.buyer").all_inner_texts()
+    assert names
+    assert not {o["recipient"]["name"] for o in full} & {n.split("\n")[0] for n in names}
+    await analyst.goto(f"{stack.console_url}/orders/{full[0]['id']}")
+    await expect(analyst.locator(".recipient-name")).not_to_have_text(full[0]["recipient"]["name"])
+    for name in ("Confirm", "Ship", "Cancel order"):
+        await expect(analyst.get_by_role("button", name=name)).to_have_count(0)
+    await analyst.screenshot(path=shot("order-detail-analyst"), full_page=True)
+    assert await analyst.get_by_role("link", name="Analysis").count() == 1
+
+    service = await sign_in(browser, stack, Role.CUSTOMER_SERVICE)
+    nav = service.get_by_role("navigation", name="Main")
+    await expect(nav.get_by_role("link", name="Orders")).to_be_visible()
+    await expect(nav.get_by_role("link", name="Analysis")).to_have_count(0)
+    await expect(nav.get_by_role("link", name="Exports")).to_have_count(0)
+
+
+async def test_forged_session_missing_csrf_and_forbidden_action_are_refused(
+    stack: Stack, browser: Browser
+) -> None:
+    order_id = (await stack.api_get("/v1/orders", {"view": "to_ship", "limit": "1"}))["items"][0][
+        "id"
+    ]
+    page = await sign_in(browser, stack, Role.ANALYST)
+    cookies = {c["name"]: c["value"] for c in await page.context.cookies()}
+    session = cookies["orderlens_session"]
+    csrf = await page.locator("form.signout input[name=csrf_token]").input_value()
+    async with httpx.AsyncClient(base_url=stack.console_url, timeout=30) as client:
+        # An edited cookie is no session: the console sends the browser to sign in.
+        forged = session[:-4] + ("AAAA" if not session.endswith("AAAA") else "BBBB")
+        response = await client.get("/orders", cookies={"orderlens_session": forged})
+        assert response.status_code == 303
+        assert response.headers["location"] == "/signin"
+
+        # A state-changing request without the CSRF token is refused.
+        response = await client.post(
+            f"/orders/{order_id}/confirm", cookies={"orderlens_session": session}, data={}
+        )
+        assert response.status_code == 403
+        assert "CSRF" in response.text
+
+        # An analyst calling ship directly, with a valid CSRF token, is refused too.
+        response = await client.post(
+            f"/orders/{order_id}/ship",
+            cookies={"orderlens_session": session},
+            data={"csrf_token": csrf, "carrier": "USPS", "tracking_number": "X1234567"},
+        )
+        assert response.status_code == 403
+        assert "may not ship" in response.text
+    detail = await stack.api_get(f"/v1/orders/{order_id}")
+    assert detail["packages"] == [] or all(
+        p["tracking_number"] != "X1234567" for p in detail["packages"]
+    )
+
+
+async def test_dev_sign_in_is_refused_unless_enabled() -> None:
+    from orderlens_console.app import create_app
+    from orderlens_console.settings import ConsoleSettings
+
+    app = create_app(ConsoleSettings(dev_sign_in=False, dev_shops="1"))
+    transport = httpx.ASGITransport(app=app)
+    async with httpx.AsyncClient(transport=transport, base_url="http://localhost") as client:
+        page = await client.get("/signin")
+        assert "Development sign-in" not in page.text
+        csrf = page.cookies["orderlens_signin_csrf"]
+        response = await client.post("/signin/dev", data={"sub": "demo-admin", "csrf_token": csrf})
+        assert response.status_code == 403
+        assert "orderlens_session" not in response.cookies
+
+
+async def test_orders_page_fits_a_phone_and_is_keyboard_navigable(
+    stack: Stack, browser: Browser
+) -> None:
+    page = await sign_in(browser, stack, Role.OPERATIONS)
+    await page.set_viewport_size({"width": 390, "height": 844})
+    await page.reload()
+    overflow = await page.evaluate(
+        "document.documentElement.scrollWidth - document.documentElement.clientWidth"
+    )
+    assert overflow <= 0, "the page scrolls sideways at phone width (only the table may)"
+    unlabelled = await page.locator("input:not([type=hidden]), select").evaluate_all(
+        "els => els.filter(e => !(e.labels && e.labels.length)).map(e => e.name)"
+    )
+    assert unlabelled == []
+    await page.keyboard.press("Tab")
+    assert await page.evaluate("document.activeElement.textContent") == "Skip to content"
+    await page.keyboard.press("Enter")
+    await page.keyboard.press("Tab")
+    focused = await page.evaluate("document.activeElement.closest('main') !== null")
+    assert focused, "after skipping, the next Tab lands in the page's content"
+    await page.screenshot(path=shot("orders-phone"), full_page=True)
