@@ -33,3 +33,11 @@ class ConnectorSettings(ServiceSettings):
         default=6, ge=0, le=20, description="Throttled or failed attempts before a call gives up."
     )
     tiktok_timeout_seconds: float = Field(default=10.0, gt=0, description="HTTP timeout.")
+
+    topic_tiktok_notifications: str = Field(
+        default="tiktok.notifications",
+        description="Topic the verified webhooks are written to before they are answered.",
+    )
+    webhook_max_bytes: int = Field(
+        default=64 * 1024, ge=1024, description="Largest webhook body accepted."
+    )
