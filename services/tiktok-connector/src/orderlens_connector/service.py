@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Protocol
+from typing import Any, Protocol
 
 from pydantic import ValidationError
 
+from orderlens.tiktok import TikTokOrder
 from orderlens.tiktok_signing import webhook_signature_matches
 
-from .notifications import Notification
+from .adapters.tiktok_client import MAX_DETAIL_IDS, ShopRef
+from .notifications import SELLER_DEAUTHORIZATION, Notification
 
 
 class NotificationLog(Protocol):
@@ -46,3 +49,92 @@ async def receive_webhook(
         return WebhookOutcome(400, f"invalid notification: {field}")
     await log.append(notification, raw_body)
     return WebhookOutcome(200, "accepted", notification)
+
+
+# -- notifications → orders.created snapshots -----------------------------------------------
+
+
+class ShopDirectory(Protocol):
+    async def shop(self, shop_id: str) -> ShopRef | None:
+        """The shop's id and cipher while it is connected; None once revoked or unknown."""
+        ...
+
+    async def revoke(self, shop_id: str, reason: str) -> None: ...
+
+
+class OrderFetcher(Protocol):
+    async def order_detail(
+        self, shop: ShopRef, order_ids: Sequence[str]
+    ) -> list[dict[str, Any]]: ...
+
+
+class SeenNotifications(Protocol):
+    async def unseen(self, notification_ids: Sequence[str]) -> set[str]: ...
+
+    async def mark_seen(self, notification_ids: Sequence[str]) -> None: ...
+
+
+class SnapshotPublisher(Protocol):
+    async def publish(self, shop_id: str, order: TikTokOrder) -> None: ...
+
+
+@dataclass(frozen=True, slots=True)
+class SyncResult:
+    fetched: int
+    published: int
+    duplicates: int
+    revoked: tuple[str, ...]
+    skipped_shops: tuple[str, ...]
+
+
+async def sync_notifications(
+    notifications: Sequence[Notification],
+    *,
+    shops: ShopDirectory,
+    fetcher: OrderFetcher,
+    seen: SeenNotifications,
+    publisher: SnapshotPublisher,
+) -> SyncResult:
+    """One batch: each order named once, fetched with Get Order Detail ≤ 50 ids a call, and
+    published as TikTok returned it. Marked seen only after publishing, so a crash in between
+    fetches again (at least once) and the newest `update_time` wins downstream (0093)."""
+    ids = [n.tts_notification_id for n in notifications]
+    fresh_ids = await seen.unseen(list(dict.fromkeys(ids)))
+    fresh: list[Notification] = []
+    taken: set[str] = set()
+    for n in notifications:
+        if n.tts_notification_id in fresh_ids and n.tts_notification_id not in taken:
+            taken.add(n.tts_notification_id)
+            fresh.append(n)
+    revoked: list[str] = []
+    wanted: dict[str, dict[str, None]] = {}
+    for n in fresh:
+        if n.type == SELLER_DEAUTHORIZATION:
+            await shops.revoke(n.shop_id, "deauthorization webhook")
+            revoked.append(n.shop_id)
+            continue
+        order_id = n.order_id()
+        if order_id is not None:
+            wanted.setdefault(n.shop_id, {})[order_id] = None
+    fetched = published = 0
+    skipped: list[str] = []
+    for shop_id, order_ids in wanted.items():
+        shop = await shops.shop(shop_id)
+        if shop is None or shop_id in revoked:
+            skipped.append(shop_id)
+            continue
+        names = list(order_ids)
+        for start in range(0, len(names), MAX_DETAIL_IDS):
+            orders = await fetcher.order_detail(shop, names[start : start + MAX_DETAIL_IDS])
+            fetched += len(orders)
+            for raw in orders:
+                await publisher.publish(shop_id, TikTokOrder.model_validate(raw))
+                published += 1
+    await seen.mark_seen([n.tts_notification_id for n in fresh])
+    return SyncResult(
+        fetched=fetched,
+        published=published,
+        duplicates=len(notifications) - len(fresh),
+        revoked=tuple(revoked),
+        skipped_shops=tuple(skipped),
+    )
