@@ -1,4 +1,4 @@
-"""Connected shops in a real MongoDB-wire server: encrypted tokens, rotation, refresh, revocation."""
+"""Connected shops in a real MongoDB-wire server: encrypted tokens, rotation, refresh, revoking."""
 
 from __future__ import annotations
 

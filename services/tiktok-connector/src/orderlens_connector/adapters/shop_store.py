@@ -52,7 +52,7 @@ class ShopStore:
         return self._keys.decrypt(sealed).decode()
 
     async def connect(self, shops: Sequence[Doc], grant: TokenGrant) -> None:
-        """Store one grant for the shops Get Authorized Shops named; a reconnect clears `revoked`."""
+        """Store a grant for the shops Get Authorized Shops named; reconnecting clears `revoked`."""
         for shop in shops:
             await self._shops.update_one(
                 {"_id": str(shop["id"])},
