@@ -124,6 +124,10 @@ class TikTokClient:
         self._sleep = sleep
         self._observe = observe
 
+    def use_tokens(self, tokens: TokenSource) -> None:
+        """The token store refreshes through this client, so it is attached after both exist."""
+        self._tokens = tokens
+
     # -- authorization (auth host, not signed: app secret in the query, as documented) ----------
 
     async def token_get(self, auth_code: str) -> TokenGrant:
