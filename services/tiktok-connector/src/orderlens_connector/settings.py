@@ -41,3 +41,8 @@ class ConnectorSettings(ServiceSettings):
     webhook_max_bytes: int = Field(
         default=64 * 1024, ge=1024, description="Largest webhook body accepted."
     )
+    tiktok_token_keys: SecretStr = Field(
+        default=SecretStr(""),
+        description="Fernet keys encrypting stored shop tokens, comma-separated, newest first "
+        "(docs/decisions/0094). Required.",
+    )
