@@ -1,0 +1,1 @@
+"""Adapters: the TikTok Shop API client, its rate limiter."""

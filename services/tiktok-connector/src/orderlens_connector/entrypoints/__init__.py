@@ -1,0 +1,1 @@
+"""Entrypoints: HTTP routes (webhooks, health) turning requests into service calls."""
