@@ -49,6 +49,7 @@ from orderlens.domain.status import (
     parse_order_status,
     statuses_of_view,
 )
+from orderlens.masking import mask_postal_code
 
 MAX_VALUE_LENGTH = 200
 MAX_VALUES = 50
@@ -748,7 +749,10 @@ def build_mongo_filter(
     if filters.city:
         conditions.append(_any_of("recipient.city", [_ci_exact(v) for v in filters.city]))
     if filters.postal_code:
-        prefixes = [{"$regex": f"^{re.escape(v)}", "$options": "i"} for v in filters.postal_code]
+        # A role that sees the postal code masked filters it at the masked precision only, so
+        # the filter cannot recover what the answer hides (issue 17 #6).
+        codes = [v if pii else mask_postal_code(v) or "" for v in filters.postal_code]
+        prefixes = [{"$regex": f"^{re.escape(v)}", "$options": "i"} for v in codes]
         conditions.append(_any_of("recipient.postal_code", prefixes))
     if filters.carrier:
         conditions.append(_any_of("carriers", [_ci_exact(v) for v in filters.carrier]))
