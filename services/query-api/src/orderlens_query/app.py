@@ -16,6 +16,7 @@ from orderlens.kafka import make_broker
 from orderlens.mongo import database, make_client
 from orderlens_query.http_metrics import HttpMetrics
 from orderlens_query.idempotency import ensure_indexes
+from orderlens_query.limits import RequestLimits
 from orderlens_query.problems import install_problem_handlers
 from orderlens_query.routes import actions, exports, health, orders, stats
 from orderlens_query.runtime import SERVICE, Runtime, make_verifier
@@ -127,10 +128,13 @@ def create_app(settings: QueryApiSettings | None = None) -> FastAPI:
         version="1.0.0",
         description=DESCRIPTION,
         lifespan=_lifespan,
+        # A trailing slash is a 404, not a redirect built from the Host header (issue 17 #8).
+        redirect_slashes=False,
     )
     app.state.settings = settings or QueryApiSettings()
     install_problem_handlers(app)
     app.add_middleware(HttpMetrics)
+    app.add_middleware(RequestLimits)
     app.include_router(orders.router)
     app.include_router(actions.router)
     app.include_router(stats.router)

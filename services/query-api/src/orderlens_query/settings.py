@@ -38,6 +38,11 @@ class QueryApiSettings(ServiceSettings):
         default=300_000, ge=1, description="Most orders one stats answer reads."
     )
     idempotency_ttl_hours: int = Field(default=24, ge=1, description="Idempotency-Key lifetime.")
+    trusted_proxies: str = Field(
+        default="",
+        description="Comma-separated addresses whose X-Forwarded-* headers are trusted; "
+        "empty: none.",
+    )
     cursor_secret: str | None = Field(
         default=None,
         description="HMAC key of list cursors (decision 0072); every replica needs the same one. "
