@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
+from datetime import timedelta
 from typing import Any
 
 import pytest_asyncio
@@ -11,6 +12,7 @@ from qa_api import Api, start_api
 from qa_orders import NOW, make_orders
 
 from orderlens.roles import Role
+from orderlens.tokens import LOCAL_DEV_SECRET, mint_token
 from orderlens_query.limits import MAX_BODY_BYTES, MAX_HEADER_BYTES, MAX_QUERY_PARAMS
 
 
@@ -62,3 +64,32 @@ async def test_a_trailing_slash_is_not_redirected_to_the_host_header(api: Api) -
     )
     assert response.status_code == 404
     assert "location" not in response.headers
+
+
+async def test_answers_are_not_cached_or_sniffed_and_401s_do_not_echo_the_library(
+    api: Api,
+) -> None:
+    """issue 17 #11."""
+    order = api.orders[0]
+    response = await api.get(f"/v1/orders/{order.id}")
+    assert response.status_code == 200
+    assert response.headers["cache-control"] == "no-store"
+    assert response.headers["x-content-type-options"] == "nosniff"
+
+    forged = mint_token(sub="x", role=Role.ADMIN, shops=api.shops, secret="not-the-secret" * 3)
+    for token in ("not.a.jwt", forged):
+        rejected = await api.client.get("/v1/orders", headers={"Authorization": f"Bearer {token}"})
+        assert rejected.status_code == 401
+        # PyJWT's own wording ("Signature verification failed", "Not enough segments") stays in.
+        assert "signature" not in rejected.text.lower()
+        assert "segments" not in rejected.text.lower()
+
+    forever = mint_token(
+        sub="x",
+        role=Role.ADMIN,
+        shops=api.shops,
+        secret=LOCAL_DEV_SECRET,
+        ttl=timedelta(days=365),
+    )
+    long_lived = await api.client.get("/v1/orders", headers={"Authorization": f"Bearer {forever}"})
+    assert long_lived.status_code == 401

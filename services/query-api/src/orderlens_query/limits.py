@@ -46,6 +46,23 @@ async def _problem(send: Send, scope: Scope, status: int, detail: str, **extra: 
     await send({"type": "http.response.body", "body": body})
 
 
+def _hardened(send: Send) -> Send:
+    """JSON answers carry orders and PII: never cached, never sniffed (issue 17 #11)."""
+
+    async def wrapped(message: Message) -> None:
+        if message["type"] == "http.response.start":
+            headers = list(message.get("headers", []))
+            names = {k.lower() for k, _ in headers}
+            if b"x-content-type-options" not in names:
+                headers.append((b"x-content-type-options", b"nosniff"))
+            if b"cache-control" not in names:
+                headers.append((b"cache-control", b"no-store"))
+            message = {**message, "headers": headers}
+        await send(message)
+
+    return wrapped
+
+
 class RequestLimits:
     def __init__(self, app: ASGIApp) -> None:
         self.app = app
@@ -54,6 +71,7 @@ class RequestLimits:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
+        send = _hardened(send)
         headers: list[tuple[bytes, bytes]] = scope["headers"]
         if sum(len(k) + len(v) for k, v in headers) > MAX_HEADER_BYTES:
             await _problem(send, scope, 431, f"request headers over {MAX_HEADER_BYTES} bytes")

@@ -28,6 +28,9 @@ class QueryApiSettings(ServiceSettings):
     )
     jwt_audience: str | None = Field(default=None, description="Required `aud`, if any.")
     jwt_issuer: str | None = Field(default=None, description="Required `iss`, if any.")
+    jwt_max_lifetime_hours: int = Field(
+        default=24 * 31, ge=1, description="Longest accepted `exp - iat`; `iat` is required."
+    )
 
     max_page_size: int = Field(default=200, ge=1, le=200, description="Largest `limit`.")
     query_max_time_ms: int = Field(
