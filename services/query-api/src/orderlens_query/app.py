@@ -123,6 +123,8 @@ def _without_fastapi_422(app: FastAPI) -> Callable[[], dict[str, Any]]:
 
 
 def create_app(settings: QueryApiSettings | None = None) -> FastAPI:
+    settings = settings or QueryApiSettings()
+    docs = settings.api_docs
     app = FastAPI(
         title="orderlens query-api",
         version="1.0.0",
@@ -130,8 +132,12 @@ def create_app(settings: QueryApiSettings | None = None) -> FastAPI:
         lifespan=_lifespan,
         # A trailing slash is a 404, not a redirect built from the Host header (issue 17 #8).
         redirect_slashes=False,
+        # The Swagger UI loads its scripts from a CDN: off where the API is exposed.
+        docs_url="/docs" if docs else None,
+        redoc_url="/redoc" if docs else None,
+        openapi_url="/openapi.json" if docs else None,
     )
-    app.state.settings = settings or QueryApiSettings()
+    app.state.settings = settings
     install_problem_handlers(app)
     app.add_middleware(HttpMetrics)
     app.add_middleware(RequestLimits)

@@ -41,6 +41,12 @@ class QueryApiSettings(ServiceSettings):
         default=300_000, ge=1, description="Most orders one stats answer reads."
     )
     idempotency_ttl_hours: int = Field(default=24, ge=1, description="Idempotency-Key lifetime.")
+    api_docs: bool = Field(
+        default=True, description="Serve /docs, /redoc and /openapi.json (off in production)."
+    )
+    metrics_token: str | None = Field(
+        default=None, description="When set, /metrics requires `Authorization: Bearer <it>`."
+    )
     trusted_proxies: str = Field(
         default="",
         description="Comma-separated addresses whose X-Forwarded-* headers are trusted; "
