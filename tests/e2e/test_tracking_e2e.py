@@ -10,16 +10,22 @@ import uuid
 from collections.abc import AsyncIterator
 from typing import Any
 
+import httpx
 import pytest_asyncio
 from aiokafka import AIOKafkaProducer
+from asgi_lifespan import LifespanManager
 from pymongo.asynchronous.database import AsyncDatabase
 
 from orderlens.carrier_simulator import RunningSimulator, SimulatorConfig, running
 from orderlens.devstack import TopicNames
 from orderlens.events import OrderCreated, encode, make_event
+from orderlens.roles import Role
 from orderlens.tiktok import TikTokOrder
+from orderlens.tokens import LOCAL_DEV_SECRET, mint_token
 from orderlens_ingest.app import IngestApp
 from orderlens_ingest.settings import IngestSettings
+from orderlens_query.app import create_app
+from orderlens_query.settings import QueryApiSettings
 from orderlens_tracker.app import TrackerApp
 from orderlens_tracker.settings import TrackerSettings
 
@@ -168,3 +174,65 @@ async def test_a_shipped_order_is_delivered_and_an_exception_raises_delivery_iss
         for doc in troubled
     ), "the exception raised delivery_issue while it lasted"
     assert any(c["status"] == "EXCEPTION" for c in troubled[-1]["packages"][0]["checkpoints"])
+
+
+async def test_the_detail_view_of_an_order_the_tracker_delivered_answers_for_every_role(
+    services: None,
+    kafka_bootstrap_servers: str,
+    mongodb_uri: str,
+    mongo_db_name: str,
+    topic_names: TopicNames,
+    mongo_db: AsyncDatabase[dict[str, Any]],
+) -> None:
+    """issue 17 #1: history entries written by the tracker's events carry package fields; the
+    detail view must show them, not answer 500."""
+    order_id = f"58{uuid.uuid4().int % 10**16:016d}"
+    number = f"SIMDLV{uuid.uuid4().hex[:10].upper()}"
+    producer = AIOKafkaProducer(bootstrap_servers=kafka_bootstrap_servers, acks="all")
+    await producer.start()
+    try:
+        await producer.send_and_wait(
+            topic_names.created, shipped_order(order_id, number), key=order_id.encode()
+        )
+    finally:
+        await producer.stop()
+
+    stored: dict[str, Any] | None = None
+    deadline = time.monotonic() + 90
+    while stored is None or stored["status"] != "DELIVERED":
+        assert time.monotonic() < deadline, f"order not delivered in time: {stored}"
+        await asyncio.sleep(0.05)
+        stored = await mongo_db["orders"].find_one({"_id": order_id})
+    assert any(entry.get("tracking_number") == number for entry in stored["history"])
+
+    settings = QueryApiSettings(
+        mongodb_uri=mongodb_uri,
+        mongodb_database=mongo_db_name,
+        kafka_bootstrap_servers=kafka_bootstrap_servers,
+        topic_status_changed=topic_names.status_changed,
+        log_json=False,
+    )
+    app = create_app(settings)
+    async with LifespanManager(app, startup_timeout=60, shutdown_timeout=60) as manager:
+        transport = httpx.ASGITransport(app=manager.app)
+        async with httpx.AsyncClient(transport=transport, base_url="http://qa") as client:
+            for role in Role:
+                token = mint_token(
+                    sub=f"e2e-{role}", role=role, shops=["7000000001"], secret=LOCAL_DEV_SECRET
+                )
+                response = await client.get(
+                    f"/v1/orders/{order_id}", headers={"Authorization": f"Bearer {token}"}
+                )
+                assert response.status_code == 200, (role, response.text)
+                body = response.json()
+                assert body["status"] == "DELIVERED"
+                timeline = body["history"]
+                assert [e["event_id"] for e in timeline] == [
+                    e["event_id"] for e in stored["history"]
+                ], role
+                assert any(e["tracking_status"] == "DELIVERED" for e in timeline), role
+                # The package fields the tracker's events carry are part of the timeline.
+                assert any(e["tracking_number"] == number for e in timeline), (role, timeline)
+                [package] = body["packages"]
+                assert package["carrier"] == "simpost"
+                assert package["checkpoints"][-1]["status"] == "DELIVERED"

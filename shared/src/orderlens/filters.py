@@ -25,6 +25,8 @@ from __future__ import annotations
 
 import base64
 import binascii
+import hashlib
+import hmac
 import json
 import re
 from collections.abc import Collection, Iterable, Mapping, Sequence
@@ -47,6 +49,7 @@ from orderlens.domain.status import (
     parse_order_status,
     statuses_of_view,
 )
+from orderlens.masking import mask_postal_code
 
 MAX_VALUE_LENGTH = 200
 MAX_VALUES = 50
@@ -365,8 +368,18 @@ def _value_at(document: Mapping[str, Any], dotted: str) -> Any:
     return current
 
 
-def encode_cursor(sort: Sort, document: Mapping[str, Any]) -> str:
-    """The cursor after `document` (a stored order) in `sort` order."""
+# MongoDB's integers are 64-bit: a cursor key outside that range cannot name a position.
+_INT64 = range(-(2**63), 2**63)
+
+
+def _signature(key: bytes, body: str) -> str:
+    mac = hmac.new(key, body.encode(), hashlib.sha256).digest()[:16]
+    return base64.urlsafe_b64encode(mac).decode().rstrip("=")
+
+
+def encode_cursor(sort: Sort, document: Mapping[str, Any], secret: bytes | None = None) -> str:
+    """The cursor after `document` (a stored order) in `sort` order, HMAC-signed with `secret`
+    when given (decision 0072): a signed cursor cannot be forged, only replayed."""
     value = _value_at(document, sort.field)
     if isinstance(value, datetime):
         if value.tzinfo is None:
@@ -376,13 +389,19 @@ def encode_cursor(sort: Sort, document: Mapping[str, Any]) -> str:
         encoded = value
     payload = {"s": str(sort), "k": encoded, "id": document["_id"]}
     raw = json.dumps(payload, separators=(",", ":")).encode()
-    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
+    body = base64.urlsafe_b64encode(raw).decode().rstrip("=")
+    return body if secret is None else f"{body}.{_signature(secret, body)}"
 
 
-def decode_cursor(sort: Sort, token: str) -> CursorPosition:
-    """The position a cursor names; FilterError on a forged, damaged or foreign cursor."""
+def decode_cursor(sort: Sort, token: str, secret: bytes | None = None) -> CursorPosition:
+    """The position a cursor names; FilterError on a forged, damaged or foreign cursor.
+
+    With `secret`, the signature is checked first; without, only the shape (parameter parsing)."""
     bad = FilterError.one("cursor", "not a cursor returned by this list, with the same sort")
     if len(token) > 1_000:
+        raise bad
+    token, _, signature = token.partition(".")
+    if secret is not None and not hmac.compare_digest(signature, _signature(secret, token)):
         raise bad
     try:
         raw = base64.urlsafe_b64decode(token + "=" * (-len(token) % 4))
@@ -398,7 +417,7 @@ def decode_cursor(sort: Sort, token: str) -> CursorPosition:
     if key is None and sort.key == SortKey.PAID_AT:
         value = None
     elif sort.key == SortKey.TOTAL:
-        if not isinstance(key, int) or isinstance(key, bool):
+        if not isinstance(key, int) or isinstance(key, bool) or key not in _INT64:
             raise bad
         value = key
     else:
@@ -730,7 +749,10 @@ def build_mongo_filter(
     if filters.city:
         conditions.append(_any_of("recipient.city", [_ci_exact(v) for v in filters.city]))
     if filters.postal_code:
-        prefixes = [{"$regex": f"^{re.escape(v)}", "$options": "i"} for v in filters.postal_code]
+        # A role that sees the postal code masked filters it at the masked precision only, so
+        # the filter cannot recover what the answer hides (issue 17 #6).
+        codes = [v if pii else mask_postal_code(v) or "" for v in filters.postal_code]
+        prefixes = [{"$regex": f"^{re.escape(v)}", "$options": "i"} for v in codes]
         conditions.append(_any_of("recipient.postal_code", prefixes))
     if filters.carrier:
         conditions.append(_any_of("carriers", [_ci_exact(v) for v in filters.carrier]))

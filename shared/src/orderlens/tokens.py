@@ -108,6 +108,7 @@ class TokenVerifier:
         issuer: str | None = None,
         leeway: timedelta = timedelta(seconds=30),
         jwks_refetch_cooldown: float = 30.0,
+        max_lifetime: timedelta | None = None,
     ) -> None:
         unsupported = set(algorithms) - SUPPORTED_ALGORITHMS
         if unsupported:
@@ -132,6 +133,7 @@ class TokenVerifier:
         self._audience = audience
         self._issuer = issuer
         self._leeway = leeway
+        self._max_lifetime = max_lifetime
         if secret is None and self._jwk_set is None and self._jwks_client is None:
             raise ValueError("a token verifier needs a secret or a JWKS")
 
@@ -146,7 +148,7 @@ class TokenVerifier:
             raise InvalidToken("malformed token") from None
         algorithm = header.get("alg")
         if not isinstance(algorithm, str) or algorithm not in self._algorithms:
-            raise InvalidToken(f"token algorithm {algorithm!r} is not accepted")
+            raise InvalidToken("token algorithm is not accepted")
         key = self._key_for(algorithm, header.get("kid"))
         try:
             claims = jwt.decode(
@@ -160,8 +162,15 @@ class TokenVerifier:
             )
         except jwt.ExpiredSignatureError:
             raise ExpiredToken("token has expired") from None
-        except jwt.PyJWTError as exc:
-            raise InvalidToken(f"token rejected: {exc}") from None
+        except jwt.PyJWTError:
+            # The library's message names claims and keys: not for the caller (issue 17 #11).
+            raise InvalidToken("token rejected") from None
+        if self._max_lifetime is not None:
+            issued, expires = claims.get("iat"), claims.get("exp")
+            if not isinstance(issued, int | float) or not isinstance(expires, int | float):
+                raise InvalidToken("token rejected")
+            if expires - issued > self._max_lifetime.total_seconds():
+                raise InvalidToken("token lifetime is longer than accepted")
         return _principal(claims)
 
     def _key_for(self, algorithm: str, kid: Any) -> Any:
@@ -183,8 +192,8 @@ class TokenVerifier:
                     keys = self._jwks_client.get_signing_keys()
                     return _only(keys)
                 return self._jwks_client.get_signing_key(kid)
-            except jwt.PyJWKClientError as exc:
-                raise InvalidToken(f"no signing key: {exc}") from None
+            except jwt.PyJWKClientError:
+                raise InvalidToken("no signing key for this token") from None
         if self._jwk_set is None:
             raise InvalidToken("public-key tokens are not accepted here")
         if kid is None:
@@ -192,7 +201,7 @@ class TokenVerifier:
         for jwk in self._jwk_set.keys:
             if jwk.key_id == kid:
                 return jwk
-        raise InvalidToken(f"no signing key with kid {kid!r}")
+        raise InvalidToken("no signing key for this token")
 
 
 def _only(keys: Sequence[jwt.PyJWK]) -> jwt.PyJWK:

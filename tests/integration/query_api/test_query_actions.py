@@ -34,6 +34,9 @@ def with_statuses(orders: list[Order]) -> list[Order]:
         OrderStatus.AWAITING_SHIPMENT,
         OrderStatus.IN_TRANSIT,
         OrderStatus.COMPLETED,
+        OrderStatus.AWAITING_SHIPMENT,
+        OrderStatus.AWAITING_SHIPMENT,
+        OrderStatus.AWAITING_SHIPMENT,
     ]
     changed = [o.model_copy(update={"status": s}) for o, s in zip(orders, wanted, strict=False)]
     return changed + orders[len(wanted) :]
@@ -182,3 +185,48 @@ async def test_a_disallowed_transition_answers_409_and_publishes_nothing(
 async def test_ready_with_kafka_and_mongodb(api: Api) -> None:
     response = await api.client.get("/readyz")
     assert response.json() == {"status": "ready", "mongodb": True, "kafka": True}
+
+
+async def test_a_second_action_before_ingest_applies_the_first_answers_409(
+    api: Api, kafka_bootstrap_servers: str, topic: str
+) -> None:
+    """issue 17 #2: nothing ingests here, so the read model still says AWAITING_SHIPMENT."""
+    to_ship, to_cancel = api.orders[7], api.orders[8]
+    ship = f"/v1/orders/{to_ship.id}/actions/ship"
+    first = await post(api, ship, {"carrier": "USPS", "tracking_number": "9400111899223100000001"})
+    assert first.status_code == 202, first.text
+    second = await post(api, ship, {"carrier": "UPS", "tracking_number": "1Z9990000000000002"})
+    assert second.status_code == 409, second.text
+    assert second.headers["content-type"] == "application/problem+json"
+
+    cancel = f"/v1/orders/{to_cancel.id}/actions/cancel"
+    assert (await post(api, cancel, {"reason": "Out of stock"})).status_code == 202
+    again = await post(api, cancel, {"reason": "Out of stock"})
+    assert again.status_code == 409, again.text
+    ship_cancelled = await post(
+        api,
+        f"/v1/orders/{to_cancel.id}/actions/ship",
+        {"carrier": "UPS", "tracking_number": "1Z9990000000000003"},
+    )
+    assert ship_cancelled.status_code == 409, ship_cancelled.text
+
+    [shipped] = await events_of(kafka_bootstrap_servers, topic, to_ship.id)
+    assert shipped.id == first.json()["event_id"]
+    assert shipped.data.package.carrier == "USPS"
+    [cancelled] = await events_of(kafka_bootstrap_servers, topic, to_cancel.id, settle=0.5)
+    assert cancelled.data.status == OrderStatus.CANCELLED
+
+
+async def test_a_replayed_key_is_refused_to_a_token_that_lost_the_shop(api: Api) -> None:
+    """issue 17 #3: authorise first, then replay."""
+    order = api.orders[9]
+    path = f"/v1/orders/{order.id}/actions/cancel"
+    key = {"Idempotency-Key": f"lost-{uuid.uuid4()}"}
+    first = await post(api, path, {"reason": "duplicate order"}, **key)
+    assert first.status_code == 202, first.text
+    elsewhere = api.auth(Role.OPERATIONS, shops=["7999999999"])
+    replay = await api.client.post(
+        path, json={"reason": "duplicate order"}, headers={**elsewhere, **key}
+    )
+    assert replay.status_code == 404, replay.text
+    assert "replayed" not in replay.text

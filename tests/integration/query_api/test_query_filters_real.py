@@ -16,7 +16,7 @@ from qa_orders import NOW
 from orderlens.domain.money import format_minor
 from orderlens.domain.order import Order
 from orderlens.domain.status import OrderStatus, ReturnStatus, TrackingStatus
-from orderlens.roles import Role
+from orderlens.roles import Role, sees_full_pii
 
 Params = list[tuple[str, str]]
 Case = tuple[Params, Callable[[Order], bool]]
@@ -352,3 +352,32 @@ async def test_paging_by_paid_at_through_nulls_while_orders_are_inserted(api: Ap
     seen = await page_while_inserting(api, "paid_at", seed=23, limit=100)
     assert [order_id for order_id, n in Counter(seen).items() if n > 1] == []
     assert {o.id for o in api.orders} <= set(seen)
+
+
+@pytest.mark.parametrize("role", list(Role))
+async def test_a_masked_field_filters_only_at_its_masked_precision(api: Api, role: Role) -> None:
+    """issue 17 #6: a role that sees `770` cannot tell `77002` from `77003` through the filter.
+    Name, phone and e-mail are not filterable by masked roles at all (buyer and q skip them)."""
+    order = next(
+        o
+        for o in api.orders
+        if o.recipient.postal_code
+        and len(o.recipient.postal_code) >= 5
+        and " " not in o.recipient.postal_code
+    )
+    code = order.recipient.postal_code
+    assert code is not None
+    sibling = code[:3] + (
+        "0" * (len(code) - 3) if code[3:] != "0" * (len(code) - 3) else "9" * (len(code) - 3)
+    )
+    exact = await api.all_ids([("postal_code", code)], role)
+    other = await api.all_ids([("postal_code", sibling)], role)
+    assert order.id in exact
+    if sees_full_pii(role):
+        assert order.id not in other
+    else:
+        assert sorted(exact) == sorted(other)
+        name = order.recipient.name
+        assert name is not None
+        by_name = await api.all_ids([("buyer", name)], role)
+        assert order.id not in by_name

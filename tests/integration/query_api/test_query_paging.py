@@ -3,6 +3,8 @@ throughout comes back exactly once, and no order twice."""
 
 from __future__ import annotations
 
+import base64
+import json
 from collections import Counter
 from datetime import UTC, datetime
 
@@ -32,3 +34,22 @@ def test_newcomers_fall_before_and_after_the_cursor() -> None:
     middle = datetime.fromtimestamp((NOW.timestamp() * 2 - 60 * 86400) / 2, UTC)
     assert any(o.created_at < middle for o in newcomers)
     assert any(o.created_at > middle for o in newcomers)
+
+
+async def test_a_forged_or_tampered_cursor_answers_400(api: Api) -> None:
+    """issue 17 #5: out-of-range keys, forged payloads and edited signatures are 400, not 500."""
+    first = await api.get("/v1/orders", {"sort": "total", "limit": "5"})
+    assert first.status_code == 200, first.text
+    cursor = first.json()["next_cursor"]
+    assert (await api.get("/v1/orders", {"sort": "total", "cursor": cursor})).status_code == 200
+
+    body, _, signature = cursor.partition(".")
+    payload = json.loads(base64.urlsafe_b64decode(body + "=" * (-len(body) % 4)))
+    overflow = {**payload, "k": 10**30}
+    forged_body = base64.urlsafe_b64encode(json.dumps(overflow).encode()).decode().rstrip("=")
+    flipped = signature[:-1] + ("A" if signature[-1] != "A" else "B")
+    for bad in (forged_body, f"{forged_body}.{signature}", f"{body}.{flipped}", body):
+        response = await api.get("/v1/orders", {"sort": "total", "cursor": bad})
+        assert response.status_code == 400, (bad, response.text)
+        assert response.headers["content-type"] == "application/problem+json"
+        assert "cursor" in response.text

@@ -2,7 +2,7 @@
 
 Reference: `Order.from_document` -> `rows.order_rows` (masking by `orderlens.masking.mask_order`)
 -> `CsvExportWriter.write_rows` (`csv_cell`), the exporter's path before the slim model and the
-text rows. Fast path: `ExportOrder.from_document` -> `CsvRowBuilder` -> `write_text_rows`, and,
+text rows. Fast path: `export_order` -> `CsvRowBuilder` -> `write_text_rows`, and,
 for XLSX, `rows.order_rows` over `ExportOrder`. The orders are the seed generator's, plus
 deterministic variations of them that reach the rarer branches (several packages, missing
 original prices, other currencies, negative amounts, text a spreadsheet would evaluate).
@@ -29,7 +29,7 @@ from orderlens.roles import Role
 from orderlens.seed import SeedConfig, final_snapshots
 from orderlens_exporter.csv_rows import CsvRowBuilder, _amount
 from orderlens_exporter.csv_writer import CsvExportWriter
-from orderlens_exporter.export_model import EXPORT_PROJECTION, ExportOrder
+from orderlens_exporter.export_model import EXPORT_PROJECTION, export_order
 from orderlens_exporter.pipeline import InvalidExport, Progress, plan_export, write_export
 from orderlens_exporter.rows import columns_for, order_rows
 
@@ -118,7 +118,7 @@ def _fast_csv(path: Path, documents: list[Document], **plan: Any) -> bytes:
     projected = [
         {k: v for k, v in d.items() if k in EXPORT_PROJECTION or k == "_id"} for d in documents
     ]
-    writer.write_text_rows(builder.rows(ExportOrder.from_document(d) for d in projected))
+    writer.write_text_rows(builder.rows(export_order(d) for d in projected))
     writer.close()
     return path.read_bytes()
 
@@ -161,7 +161,7 @@ def test_xlsx_cells_from_the_slim_model_equal_those_from_the_read_model(
     for document in DOCUMENTS:
         plan: dict[str, Any] = {"role": role, "zone": zone, "granularity": granularity}
         expected = order_rows(Order.from_document(document), **plan)
-        assert order_rows(ExportOrder.from_document(document), **plan) == expected
+        assert order_rows(export_order(document), **plan) == expected
 
 
 @pytest.mark.parametrize("places", [0, 1, 2, 3, 4])

@@ -5,7 +5,6 @@ from __future__ import annotations
 import asyncio
 import logging
 import os
-import signal
 import socket
 import uuid
 from dataclasses import dataclass
@@ -18,6 +17,7 @@ from orderlens.consumer import BatchConsumer
 from orderlens.filestore import LocalFileStore
 from orderlens.health import HealthServer, kafka_ready
 from orderlens.kafka import make_broker
+from orderlens.lifecycle import run_until_signalled
 from orderlens.logging import configure_logging
 from orderlens.mongo import Document, make_client, ping
 from orderlens_exporter.handlers import requests_consumer
@@ -113,16 +113,7 @@ def build(settings: ExporterSettings, *, owner: str | None = None) -> Exporter:
 
 async def serve(settings: ExporterSettings) -> None:
     exporter = build(settings)
-    stop = asyncio.Event()
-    loop = asyncio.get_running_loop()
-    for sig in (signal.SIGTERM, signal.SIGINT):
-        loop.add_signal_handler(sig, stop.set)
-    await exporter.start()
-    try:
-        await stop.wait()
-    finally:
-        log.info("exporter stopping")
-        await exporter.stop()
+    await run_until_signalled(exporter.start, exporter.stop)
 
 
 def main() -> None:

@@ -24,7 +24,7 @@ from orderlens.mongo import Document
 from orderlens.roles import Role, sees_full_pii
 from orderlens_exporter.csv_rows import CsvRowBuilder
 from orderlens_exporter.csv_writer import CsvExportWriter
-from orderlens_exporter.export_model import ExportOrder
+from orderlens_exporter.export_model import export_order
 from orderlens_exporter.rows import columns_for, iter_rows
 from orderlens_exporter.writers import ExportWriter, open_writer
 from orderlens_exporter.xlsx_writer import MAX_DATA_ROWS_PER_SHEET
@@ -87,7 +87,7 @@ def _write_batch(
     orders = []
     for document in documents:
         try:
-            orders.append(ExportOrder.from_document(document))
+            orders.append(export_order(document))
         except ValidationError as exc:
             raise InvalidExport(f"order {document.get('_id')!r} cannot be read: {exc}") from None
     if isinstance(writer, CsvExportWriter):

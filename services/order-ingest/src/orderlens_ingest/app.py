@@ -5,7 +5,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-import signal
 
 from orderlens.consumer import (
     BatchConsumer,
@@ -17,6 +16,7 @@ from orderlens.consumer import (
 from orderlens.health import HealthServer, kafka_ready
 from orderlens.indexes import ensure_indexes
 from orderlens.kafka import make_broker
+from orderlens.lifecycle import run_until_signalled
 from orderlens.mongo import database, make_client, ping
 from orderlens_ingest.service import Ingest
 from orderlens_ingest.settings import IngestSettings
@@ -141,14 +141,5 @@ class IngestApp:
 
 async def run(settings: IngestSettings, stop: asyncio.Event | None = None) -> None:
     """Run until `stop` is set, or until SIGTERM / SIGINT."""
-    stop = stop or asyncio.Event()
-    loop = asyncio.get_running_loop()
-    for sig in (signal.SIGTERM, signal.SIGINT):
-        with contextlib.suppress(NotImplementedError, RuntimeError):
-            loop.add_signal_handler(sig, stop.set)
     app = IngestApp(settings)
-    try:
-        await app.start()
-        await stop.wait()
-    finally:
-        await app.stop()
+    await run_until_signalled(app.start, app.stop, stop)

@@ -6,6 +6,7 @@ import uvicorn
 
 from orderlens.logging import configure_logging
 from orderlens_query.app import create_app
+from orderlens_query.limits import MAX_HEADER_BYTES
 from orderlens_query.settings import QueryApiSettings
 
 
@@ -17,7 +18,10 @@ def main() -> None:
         host=settings.http_host,
         port=settings.http_port,
         log_config=None,
-        proxy_headers=True,
+        # Forwarded headers only from the configured proxies (issue 17 #8); none by default.
+        proxy_headers=bool(settings.trusted_proxies),
+        forwarded_allow_ips=settings.trusted_proxies or None,
+        h11_max_incomplete_event_size=MAX_HEADER_BYTES,
     )
 
 

@@ -1,4 +1,4 @@
-"""Seller actions (docs/contract.md §5.4): check the transition, publish orders.status-changed, answer 202.
+"""Seller actions (docs/contract.md §5.4): check the transition, publish, answer 202.
 
 `confirm` moves an order out of the ON_HOLD window (or a paid order still UNPAID) to
 AWAITING_SHIPMENT; `ship` hands a to-ship order to a carrier (AWAITING_COLLECTION, with the
@@ -16,6 +16,7 @@ from orderlens.domain.status import OrderStatus, transition_error
 from orderlens.events import CloudEvent, PackageUpdate, StatusChanged, StatusSource, make_event
 from orderlens.roles import Action
 from orderlens.tokens import Principal
+from orderlens_query.accepted_actions import AcceptedActions, effective_status
 from orderlens_query.idempotency import IdempotencyStore, fingerprint
 from orderlens_query.models.actions import ActionAccepted
 from orderlens_query.order_reader import OrderReader
@@ -64,21 +65,25 @@ async def perform(
     *,
     orders: OrderReader,
     keys: IdempotencyStore,
+    accepted: AcceptedActions,
     publish: Publish,
     idempotency_key: str | None,
     now: datetime,
 ) -> ActionAccepted:
     print_ = fingerprint(request.action.value, request.order_id, request.body())
     key_id = IdempotencyStore.key_id(principal.sub, idempotency_key) if idempotency_key else None
+    # Authorise first: a replayed key answers only while the token still reaches the shop.
+    doc = await orders.get(request.order_id, principal.shops)
+    if doc is None:
+        raise ProblemException(404, f"no order {request.order_id} in your shops")
     if key_id is not None:
         stored = await keys.find(key_id, now)
         if stored is not None:
             return _replay(stored.fingerprint, print_, stored.response)
 
-    doc = await orders.get(request.order_id, principal.shops)
-    if doc is None:
-        raise ProblemException(404, f"no order {request.order_id} in your shops")
-    status = OrderStatus(doc["status"])
+    last = await accepted.last(request.order_id)
+    history_ids = {str(entry.get("event_id")) for entry in doc.get("history") or []}
+    status = effective_status(OrderStatus(doc["status"]), history_ids, last)
     error = action_error(request.action, status, doc.get("paid_at") is not None)
     if error is not None:
         raise ProblemException(409, f"cannot {request.action.value} this order: {error}")
@@ -94,7 +99,7 @@ async def perform(
         package=request.package,
     )
     event = make_event(data, source=EVENT_SOURCE, subject=request.order_id, time=now)
-    accepted = ActionAccepted(
+    answer = ActionAccepted(
         event_id=event.id,
         order_id=request.order_id,
         action=request.action,
@@ -102,16 +107,21 @@ async def perform(
         replayed=False,
     )
     if key_id is not None:
-        raced = await keys.claim(key_id, print_, accepted.model_dump(mode="json"), now)
+        raced = await keys.claim(key_id, print_, answer.model_dump(mode="json"), now)
         if raced is not None:
             return _replay(raced.fingerprint, print_, raced.response)
+    if not await accepted.record(request.order_id, last, event.id, target, now):
+        if key_id is not None:
+            await keys.release(key_id)
+        raise ProblemException(409, f"another action on order {request.order_id} was accepted")
     try:
         await publish(event)
     except Exception:
+        await accepted.undo(request.order_id, last, event.id)
         if key_id is not None:
             await keys.release(key_id)
         raise
-    return accepted
+    return answer
 
 
 def _replay(stored_print: str, print_: str, response: dict[str, Any]) -> ActionAccepted:

@@ -16,6 +16,7 @@ from orderlens.kafka import make_broker
 from orderlens.mongo import database, make_client
 from orderlens_query.http_metrics import HttpMetrics
 from orderlens_query.idempotency import ensure_indexes
+from orderlens_query.limits import RequestLimits
 from orderlens_query.problems import install_problem_handlers
 from orderlens_query.routes import actions, exports, health, orders, stats, stream
 from orderlens_query.runtime import SERVICE, Runtime, make_verifier
@@ -122,15 +123,24 @@ def _without_fastapi_422(app: FastAPI) -> Callable[[], dict[str, Any]]:
 
 
 def create_app(settings: QueryApiSettings | None = None) -> FastAPI:
+    settings = settings or QueryApiSettings()
+    docs = settings.api_docs
     app = FastAPI(
         title="orderlens query-api",
         version="1.0.0",
         description=DESCRIPTION,
         lifespan=_lifespan,
+        # A trailing slash is a 404, not a redirect built from the Host header (issue 17 #8).
+        redirect_slashes=False,
+        # The Swagger UI loads its scripts from a CDN: off where the API is exposed.
+        docs_url="/docs" if docs else None,
+        redoc_url="/redoc" if docs else None,
+        openapi_url="/openapi.json" if docs else None,
     )
-    app.state.settings = settings or QueryApiSettings()
+    app.state.settings = settings
     install_problem_handlers(app)
     app.add_middleware(HttpMetrics)
+    app.add_middleware(RequestLimits)
     # Before orders: `/v1/orders/{order_id}` would take `stream` for an order id.
     app.include_router(stream.router)
     app.include_router(orders.router)

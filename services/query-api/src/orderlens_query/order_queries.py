@@ -31,16 +31,19 @@ async def list_orders(
     filters: OrderFilters,
     options: ListOptions,
     now: datetime,
+    cursor_key: bytes | None = None,
 ) -> OrderPage:
     query = scoped_query(filters, principal, now)
     page_query = query
     if options.cursor is not None:
-        page_query = with_keyset(query, options.sort, decode_cursor(options.sort, options.cursor))
+        page_query = with_keyset(
+            query, options.sort, decode_cursor(options.sort, options.cursor, cursor_key)
+        )
     # One extra row tells whether another page exists without a second query.
     docs = await reader.page(page_query, options.sort, options.limit + 1)
     has_more = len(docs) > options.limit
     docs = docs[: options.limit]
-    next_cursor = encode_cursor(options.sort, docs[-1]) if has_more and docs else None
+    next_cursor = encode_cursor(options.sort, docs[-1], cursor_key) if has_more and docs else None
     total = await reader.count(query) if options.include_total else None
     return OrderPage(
         items=[summary(doc, principal.role) for doc in docs],

@@ -13,7 +13,6 @@ from orderlens_query.models.common import Amount, amount
 from orderlens_query.models.orders import (
     AddressOut,
     BuyerOut,
-    CheckpointOut,
     HistoryOut,
     ItemOut,
     OrderDetail,
@@ -138,20 +137,7 @@ def detail(stored: Order, role: Role) -> OrderDetail:
             cancelled_at=order.cancelled_at,
             updated_at=order.updated_at,
         ),
-        packages=[
-            PackageOut(
-                package_id=package.package_id,
-                carrier=package.carrier,
-                tracking_number=package.tracking_number,
-                tracking_status=package.tracking_status,
-                estimated_delivery_at=package.estimated_delivery_at,
-                last_checkpoint_at=package.last_checkpoint_at,
-                checkpoints=[
-                    CheckpointOut.model_validate(c.model_dump()) for c in package.checkpoints
-                ],
-            )
-            for package in order.packages
-        ],
+        packages=[PackageOut.model_validate(p.model_dump()) for p in order.packages],
         estimated_delivery_at=order.estimated_delivery_at,
         shipping_type=order.shipping_type,
         fulfillment_type=order.fulfillment_type,
@@ -172,4 +158,5 @@ def detail(stored: Order, role: Role) -> OrderDetail:
 
 
 def stored_order(doc: dict[str, Any]) -> Order:
-    return Order.from_document(doc)
+    # A reader, not the writer: fields a newer order-ingest wrote are skipped (decision 0070).
+    return Order.from_document(doc, extra="ignore")

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from datetime import timedelta
+from typing import Any
 
 from faststream.kafka import KafkaBroker
 from pymongo import AsyncMongoClient
@@ -34,4 +36,5 @@ def make_verifier(settings: QueryApiSettings) -> TokenVerifier:
         algorithms=settings.algorithms,
         audience=settings.jwt_audience,
         issuer=settings.jwt_issuer,
+        max_lifetime=timedelta(hours=settings.jwt_max_lifetime_hours),
     )

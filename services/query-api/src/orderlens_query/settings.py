@@ -2,10 +2,16 @@
 
 from __future__ import annotations
 
+import hashlib
+import secrets
+from functools import cached_property
+
 from pydantic import Field
 
 from orderlens.settings import ServiceSettings
 from orderlens.tokens import LOCAL_DEV_SECRET
+
+_PROCESS_KEY = secrets.token_bytes(32)
 
 
 class QueryApiSettings(ServiceSettings):
@@ -22,6 +28,9 @@ class QueryApiSettings(ServiceSettings):
     )
     jwt_audience: str | None = Field(default=None, description="Required `aud`, if any.")
     jwt_issuer: str | None = Field(default=None, description="Required `iss`, if any.")
+    jwt_max_lifetime_hours: int = Field(
+        default=24 * 31, ge=1, description="Longest accepted `exp - iat`; `iat` is required."
+    )
 
     max_page_size: int = Field(default=200, ge=1, le=200, description="Largest `limit`.")
     query_max_time_ms: int = Field(
@@ -32,6 +41,31 @@ class QueryApiSettings(ServiceSettings):
         default=300_000, ge=1, description="Most orders one stats answer reads."
     )
     idempotency_ttl_hours: int = Field(default=24, ge=1, description="Idempotency-Key lifetime.")
+    api_docs: bool = Field(
+        default=True, description="Serve /docs, /redoc and /openapi.json (off in production)."
+    )
+    metrics_token: str | None = Field(
+        default=None, description="When set, /metrics requires `Authorization: Bearer <it>`."
+    )
+    trusted_proxies: str = Field(
+        default="",
+        description="Comma-separated addresses whose X-Forwarded-* headers are trusted; "
+        "empty: none.",
+    )
+    cursor_secret: str | None = Field(
+        default=None,
+        description="HMAC key of list cursors (decision 0072); every replica needs the same one. "
+        "Unset: derived from `jwt_secret`, else random per process.",
+    )
+
+    @cached_property
+    def cursor_key(self) -> bytes:
+        if self.cursor_secret:
+            return self.cursor_secret.encode()
+        if self.jwt_secret:
+            # A separate key from the token secret: a cursor never works as a token or back.
+            return hashlib.sha256(b"orderlens-cursor\x00" + self.jwt_secret.encode()).digest()
+        return _PROCESS_KEY
 
     @property
     def algorithms(self) -> tuple[str, ...]:

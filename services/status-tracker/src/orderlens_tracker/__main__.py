@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import asyncio
-import signal
 
+from orderlens.lifecycle import run_until_signalled
 from orderlens.logging import configure_logging
 from orderlens_tracker.app import TrackerApp
 from orderlens_tracker.consumer import SERVICE
@@ -13,15 +13,7 @@ from orderlens_tracker.settings import TrackerSettings
 
 async def run(settings: TrackerSettings) -> None:
     app = TrackerApp(settings)
-    stopping = asyncio.Event()
-    loop = asyncio.get_running_loop()
-    for signum in (signal.SIGTERM, signal.SIGINT):
-        loop.add_signal_handler(signum, stopping.set)
-    await app.start()
-    try:
-        await stopping.wait()
-    finally:
-        await app.stop()
+    await run_until_signalled(app.start, app.stop)
 
 
 def main() -> None:

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from collections import OrderedDict
 from datetime import UTC, datetime
+from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -191,9 +192,14 @@ class Order(_Doc):
         return {"_id": self.id, **doc}
 
     @classmethod
-    def from_document(cls, doc: dict[str, object]) -> Order:
+    def from_document(
+        cls, doc: dict[str, object], *, extra: Literal["forbid", "ignore"] = "forbid"
+    ) -> Order:
+        """`extra="ignore"` for readers (query-api): a field that a newer order-ingest wrote,
+        at any depth, is skipped rather than refused. order-ingest, which writes the document
+        back, keeps the default: it must not drop what it does not know (decision 0070)."""
         data = {k: v for k, v in doc.items() if k != "_id"}
-        return cls.model_validate({"id": doc["_id"], **data})
+        return cls.model_validate({"id": doc["_id"], **data}, extra=extra)
 
 
 def utc(seconds: int | None) -> datetime | None:

@@ -7,6 +7,13 @@ from typing import Any
 
 from pydantic import Field, SerializerFunctionWrapHandler, model_serializer
 
+from orderlens.domain.order import (
+    Address,
+    Buyer,
+    HistoryEntry,
+    PackageDoc,
+    RiskFlag,
+)
 from orderlens.domain.status import OrderStatus, ReturnStatus, TrackingStatus, View
 from orderlens_query.models.common import Amount, ApiModel
 
@@ -76,23 +83,14 @@ class OrderCounts(ApiModel):
     total: int
 
 
-class AddressOut(ApiModel):
-    name: str | None = None
-    phone: str | None = None
-    lines: list[str] = Field(default_factory=list)
-    full_address: str | None = None
-    postal_code: str | None = None
-    country_code: str | None = None
-    country: str | None = None
-    state: str | None = None
-    city: str | None = None
-    district: str | None = None
+# The detail view shows these stored shapes whole: they are the read model's own classes
+# (decision 0070), so a field order-ingest adds to one is shown, never refused (issue 17 #1).
+class AddressOut(Address, ApiModel):
+    pass
 
 
-class BuyerOut(ApiModel):
-    user_id: str | None = None
-    email: str | None = None
-    message: str | None = None
+class BuyerOut(Buyer, ApiModel):
+    pass
 
 
 class ItemOut(ApiModel):
@@ -127,37 +125,16 @@ class PaymentOut(ApiModel):
     total: str
 
 
-class CheckpointOut(ApiModel):
-    at: datetime
-    status: TrackingStatus
-    message: str | None
-    location: str | None
+class PackageOut(PackageDoc, ApiModel):
+    """One package with its carrier checkpoints (the read model's `Checkpoint`)."""
 
 
-class PackageOut(ApiModel):
-    package_id: str | None
-    carrier: str | None
-    tracking_number: str | None
-    tracking_status: TrackingStatus
-    estimated_delivery_at: datetime | None
-    last_checkpoint_at: datetime | None
-    checkpoints: list[CheckpointOut]
+class RiskFlagOut(RiskFlag, ApiModel):
+    pass
 
 
-class RiskFlagOut(ApiModel):
-    code: str
-    reason: str
-
-
-class HistoryOut(ApiModel):
-    event_id: str
-    at: datetime
-    source: str
-    status: OrderStatus | None
-    return_status: ReturnStatus | None
-    tracking_status: TrackingStatus | None
-    applied: bool
-    reason: str | None
+class HistoryOut(HistoryEntry, ApiModel):
+    """One entry of the order's timeline, as stored (the package fields included)."""
 
 
 class Timestamps(ApiModel):

@@ -12,6 +12,7 @@ from orderlens.events import CloudEvent, PackageUpdate, StatusChanged
 from orderlens.kafka import publish_event
 from orderlens.roles import Action, Permission
 from orderlens.tokens import Principal
+from orderlens_query.accepted_actions import AcceptedActions
 from orderlens_query.actions import ActionRequest, perform
 from orderlens_query.auth import AppRuntime, require
 from orderlens_query.idempotency import IdempotencyStore
@@ -62,6 +63,7 @@ async def _run(
         principal,
         orders=OrderReader(runtime.db, max_time_ms=settings.query_max_time_ms),
         keys=IdempotencyStore(runtime.db, ttl=timedelta(hours=settings.idempotency_ttl_hours)),
+        accepted=AcceptedActions(runtime.db),
         publish=publish,
         idempotency_key=key,
         now=datetime.now(UTC),

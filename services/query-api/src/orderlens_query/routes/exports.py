@@ -13,7 +13,10 @@ from __future__ import annotations
 
 import asyncio
 import base64
+import contextlib
 import logging
+import secrets
+import time
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 from typing import Annotated, Any
@@ -55,6 +58,7 @@ log = logging.getLogger(__name__)
 # Queued or running exports one caller may have at once (more answer 429): each export scans
 # orders, and the per-shop cap only bounds how many run, not how many wait.
 MAX_PENDING_PER_CALLER = 20
+EXPORT_LOCKS_COLLECTION = "export_request_locks"
 PUBLISH_TIMEOUT_SECONDS = 3.0
 
 EXPORT_ID = Annotated[
@@ -192,6 +196,47 @@ class ExportRecords:
         return [ExportRecord.from_document(doc) async for doc in cursor]
 
 
+class CallerLock:
+    """One export request per caller at a time, so that count-then-insert cannot be raced past
+    the cap (issue 17 #4, decision 0073). A lease document per caller (unique `_id`); a lease a
+    crashed request left behind expires after `LEASE`."""
+
+    LEASE = timedelta(seconds=10)
+    WAIT_SECONDS = 5.0
+
+    def __init__(self, db: AsyncDatabase[Document]) -> None:
+        self._locks = db[EXPORT_LOCKS_COLLECTION]
+
+    async def _take(self, caller: str, token: str) -> bool:
+        now = datetime.now(UTC)
+        try:
+            await self._locks.insert_one({"_id": caller, "token": token, "until": now + self.LEASE})
+        except DuplicateKeyError:
+            stolen = await self._locks.update_one(
+                {"_id": caller, "until": {"$lt": now}},
+                {"$set": {"token": token, "until": now + self.LEASE}},
+            )
+            return stolen.modified_count == 1
+        return True
+
+    @contextlib.asynccontextmanager
+    async def held(self, caller: str) -> AsyncIterator[None]:
+        token = secrets.token_hex(8)
+        deadline = time.monotonic() + self.WAIT_SECONDS
+        while not await self._take(caller, token):
+            if time.monotonic() > deadline:
+                raise ProblemException(
+                    429,
+                    "another export request of yours is being accepted; retry",
+                    headers={"Retry-After": "1"},
+                )
+            await asyncio.sleep(0.02)
+        try:
+            yield
+        finally:
+            await self._locks.delete_one({"_id": caller, "token": token})
+
+
 async def records(runtime: AppRuntime) -> ExportRecords:
     return ExportRecords(runtime.db)
 
@@ -311,6 +356,38 @@ async def request_export(
         earlier = await keys.find(key_id, now)
         if earlier is not None:
             return _replayed(earlier.fingerprint, print_, earlier.response, response)
+    async with CallerLock(runtime.db).held(principal.sub):
+        return await _accept(
+            runtime,
+            principal,
+            records,
+            body,
+            response,
+            idempotency_key,
+            filters=filters,
+            shop_ids=shop_ids,
+            now=now,
+            keys=keys,
+            key_id=key_id,
+            print_=print_,
+        )
+
+
+async def _accept(
+    runtime: Runtime,
+    principal: Principal,
+    records: ExportRecords,
+    body: ExportRequestBody,
+    response: Response,
+    idempotency_key: str | None,
+    *,
+    filters: dict[str, str | list[str]],
+    shop_ids: list[str],
+    now: datetime,
+    keys: IdempotencyStore,
+    key_id: str,
+    print_: str,
+) -> ExportAccepted:
     if await records.pending(principal.sub) >= MAX_PENDING_PER_CALLER:
         raise ProblemException(
             429,

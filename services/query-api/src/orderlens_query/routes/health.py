@@ -3,14 +3,16 @@
 from __future__ import annotations
 
 import asyncio
+import hmac
 
-from fastapi import APIRouter, Response
+from fastapi import APIRouter, Request, Response
 from fastapi.responses import JSONResponse
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
 from orderlens.mongo import ping
 from orderlens_query.auth import AppRuntime
 from orderlens_query.models.health import Health, Readiness
+from orderlens_query.problems import unauthorized
 
 router = APIRouter(tags=["operations"])
 
@@ -50,5 +52,11 @@ async def _kafka_ok(runtime: AppRuntime) -> bool:
         200: {"content": {CONTENT_TYPE_LATEST.split(";")[0]: {"schema": {"type": "string"}}}}
     },
 )
-async def metrics() -> Response:
+async def metrics(runtime: AppRuntime, request: Request) -> Response:
+    token = runtime.settings.metrics_token
+    if token:
+        # Behind a token when configured (issue 17 #11): metrics name routes, shops' load.
+        given = request.headers.get("authorization", "")
+        if not hmac.compare_digest(given.encode(), f"Bearer {token}".encode()):
+            raise unauthorized("a metrics token is required")
     return Response(generate_latest(), media_type=CONTENT_TYPE_LATEST)

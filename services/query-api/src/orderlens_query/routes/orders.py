@@ -53,12 +53,14 @@ Reader = Annotated[OrderReader, Depends(reader)]
     openapi_extra={"parameters": openapi_parameters(paging=True)},
 )
 async def get_orders(
+    runtime: AppRuntime,
     principal: ReadOrders,
     orders: Reader,
     query: Annotated[tuple[OrderFilters, ListOptions], Depends(list_query)],
 ) -> OrderPage:
     filters, options = query
-    return await list_orders(orders, principal, filters, options, datetime.now(UTC))
+    key = runtime.settings.cursor_key
+    return await list_orders(orders, principal, filters, options, datetime.now(UTC), key)
 
 
 @router.get(

@@ -1,0 +1,40 @@
+"""Run a service until SIGTERM / SIGINT, in every state (issue 17 #9, decision 0076).
+
+A service that waits for its database or broker at start-up retries inside `start()`; waiting
+for `start()` to return before listening for the signal ignored SIGTERM for as long as the
+outage lasted. Here the signal cancels a start-up still in progress, then `stop()` runs: it must
+cope with a half-started service (the services' `stop()` methods do).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import signal
+from collections.abc import Awaitable, Callable
+
+
+async def run_until_signalled(
+    start: Callable[[], Awaitable[None]],
+    stop: Callable[[], Awaitable[None]],
+    stopping: asyncio.Event | None = None,
+) -> None:
+    stopping = stopping or asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        with contextlib.suppress(NotImplementedError, RuntimeError):
+            loop.add_signal_handler(sig, stopping.set)
+    starting = asyncio.ensure_future(start())
+    signalled = asyncio.ensure_future(stopping.wait())
+    try:
+        await asyncio.wait({starting, signalled}, return_when=asyncio.FIRST_COMPLETED)
+        if not starting.done():
+            starting.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await starting
+        else:
+            starting.result()  # a start-up that failed for good raises here
+            await signalled
+    finally:
+        signalled.cancel()
+        await stop()
