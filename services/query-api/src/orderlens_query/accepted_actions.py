@@ -16,7 +16,7 @@ from pymongo.asynchronous.database import AsyncDatabase
 from pymongo.errors import DuplicateKeyError
 
 from orderlens.domain.status import OrderStatus
-from orderlens_query.runtime import Document
+from orderlens.mongo import Document
 
 COLLECTION = "accepted_actions"
 

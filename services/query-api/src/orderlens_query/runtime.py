@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import timedelta
-from typing import Any
 
 from faststream.kafka import KafkaBroker
 from pymongo import AsyncMongoClient
