@@ -19,6 +19,7 @@ from pymongo.errors import DuplicateKeyError
 
 from orderlens.domain.export import EXPORTS_COLLECTION, ExportRecord, ExportStatus
 from orderlens.filestore import StoredFile
+from orderlens.indexes import create_missing_indexes
 
 Document = dict[str, Any]
 CLAIMS_COLLECTION = "export_claims"
@@ -36,11 +37,7 @@ class ExportRepository:
         self._claims = db[CLAIMS_COLLECTION]
 
     async def ensure_indexes(self) -> None:
-        # One index per command: FerretDB 1.24 fails on one command naming existing indexes.
-        existing = {index["name"] async for index in await self._exports.list_indexes()}
-        for model in _INDEXES:
-            if model.document["name"] not in existing:
-                await self._exports.create_indexes([model])
+        await create_missing_indexes(self._exports, _INDEXES)
 
     async def get(self, export_id: str) -> ExportRecord | None:
         doc = await self._exports.find_one({"_id": export_id})

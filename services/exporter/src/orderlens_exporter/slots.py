@@ -23,6 +23,7 @@ from pymongo.asynchronous.database import AsyncDatabase
 from pymongo.errors import DuplicateKeyError
 
 from orderlens.domain.export import EXPORTS_COLLECTION, ExportStatus
+from orderlens.indexes import create_missing_indexes
 
 Document = dict[str, Any]
 SLOTS_COLLECTION = "export_slots"
@@ -60,13 +61,13 @@ class ShopSlots:
         self.grace = grace
 
     async def ensure_indexes(self) -> None:
-        existing = {index["name"] async for index in await self._slots.list_indexes()}
-        for model in (
-            IndexModel([("shop_id", ASCENDING)], name="shop_id"),
-            IndexModel([("export_id", ASCENDING)], name="export_id"),
-        ):
-            if model.document["name"] not in existing:
-                await self._slots.create_indexes([model])
+        await create_missing_indexes(
+            self._slots,
+            [
+                IndexModel([("shop_id", ASCENDING)], name="shop_id"),
+                IndexModel([("export_id", ASCENDING)], name="export_id"),
+            ],
+        )
 
     async def acquire(
         self, export_id: str, attempt: int, shop_ids: list[str], *, now: datetime

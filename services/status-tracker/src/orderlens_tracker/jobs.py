@@ -23,6 +23,7 @@ from pymongo.errors import BulkWriteError, DuplicateKeyError
 
 from orderlens.domain.status import TrackingStatus
 from orderlens.events import CheckpointData
+from orderlens.indexes import create_missing_indexes
 from orderlens_tracker.domain import Package, TrackingSnapshot, shard_of
 
 JOBS = "tracking_jobs"
@@ -51,12 +52,7 @@ class JobStore:
         self._writing = asyncio.Lock()
 
     async def ensure_indexes(self) -> None:
-        # One index per command: see docs/decisions/0031.
-        cursor = await self.collection.list_indexes()
-        existing = {index["name"] async for index in cursor}
-        for model in INDEXES:
-            if model.document["name"] not in existing:
-                await self.collection.create_indexes([model])
+        await create_missing_indexes(self.collection, INDEXES)
 
     async def track(self, package: Package, now: datetime) -> None:
         """Create the job, or refresh what is known about its package. Never re-activates a
