@@ -34,7 +34,6 @@ from pymongo import InsertOne, UpdateOne
 from pymongo.asynchronous.database import AsyncDatabase
 from pymongo.errors import BulkWriteError
 
-from orderlens.bulk import bulk_write_chunked
 from orderlens.domain.sales import COLLECTION, bucket_id, bucket_start, counts_as_cancelled
 from orderlens.domain.status import OrderStatus
 from orderlens.mongo import Document
@@ -99,7 +98,7 @@ async def _pending(db: AsyncDatabase[Document], counts: Counter[BucketKey], sign
         for key in sorted(counts)
     ]
     if ops:
-        await bulk_write_chunked(db[COLLECTION], ops)
+        await db[COLLECTION].bulk_write(ops, ordered=False)
 
 
 async def _sums(
@@ -167,7 +166,7 @@ async def recompute(db: AsyncDatabase[Document], keys: Iterable[BucketKey]) -> i
         if not ops:
             return written
         try:
-            await bulk_write_chunked(db[COLLECTION], ops)
+            await db[COLLECTION].bulk_write(ops, ordered=False)
         except BulkWriteError as exc:
             details: Any = exc.details
             if any(e.get("code") != _DUPLICATE_KEY for e in details.get("writeErrors", [])):
@@ -192,7 +191,7 @@ async def repair(db: AsyncDatabase[Document], limit: int = 10_000) -> int:
         UpdateOne({"_id": _id(key), "pending": count}, {"$set": {"pending": 0}})
         for key, count in found
     ]
-    await bulk_write_chunked(db[COLLECTION], ops)
+    await db[COLLECTION].bulk_write(ops, ordered=False)
     return len(found)
 
 

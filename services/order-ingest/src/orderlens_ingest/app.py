@@ -7,6 +7,7 @@ import contextlib
 import logging
 import signal
 
+from orderlens.capabilities import ServerCapabilities
 from orderlens.consumer import (
     BatchConsumer,
     BatchConsumerConfig,
@@ -20,7 +21,7 @@ from orderlens.kafka import make_broker
 from orderlens.mongo import database, make_client, ping
 from orderlens_ingest.service import Ingest
 from orderlens_ingest.settings import IngestSettings
-from orderlens_ingest.store import OrderStore, has_atomic_compare_and_set
+from orderlens_ingest.store import OrderStore
 
 SERVICE = "order-ingest"
 log = logging.getLogger("orderlens_ingest")
@@ -114,7 +115,8 @@ class IngestApp:
         attempt = 0
         while True:
             try:
-                self.ingest.store.compare_and_set = await has_atomic_compare_and_set(self.db)
+                capabilities = await ServerCapabilities.read(self.db)
+                self.ingest.store.compare_and_set = capabilities.atomic_conditional_updates
                 await ensure_indexes(self.db)
                 await self.ingest.repair()
                 return
