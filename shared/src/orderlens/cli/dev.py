@@ -1,6 +1,6 @@
-"""`orderlens dev`: provision, start, stop and inspect the local Kafka + FerretDB stack.
+"""`orderlens dev`: provision, start, stop and inspect the local Kafka + mongo-java-server stack.
 
-    orderlens dev provision            fetch the Kafka jars and build FerretDB (once, cached)
+    orderlens dev provision            fetch the Kafka and mongo-java-server jars (once, cached)
     orderlens dev up                   start both (idempotent), create the contract topics
     orderlens dev status               show what runs where
     orderlens dev down [--wipe]        stop both (and delete their data)
@@ -35,7 +35,7 @@ def register(subparsers: Any) -> None:
     common = argparse.ArgumentParser(add_help=False)
     common.add_argument("--kafka-port", type=int, help="Kafka port (ORDERLENS_KAFKA_PORT, 9092)")
     common.add_argument(
-        "--mongo-port", type=int, help="FerretDB port (ORDERLENS_MONGO_PORT, 27017)"
+        "--mongo-port", type=int, help="MongoDB-wire server port (ORDERLENS_MONGO_PORT, 27017)"
     )
     common.add_argument(
         "--partitions", type=int, help="partitions per contract topic (ORDERLENS_PARTITIONS, 3)"
@@ -47,16 +47,16 @@ def register(subparsers: Any) -> None:
 
     parser = subparsers.add_parser(
         "dev",
-        help="run a local Kafka + FerretDB without Docker",
+        help="run a local Kafka + mongo-java-server without Docker",
         description=__doc__,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     actions = parser.add_subparsers(dest="dev_command", required=True)
     actions.add_parser(
-        "provision", parents=[common], help="fetch Kafka jars and build FerretDB (cached)"
+        "provision", parents=[common], help="fetch the Kafka and mongo-java-server jars (cached)"
     ).set_defaults(func=_provision)
     actions.add_parser(
-        "up", parents=[common], help="start Kafka and FerretDB, create the contract topics"
+        "up", parents=[common], help="start Kafka and mongo-java-server, create the contract topics"
     ).set_defaults(func=_up)
     actions.add_parser("status", parents=[common], help="show the local servers").set_defaults(
         func=_status
@@ -105,7 +105,7 @@ def _provision(args: argparse.Namespace) -> int:
     except DevStackError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 1
-    print(f"provisioned Kafka and FerretDB in {stack.config.cache_dir} ", end="")
+    print(f"provisioned Kafka and mongo-java-server in {stack.config.cache_dir} ", end="")
     print(f"({time.monotonic() - started:.1f}s)")
     return 0
 

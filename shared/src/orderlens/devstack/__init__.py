@@ -1,8 +1,7 @@
 """Real servers for development and tests, without Docker.
 
-Apache Kafka (single KRaft node, jars fetched from Maven Central, run on the local JDK) and
-FerretDB 1.24 (MongoDB wire protocol over SQLite, embedded in a small Go program) are
-provisioned once into `ORDERLENS_CACHE_DIR` (default `~/.cache/orderlens`) and run as detached
+Apache Kafka (single KRaft node) and mongo-java-server (MongoDB wire protocol, H2 store or
+in memory), both from Maven Central jars run on the local JDK, are provisioned once into `ORDERLENS_CACHE_DIR` (default `~/.cache/orderlens`) and run as detached
 background processes with their state under `ORDERLENS_STATE_DIR` (default
 `<repo>/.orderlens`). See `orderlens dev --help` and docs/decisions/0002.
 """
@@ -11,8 +10,8 @@ from __future__ import annotations
 
 from orderlens.devstack.docker import docker_engine_available
 from orderlens.devstack.errors import DevStackError
-from orderlens.devstack.ferretdb import FerretDBServer, mongo_healthy, provision_ferretdb
 from orderlens.devstack.kafka import KafkaInstall, KafkaServer, kafka_healthy, provision_kafka
+from orderlens.devstack.mongo import MongoInstall, MongoServer, mongo_healthy, provision_mongo
 from orderlens.devstack.paths import cache_dir, default_state_dir, repo_root
 from orderlens.devstack.proc import free_port
 from orderlens.devstack.stack import (
@@ -36,10 +35,11 @@ __all__ = [
     "SPEC_TOPICS",
     "Component",
     "DevStackError",
-    "FerretDBServer",
     "KafkaInstall",
     "KafkaServer",
     "LocalStack",
+    "MongoInstall",
+    "MongoServer",
     "ServerStatus",
     "StackConfig",
     "StackStatus",
@@ -53,7 +53,7 @@ __all__ = [
     "free_port",
     "kafka_healthy",
     "mongo_healthy",
-    "provision_ferretdb",
     "provision_kafka",
+    "provision_mongo",
     "repo_root",
 ]

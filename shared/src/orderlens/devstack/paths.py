@@ -7,8 +7,8 @@ from pathlib import Path
 
 from orderlens.devstack.errors import DevStackError
 
-#: Relative path (from the repository root) of the directory holding the Kafka pom and the
-#: FerretDB Go program.
+#: Relative path (from the repository root) of the directory holding the Kafka and
+#: mongo-java-server poms.
 DEPLOY_LOCAL = Path("deploy") / "local"
 
 _MARKER = DEPLOY_LOCAL / "kafka" / "pom.xml"
@@ -38,7 +38,7 @@ def repo_root() -> Path | None:
 
 
 def deploy_dir() -> Path:
-    """`deploy/local` of the checkout (Kafka pom, FerretDB Go program)."""
+    """`deploy/local` of the checkout (Kafka and mongo-java-server poms)."""
     root = repo_root()
     if root is None:
         raise DevStackError(

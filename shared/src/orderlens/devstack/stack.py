@@ -1,10 +1,10 @@
-"""The local stack: one Kafka and one FerretDB under a state directory, started detached.
+"""The local stack: one Kafka and one mongo-java-server under a state directory, started detached.
 
 Layout of a state directory (default `<repo>/.orderlens`, tests use `<repo>/.orderlens/test`):
 
     kafka/      server.properties, log4j.properties, data/, kafka.pid.json
-    ferretdb/   data/ (SQLite files), ferretdb.pid.json
-    logs/       kafka.log, ferretdb.log
+    mongo/      data/orderlens.mv.db (H2 store; absent with the memory backend), mongo.pid.json
+    logs/       kafka.log, mongo.log
     leases/     one file per process currently using a server (see `LocalStack.lease`)
 """
 
@@ -20,7 +20,7 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Literal
 
-from orderlens.devstack import ferretdb, kafka, paths, proc
+from orderlens.devstack import kafka, mongo, paths, proc
 from orderlens.devstack.errors import DevStackError
 from orderlens.devstack.topics import SPEC_TOPICS, ensure_topics_sync
 
@@ -57,6 +57,8 @@ class StackConfig:
     kafka_controller_port: int | None = None  # default: kafka_port + 1
     mongo_port: int = DEFAULT_MONGO_PORT
     partitions: int = DEFAULT_PARTITIONS
+    #: Persistent H2 store (data survives stop/start) or the memory backend (tests, bench).
+    mongo_store: bool = True
 
     @classmethod
     def from_env(
@@ -84,13 +86,15 @@ class StackConfig:
     def for_tests(cls) -> StackConfig:
         """The test suite's own stack: `<state dir>/test`, ports 19092 (+19093) and 37017
         (`ORDERLENS_TEST_KAFKA_PORT` / `ORDERLENS_TEST_MONGO_PORT`), so it never collides with
-        a running dev stack."""
+        a running dev stack. Its MongoDB-wire server uses the memory backend: no test needs
+        the session server's data to outlive it (`mongo_server` gives a restartable one)."""
         return cls(
             state_dir=paths.default_state_dir() / "test",
             cache_dir=paths.cache_dir(),
             kafka_port=_env_int("ORDERLENS_TEST_KAFKA_PORT", TEST_KAFKA_PORT),
             mongo_port=_env_int("ORDERLENS_TEST_MONGO_PORT", TEST_MONGO_PORT),
             partitions=_env_int("ORDERLENS_PARTITIONS", DEFAULT_PARTITIONS),
+            mongo_store=False,
         )
 
     def with_ports(
@@ -131,7 +135,7 @@ class StackStatus:
 
 
 class LocalStack:
-    """Provision, start, stop and inspect the locally run Kafka and FerretDB."""
+    """Provision, start, stop and inspect the locally run Kafka and mongo-java-server."""
 
     def __init__(self, config: StackConfig | None = None) -> None:
         self.config = config or StackConfig.from_env()
@@ -145,11 +149,12 @@ class LocalStack:
             controller_port=self.config.kafka_controller_port or self.config.kafka_port + 1,
             partitions=self.config.partitions,
         )
-        self.mongo = ferretdb.FerretDBServer(
-            home=state / "ferretdb",
-            log_file=self.logs_dir / "ferretdb.log",
+        self.mongo = mongo.MongoServer(
+            home=state / "mongo",
+            log_file=self.logs_dir / "mongo.log",
             host=self.config.host,
             port=self.config.mongo_port,
+            store=self.config.mongo_store,
         )
         self._lock_file = state / "stack.lock"
         self._adopt_running_addresses()
@@ -180,11 +185,11 @@ class LocalStack:
     # -- provisioning ---------------------------------------------------------------------------
 
     def provision(self, components: tuple[Component, ...] = COMPONENTS) -> None:
-        """Fetch the Kafka jars and build FerretDB, once (cached under the cache dir)."""
+        """Fetch the Kafka and mongo-java-server jars, once (cached under the cache dir)."""
         if "kafka" in components:
             kafka.provision_kafka(self.config.cache_dir)
         if "mongo" in components:
-            self.mongo.binary = ferretdb.provision_ferretdb(self.config.cache_dir)
+            self.mongo.install = mongo.provision_mongo(self.config.cache_dir)
 
     # -- one server at a time -------------------------------------------------------------------
 
@@ -203,17 +208,17 @@ class LocalStack:
             return self.kafka.stop()
 
     def start_mongo(self) -> None:
-        """Start FerretDB (same data directory and port as before)."""
+        """Start the MongoDB-wire server (same data directory and port as before)."""
         with proc.file_lock(self._lock_file):
             self._start_mongo_locked()
 
     def _start_mongo_locked(self) -> None:
-        if self.mongo.binary is None:
-            self.mongo.binary = ferretdb.provision_ferretdb(self.config.cache_dir)
+        if self.mongo.install is None:
+            self.mongo.install = mongo.provision_mongo(self.config.cache_dir)
         self.mongo.start()
 
     def stop_mongo(self, *, graceful: bool = True) -> bool:
-        """Stop FerretDB (`graceful=False`: SIGKILL); its data stays for `start_mongo()`."""
+        """Stop the MongoDB-wire server (`graceful=False`: SIGKILL); its data stays for `start_mongo()`."""
         with proc.file_lock(self._lock_file):
             return self.mongo.stop(graceful=graceful)
 
@@ -271,7 +276,7 @@ class LocalStack:
                 address=self.mongodb_uri,
                 pid=m.pid if m else None,
                 log_file=self.mongo.log_file,
-                provisioned=ferretdb.is_provisioned(self.config.cache_dir),
+                provisioned=mongo.is_provisioned(self.config.cache_dir),
             ),
             state_dir=self.config.state_dir,
         )
