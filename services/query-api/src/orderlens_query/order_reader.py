@@ -63,8 +63,12 @@ class OrderReader:
         )
         return await cursor.to_list(length=limit)
 
-    async def count(self, query: Mapping[str, Any]) -> int:
-        return await self._orders.count_documents(dict(query), maxTimeMS=self._max_time_ms)
+    async def count(self, query: Mapping[str, Any], *, limit: int | None = None) -> int:
+        """Matching orders, or `limit` when at least that many match (a bounded count)."""
+        options: dict[str, Any] = {"maxTimeMS": self._max_time_ms}
+        if limit is not None:
+            options["limit"] = limit
+        return await self._orders.count_documents(dict(query), **options)
 
     async def count_by(self, query: Mapping[str, Any], *fields: str) -> dict[Any, int]:
         """Matching orders per value of `fields` (a tuple key when several), in one pass."""
