@@ -143,6 +143,8 @@ class ShardLeases:
     async def _heads(self) -> dict[int, Lease]:
         heads: dict[int, Lease] = {}
         async for doc in self.leases.find({}):
+            if isinstance(doc["_id"], str):
+                continue  # a `<shard>-<generation>` document of the former chain scheme
             lease = _lease(doc)
             heads[lease.shard] = lease
         return heads
