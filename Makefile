@@ -41,7 +41,7 @@ format: ## apply ruff fixes and formatting
 
 typecheck: ## mypy (strict for the orderlens library)
 	@scripts/bootstrap --python-only
-	$(UV) mypy shared/src services/order-ingest/src services/status-tracker/src services/query-api/src services/exporter/src
+	$(UV) mypy shared/src tools/src services/order-ingest/src services/status-tracker/src services/query-api/src services/exporter/src
 
 schemas: ## regenerate the event JSON Schemas in docs/schemas/
 	$(UV) python scripts/generate_schemas.py

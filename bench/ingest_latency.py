@@ -34,12 +34,12 @@ from pathlib import Path
 from typing import Any
 
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
+from orderlens_devtools.devstack import TopicNames, delete_topics, ensure_topics, free_port
+from orderlens_devtools.seed import SeedConfig, created_event, iter_orders
 from pymongo import ReplaceOne
 
-from orderlens.devstack import TopicNames, delete_topics, ensure_topics, free_port
 from orderlens.events import encode
 from orderlens.mongo import make_client
-from orderlens.seed import SeedConfig, created_event, iter_orders
 
 CONSUMERS = ("order-ingest", "raw")
 

@@ -34,12 +34,12 @@ from typing import Any
 
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
 from aiokafka.admin import AIOKafkaAdminClient
+from orderlens_devtools.devstack import TopicNames, delete_topics, ensure_topics
+from orderlens_devtools.seed import SeedConfig, iter_events
 from pymongo import UpdateOne
 
-from orderlens.devstack import TopicNames, delete_topics, ensure_topics
 from orderlens.events import EventType, encode
 from orderlens.mongo import make_client
-from orderlens.seed import SeedConfig, iter_events
 from orderlens_ingest.app import IngestApp
 from orderlens_ingest.settings import IngestSettings
 

@@ -34,11 +34,11 @@ from datetime import UTC, datetime
 from typing import Any
 
 import httpx
+from orderlens_devtools.devstack import free_port
 from pymongo import AsyncMongoClient
 
 from bench.profile import pyspy_binary
 from bench.query_latency import DATABASE, seed, start_api
-from orderlens.devstack import free_port
 from orderlens.filters import build_mongo_filter, parse_list_query
 from orderlens.roles import Role
 from orderlens.tokens import LOCAL_DEV_SECRET, mint_token

@@ -3,9 +3,10 @@
 Servers (docs/contract.md §8), chosen once per session and per server, in this order:
   1. `KAFKA_BOOTSTRAP_SERVERS` / `MONGODB_URI` when set;
   2. testcontainers when a Docker engine answers;
-  3. the locally provisioned Kafka / mongo-java-server (`orderlens.devstack`; memory backend), started once per session on
-     the test ports (19092 / 37017, state in `.orderlens/test/`) and stopped at session end
-     (unless another running session still uses them, or `ORDERLENS_KEEP_SERVERS=1`).
+  3. the locally provisioned Kafka / mongo-java-server (`orderlens_devtools.devstack`, memory
+     backend), started once per session on the test ports (19092 / 37017, state in
+     `.orderlens/test/`) and stopped at session end (unless another running session still
+     uses them, or `ORDERLENS_KEEP_SERVERS=1`).
 Nothing is started unless a selected test asks for a server fixture.
 """
 
@@ -19,10 +20,7 @@ from typing import Any
 
 import pytest
 import pytest_asyncio
-from pymongo import AsyncMongoClient
-from pymongo.asynchronous.database import AsyncDatabase
-
-from orderlens.devstack import (
+from orderlens_devtools.devstack import (
     LocalStack,
     MongoServer,
     StackConfig,
@@ -33,6 +31,8 @@ from orderlens.devstack import (
     free_port,
     provision_mongo,
 )
+from pymongo import AsyncMongoClient
+from pymongo.asynchronous.database import AsyncDatabase
 
 _TESTS_DIR = Path(__file__).resolve().parent
 _MARKERS = {"unit", "integration", "e2e"}
@@ -87,7 +87,7 @@ def kafka_bootstrap_servers(request: pytest.FixtureRequest) -> Iterator[str]:
 
 @pytest.fixture(scope="session")
 def mongodb_uri(request: pytest.FixtureRequest) -> Iterator[str]:
-    """URI of a real MongoDB-wire server (MongoDB or the local mongo-java-server) for the whole session."""
+    """URI of a real MongoDB-wire server (MongoDB, the local mongo-java-server) for the session."""
     backend = _backend("MONGODB_URI")
     if backend == "env":
         yield os.environ["MONGODB_URI"]
@@ -109,8 +109,8 @@ def mongo_server(tmp_path: Path) -> Iterator[MongoServer]:
 
     Use `mongo_server.uri`; `stop()` / `start()` (or `await astop()` / `await astart()`) keep
     its data and port. Stop it cleanly: a SIGKILL (`graceful=False`) loses the store's last
-    acknowledged writes (README, local stack; docs/decisions/0080). Only with the local servers: skipped when `MONGODB_URI` is set or a
-    Docker engine is used.
+    acknowledged writes (README, local stack; docs/decisions/0080). Only with the local
+    servers: skipped when `MONGODB_URI` is set or a Docker engine is used.
     """
     backend = _backend("MONGODB_URI")
     if backend != "local":

@@ -12,10 +12,10 @@ from typing import Any
 
 import pytest_asyncio
 from aiokafka import AIOKafkaProducer
+from orderlens_devtools.carrier_simulator import RunningSimulator, SimulatorConfig, running
+from orderlens_devtools.devstack import TopicNames
 from pymongo.asynchronous.database import AsyncDatabase
 
-from orderlens.carrier_simulator import RunningSimulator, SimulatorConfig, running
-from orderlens.devstack import TopicNames
 from orderlens.events import OrderCreated, encode, make_event
 from orderlens.tiktok import TikTokOrder
 from orderlens_ingest.app import IngestApp

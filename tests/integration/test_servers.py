@@ -8,11 +8,10 @@ from typing import Any
 
 import pytest
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
+from orderlens_devtools.devstack import MongoServer, TopicNames, ensure_topics
 from pymongo import ASCENDING, AsyncMongoClient, MongoClient
 from pymongo.asynchronous.database import AsyncDatabase
 from pymongo.errors import DuplicateKeyError, PyMongoError
-
-from orderlens.devstack import MongoServer, TopicNames, ensure_topics
 
 
 async def test_kafka_keyed_messages_roundtrip(

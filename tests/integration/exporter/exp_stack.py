@@ -13,10 +13,10 @@ from typing import Any
 
 import httpx
 from asgi_lifespan import LifespanManager
+from orderlens_devtools.devstack import TopicNames, delete_topics, ensure_topics
 from pymongo import AsyncMongoClient
 from pymongo.asynchronous.database import AsyncDatabase
 
-from orderlens.devstack import TopicNames, delete_topics, ensure_topics
 from orderlens.domain.order import Order
 from orderlens.roles import Role
 from orderlens.tokens import LOCAL_DEV_SECRET, mint_token

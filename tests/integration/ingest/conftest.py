@@ -9,8 +9,8 @@ from typing import Any
 import pytest
 import pytest_asyncio
 from ing_support import Publisher, StartIngest
+from orderlens_devtools.devstack import TopicNames
 
-from orderlens.devstack import TopicNames
 from orderlens_ingest.app import IngestApp
 from orderlens_ingest.settings import IngestSettings
 

@@ -7,6 +7,7 @@ from __future__ import annotations
 from typing import Any
 
 from ing_support import Doc, seed
+from orderlens_devtools.seed import created_event, status_events
 from pymongo import AsyncMongoClient
 from pymongo.asynchronous.database import AsyncDatabase
 
@@ -16,7 +17,6 @@ from orderlens.domain.order import Order
 from orderlens.domain.sales import COLLECTION as SALES
 from orderlens.events import CloudEvent, EventType, encode
 from orderlens.indexes import ensure_indexes
-from orderlens.seed import created_event, status_events
 from orderlens_ingest.domain.orders import same_content
 from orderlens_ingest.domain.risk import SHARED_ADDRESS
 from orderlens_ingest.service import Ingest

@@ -26,11 +26,11 @@ from ing_support import (
     stored_orders,
     wait_for,
 )
+from orderlens_devtools.devstack import MongoServer
 from prometheus_client import REGISTRY
 from pymongo import AsyncMongoClient
 from pymongo.asynchronous.database import AsyncDatabase
 
-from orderlens.devstack import MongoServer
 from orderlens.indexes import ensure_indexes
 from orderlens_ingest.domain.orders import same_content
 from orderlens_ingest.settings import IngestSettings

@@ -21,12 +21,12 @@ from ing_support import (
     stored_orders,
     wait_for,
 )
+from orderlens_devtools.devstack import TopicNames
+from orderlens_devtools.seed import created_event, status_events
 from prometheus_client import REGISTRY
 from pymongo.asynchronous.database import AsyncDatabase
 
-from orderlens.devstack import TopicNames
 from orderlens.events import encode
-from orderlens.seed import created_event, status_events
 from orderlens_ingest.domain.orders import same_content
 
 Doc = dict[str, Any]

@@ -15,6 +15,7 @@ import pytest_asyncio
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from ing_support import END, Doc
+from orderlens_devtools.seed import SeedConfig, created_event, iter_orders, status_events
 from pymongo import AsyncMongoClient
 from pymongo.asynchronous.database import AsyncDatabase
 
@@ -24,7 +25,6 @@ from orderlens.domain.order import Order
 from orderlens.domain.sales import COLLECTION as SALES
 from orderlens.events import CloudEvent, EventType, encode
 from orderlens.indexes import ensure_indexes
-from orderlens.seed import SeedConfig, created_event, iter_orders, status_events
 from orderlens_ingest.domain.orders import BOOKKEEPING, same_content
 from orderlens_ingest.service import Ingest
 from orderlens_ingest.store import OrderStore

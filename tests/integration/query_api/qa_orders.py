@@ -7,9 +7,11 @@ import random
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from orderlens.domain.order import Checkpoint, Order, PackageDoc, RiskFlag, normalise
+from orderlens_devtools.seed import SeedConfig, generate_order, shop_ids
+
+from orderlens.domain.order import Checkpoint, Order, PackageDoc, RiskFlag
 from orderlens.domain.status import ISSUE_TRACKING, OrderStatus, ReturnStatus, TrackingStatus
-from orderlens.seed import SeedConfig, generate_order, shop_ids
+from orderlens.normalise import normalise
 from orderlens.tiktok import TikTokOrder
 
 IN_TRANSIT_TRACKING = (

@@ -12,11 +12,11 @@ from typing import Any
 
 import pytest_asyncio
 from aiokafka import AIOKafkaConsumer
+from orderlens_devtools.devstack import delete_topics, ensure_topics
 from pymongo import AsyncMongoClient
 from qa_api import Api, start_api
 from qa_orders import NOW, make_orders
 
-from orderlens.devstack import delete_topics, ensure_topics
 from orderlens.domain.order import Order
 from orderlens.domain.status import OrderStatus
 from orderlens.events import EventType, StatusChanged, decode

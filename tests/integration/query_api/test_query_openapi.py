@@ -12,6 +12,7 @@ import pytest
 import schemathesis
 from hypothesis import HealthCheck, Phase, given, settings
 from hypothesis.errors import Unsatisfiable
+from orderlens_devtools.devstack.proc import wait_until
 from pymongo import AsyncMongoClient
 from qa_orders import NOW, documents, make_orders
 from schemathesis import GenerationMode
@@ -24,7 +25,6 @@ from schemathesis.specs.openapi.checks import (
     status_code_conformance,
 )
 
-from orderlens.devstack.proc import wait_until
 from orderlens.indexes import ensure_indexes
 from orderlens.roles import Role
 from orderlens.tokens import LOCAL_DEV_SECRET, mint_token

@@ -13,10 +13,10 @@ from typing import Any
 
 import pytest
 import pytest_asyncio
+from orderlens_devtools.carrier_simulator import RunningSimulator, SimulatorConfig, running
+from orderlens_devtools.devstack import TopicNames
 from trk_support import EventReader, StartTracker
 
-from orderlens.carrier_simulator import RunningSimulator, SimulatorConfig, running
-from orderlens.devstack import TopicNames
 from orderlens_tracker.app import TrackerApp
 from orderlens_tracker.settings import TrackerSettings
 

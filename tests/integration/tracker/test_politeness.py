@@ -8,9 +8,9 @@ from collections.abc import Callable
 from datetime import UTC, datetime
 
 import httpx
+from orderlens_devtools.carrier_simulator import SimulatorConfig, running
 from trk_support import StartTracker, simulator_stats, wait_for
 
-from orderlens.carrier_simulator import SimulatorConfig, running
 from orderlens_tracker.app import TrackerApp
 from orderlens_tracker.domain import Package
 from orderlens_tracker.settings import TrackerSettings

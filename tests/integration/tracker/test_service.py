@@ -15,10 +15,10 @@ from pathlib import Path
 
 import httpx
 from aiokafka import AIOKafkaConsumer
+from orderlens_devtools.carrier_simulator import RunningSimulator
+from orderlens_devtools.devstack import TopicNames
 from trk_support import StartTracker, publish_raw, simulator_stats, wait_for
 
-from orderlens.carrier_simulator import RunningSimulator
-from orderlens.devstack import TopicNames
 from orderlens_tracker.domain import Package
 from orderlens_tracker.settings import TrackerSettings
 

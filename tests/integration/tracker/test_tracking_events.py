@@ -7,6 +7,7 @@ import uuid
 from collections.abc import Callable
 
 import httpx
+from orderlens_devtools.carrier_simulator import RunningSimulator
 from trk_support import (
     EventReader,
     StartTracker,
@@ -16,7 +17,6 @@ from trk_support import (
     wait_for,
 )
 
-from orderlens.carrier_simulator import RunningSimulator
 from orderlens.domain.status import TrackingStatus
 from orderlens.events import CloudEvent, StatusChanged, StatusSource
 from orderlens_tracker.settings import TrackerSettings

@@ -9,8 +9,8 @@ from typing import Any
 
 import httpx
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
+from orderlens_devtools.carrier_simulator import RunningSimulator
 
-from orderlens.carrier_simulator import RunningSimulator
 from orderlens.events import (
     CloudEvent,
     EventType,

@@ -6,6 +6,7 @@ from typing import Any
 
 import pytest
 from aiokafka import ConsumerRecord
+from orderlens_devtools.seed import SeedConfig, iter_events
 from prometheus_client import REGISTRY
 from pymongo.errors import AutoReconnect
 
@@ -18,7 +19,6 @@ from orderlens.consumer import (
     is_transient,
 )
 from orderlens.events import EventType, decode, encode
-from orderlens.seed import SeedConfig, iter_events
 
 TOPIC = "orders.created.unit"
 

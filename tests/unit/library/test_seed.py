@@ -5,8 +5,9 @@ from __future__ import annotations
 from collections import Counter
 from datetime import UTC, datetime
 
+from orderlens_devtools.seed import SeedConfig, iter_events, iter_orders
+
 from orderlens.events import decode, encode
-from orderlens.seed import SeedConfig, iter_events, iter_orders
 
 END = datetime(2026, 11, 20, tzinfo=UTC)
 

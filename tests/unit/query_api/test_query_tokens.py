@@ -11,8 +11,8 @@ import jwt
 import pytest
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec, rsa
+from orderlens_devtools.cli import main as cli_main
 
-from orderlens.cli import main as cli_main
 from orderlens.roles import Role
 from orderlens.tokens import ExpiredToken, InvalidToken, TokenVerifier, mint_token
 

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import httpx
 import pytest
+from orderlens_devtools.cli import build_parser
 from pydantic import ValidationError
 from tracker_fakes import ManualClock, make_transport
 
-from orderlens.cli import build_parser
 from orderlens.domain.status import TrackingStatus
 from orderlens_tracker.adapters import (
     AfterShipAdapter,

@@ -23,9 +23,9 @@ from orderlens.domain.export import (
     download_name,
     file_key,
     is_valid_export_id,
-    record_from_request,
 )
 from orderlens.events import ExportRequested
+from orderlens.export_events import record_from_request
 from orderlens.filestore import FileStore
 from orderlens_exporter import metrics
 from orderlens_exporter.pipeline import (

@@ -6,8 +6,9 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
-from orderlens.domain.order import Order, normalise
+from orderlens.domain.order import Order
 from orderlens.events import StatusChanged
+from orderlens.normalise import normalise
 from orderlens.tiktok import TikTokOrder
 from orderlens_ingest.domain.fold import (
     base_of,

@@ -1,6 +1,6 @@
 """The seed generator: realistic TikTok-shaped orders and status changes for demos and tests."""
 
-from orderlens.seed.generator import (
+from orderlens_devtools.seed.generator import (
     SeedConfig,
     SeedOrder,
     created_event,

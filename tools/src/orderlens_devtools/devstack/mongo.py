@@ -25,11 +25,11 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-from orderlens.devstack import paths, proc
-from orderlens.devstack.errors import DevStackError
-from orderlens.devstack.kafka import find_java
+from orderlens_devtools.devstack import paths, proc
+from orderlens_devtools.devstack.errors import DevStackError
+from orderlens_devtools.devstack.kafka import find_java
 
-log = logging.getLogger("orderlens.devstack")
+log = logging.getLogger("orderlens_devtools.devstack")
 
 #: Default JVM options; `ORDERLENS_MONGO_JAVA_OPTS` is appended (e.g. "-Xmx4g").
 JAVA_OPTS = (

@@ -1,4 +1,4 @@
-"""The docs/contract.md §3.1 topics, and idempotent creation / deletion with aiokafka's admin client."""
+"""The docs/contract.md §3.1 topics: idempotent creation / deletion with aiokafka's admin client."""
 
 from __future__ import annotations
 
@@ -8,17 +8,12 @@ from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, fields
 from typing import Any
 
-from orderlens.devstack.aio import run_sync
-from orderlens.devstack.errors import DevStackError
+from orderlens.topics import DEFAULT_TOPICS
+from orderlens_devtools.devstack.aio import run_sync
+from orderlens_devtools.devstack.errors import DevStackError
 
-#: docs/contract.md §3.1 default topic name per role.
-SPEC_TOPICS: dict[str, str] = {
-    "created": "orders.created",
-    "status_changed": "orders.status-changed",
-    "export_requested": "orders.export-requested",
-    "export_completed": "orders.export-completed",
-    "dead_letter": "orders.dead-letter",
-}
+#: docs/contract.md §3.1 default topic name per role (spelled once, in `orderlens.topics`).
+SPEC_TOPICS: dict[str, str] = dict(DEFAULT_TOPICS)
 
 _TOPIC_ALREADY_EXISTS = 36
 _UNKNOWN_TOPIC = 3
@@ -30,7 +25,8 @@ class TopicNames(Mapping[str, str]):
     """The five contract topics under (possibly unique) names.
 
     A mapping from role (`created`, `status_changed`, `export_requested`, `export_completed`,
-    `dead_letter`) to topic name; indexing by the contract default name (`orders.created`) works too.
+    `dead_letter`) to topic name; indexing by the contract default name (`orders.created`)
+    works too.
     """
 
     created: str

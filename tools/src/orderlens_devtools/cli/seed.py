@@ -9,9 +9,9 @@ import time
 from datetime import datetime
 from typing import Any
 
-from orderlens.seed import SeedConfig, iter_events
-from orderlens.seed.publish import publish_events
 from orderlens.settings import ServiceSettings
+from orderlens_devtools.seed import SeedConfig, iter_events
+from orderlens_devtools.seed.publish import publish_events
 
 
 def register(subparsers: Any) -> None:

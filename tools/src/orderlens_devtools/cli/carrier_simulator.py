@@ -55,8 +55,8 @@ def register(subparsers: Any) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from orderlens.carrier_simulator import SimulatorConfig, serve
-    from orderlens.carrier_simulator.limits import parse_rate
+    from orderlens_devtools.carrier_simulator import SimulatorConfig, serve
+    from orderlens_devtools.carrier_simulator.limits import parse_rate
 
     rate = None if args.rate_limit.strip().lower() in {"none", "0", ""} else args.rate_limit
     config = SimulatorConfig(

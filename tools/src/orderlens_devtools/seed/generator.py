@@ -26,7 +26,8 @@ from orderlens.events import (
     StatusSource,
     make_event,
 )
-from orderlens.seed.catalog import (
+from orderlens.tiktok import TikTokOrder
+from orderlens_devtools.seed.catalog import (
     BUYER_MESSAGES,
     CANCEL_REASONS,
     FAMILY_NAMES,
@@ -38,7 +39,6 @@ from orderlens.seed.catalog import (
     Market,
     Product,
 )
-from orderlens.tiktok import TikTokOrder
 
 SOURCE = "orderlens/seed"
 _HOUR = 3600

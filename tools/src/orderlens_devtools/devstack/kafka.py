@@ -15,11 +15,11 @@ import uuid
 from dataclasses import dataclass
 from pathlib import Path
 
-from orderlens.devstack import paths, proc
-from orderlens.devstack.aio import run_sync
-from orderlens.devstack.errors import DevStackError
+from orderlens_devtools.devstack import paths, proc
+from orderlens_devtools.devstack.aio import run_sync
+from orderlens_devtools.devstack.errors import DevStackError
 
-log = logging.getLogger("orderlens.devstack")
+log = logging.getLogger("orderlens_devtools.devstack")
 
 #: Default JVM options; `ORDERLENS_KAFKA_JAVA_OPTS` is appended (e.g. "-Xmx1g").
 JAVA_OPTS = (
@@ -207,7 +207,7 @@ class KafkaServer:
             "log.cleaner.threads": "1",
             "log.cleaner.dedupe.buffer.size": str(8 * 1024 * 1024),
         }
-        lines = ["# Written by orderlens.devstack; regenerated on every start."]
+        lines = ["# Written by orderlens_devtools.devstack; regenerated on every start."]
         lines += [f"{key}={value}" for key, value in props.items()]
         return "\n".join(lines) + "\n"
 

@@ -10,7 +10,7 @@ from dataclasses import dataclass
 
 import uvicorn
 
-from orderlens.carrier_simulator.app import CarrierSimulator, SimulatorConfig
+from orderlens_devtools.carrier_simulator.app import CarrierSimulator, SimulatorConfig
 
 
 def _server(simulator: CarrierSimulator, log_level: str) -> uvicorn.Server:

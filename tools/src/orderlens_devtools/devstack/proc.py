@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from orderlens.devstack.errors import DevStackError
+from orderlens_devtools.devstack.errors import DevStackError
 
 # Runs in a throw-away interpreter so that the server is reparented to init: the caller never
 # owns it (no zombie, no "subprocess is still running" warning) and it survives the caller.

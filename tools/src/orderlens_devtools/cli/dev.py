@@ -19,7 +19,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from orderlens.devstack import (
+from orderlens_devtools.devstack import (
     COMPONENTS,
     Component,
     DevStackError,

@@ -13,8 +13,8 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from orderlens.carrier_simulator.journeys import Journey, Scenario, plan
 from orderlens.domain.status import TrackingStatus
+from orderlens_devtools.carrier_simulator.journeys import Journey, Scenario, plan
 
 CARRIER = "simpost"
 

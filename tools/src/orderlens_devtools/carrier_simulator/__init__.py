@@ -5,7 +5,7 @@ latency, errors, 429s with `Retry-After` and a rate limit, and counts what it sa
 (`GET /_stats`). See docs/carrier-simulator.md.
 """
 
-from orderlens.carrier_simulator.app import CarrierSimulator, SimulatorConfig
-from orderlens.carrier_simulator.server import RunningSimulator, running, serve
+from orderlens_devtools.carrier_simulator.app import CarrierSimulator, SimulatorConfig
+from orderlens_devtools.carrier_simulator.server import RunningSimulator, running, serve
 
 __all__ = ["CarrierSimulator", "RunningSimulator", "SimulatorConfig", "running", "serve"]

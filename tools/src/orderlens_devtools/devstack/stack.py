@@ -20,11 +20,11 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Literal
 
-from orderlens.devstack import kafka, mongo, paths, proc
-from orderlens.devstack.errors import DevStackError
-from orderlens.devstack.topics import SPEC_TOPICS, ensure_topics_sync
+from orderlens_devtools.devstack import kafka, mongo, paths, proc
+from orderlens_devtools.devstack.errors import DevStackError
+from orderlens_devtools.devstack.topics import SPEC_TOPICS, ensure_topics_sync
 
-log = logging.getLogger("orderlens.devstack")
+log = logging.getLogger("orderlens_devtools.devstack")
 
 Component = Literal["kafka", "mongo"]
 COMPONENTS: tuple[Component, ...] = ("kafka", "mongo")
@@ -218,7 +218,8 @@ class LocalStack:
         self.mongo.start()
 
     def stop_mongo(self, *, graceful: bool = True) -> bool:
-        """Stop the MongoDB-wire server (`graceful=False`: SIGKILL); its data stays for `start_mongo()`."""
+        """Stop the MongoDB-wire server (`graceful=False`: SIGKILL); its data stays for
+        `start_mongo()` (a SIGKILL loses the store's last writes, docs/decisions/0080)."""
         with proc.file_lock(self._lock_file):
             return self.mongo.stop(graceful=graceful)
 
@@ -227,7 +228,8 @@ class LocalStack:
         self.start_mongo()
 
     def create_spec_topics(self, partitions: int | None = None) -> list[str]:
-        """Create the docs/contract.md §3.1 topics (default names) if missing; returns those created."""
+        """Create the docs/contract.md §3.1 topics (default names) if missing; answer those
+        created."""
         return ensure_topics_sync(
             self.bootstrap_servers,
             SPEC_TOPICS.values(),

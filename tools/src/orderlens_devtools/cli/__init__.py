@@ -12,10 +12,10 @@ from collections.abc import Sequence
 
 # name -> module defining `register(subparsers)` which sets `func` on its parser.
 _COMMANDS = {
-    "carrier-simulator": "orderlens.cli.carrier_simulator",
-    "dev": "orderlens.cli.dev",
-    "seed": "orderlens.cli.seed",
-    "token": "orderlens.cli.token",
+    "carrier-simulator": "orderlens_devtools.cli.carrier_simulator",
+    "dev": "orderlens_devtools.cli.dev",
+    "seed": "orderlens_devtools.cli.seed",
+    "token": "orderlens_devtools.cli.token",
 }
 
 

@@ -13,9 +13,9 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse
 from starlette.routing import Route
 
-from orderlens.carrier_simulator.limits import ServerBucket, retry_after_header
-from orderlens.carrier_simulator.parcels import ParcelBook
-from orderlens.carrier_simulator.stats import SimulatorStats
+from orderlens_devtools.carrier_simulator.limits import ServerBucket, retry_after_header
+from orderlens_devtools.carrier_simulator.parcels import ParcelBook
+from orderlens_devtools.carrier_simulator.stats import SimulatorStats
 
 TRACKING_NUMBER = re.compile(r"^[A-Za-z0-9]{5,50}$")
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-from orderlens.devstack.errors import DevStackError
+from orderlens_devtools.devstack.errors import DevStackError
 
 #: Relative path (from the repository root) of the directory holding the Kafka and
 #: mongo-java-server poms.
