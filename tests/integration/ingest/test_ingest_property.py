@@ -19,7 +19,7 @@ from orderlens_devtools.seed import SeedConfig, created_event, iter_orders, stat
 from pymongo import AsyncMongoClient
 from pymongo.asynchronous.database import AsyncDatabase
 
-from orderlens import sales_store
+from orderlens import counts_store, sales_store
 from orderlens.consumer import Received
 from orderlens.domain.order import Order
 from orderlens.domain.sales import COLLECTION as SALES
@@ -130,4 +130,8 @@ async def test_shuffled_duplicated_batches_equal_one_in_order_delivery(
         )
     shops = {o.shop_id for o in orders}
     assert await _buckets(shuffled_db, shops) == await _buckets(reference_db, shops)
+    # The tab counts read model (0082): exact, i.e. what counting the orders says.
+    kept = await counts_store.read_each(shuffled_db, shops)
+    assert kept == await counts_store.count_orders(shuffled_db, shops)
+    assert kept == await counts_store.count_orders(reference_db, shops)
     assert await shuffled_db.parked_status_events.count_documents({"order_id": {"$in": ids}}) == 0

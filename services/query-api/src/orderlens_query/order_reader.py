@@ -8,6 +8,7 @@ from typing import Any
 from pymongo.asynchronous.collection import AsyncCollection
 from pymongo.asynchronous.database import AsyncDatabase
 
+from orderlens import counts_store
 from orderlens.filters import Sort
 from orderlens_query.runtime import Document
 
@@ -45,8 +46,14 @@ SUMMARY_PROJECTION: dict[str, int] = dict.fromkeys(
 
 class OrderReader:
     def __init__(self, db: AsyncDatabase[Document], *, max_time_ms: int) -> None:
+        self._db = db
         self._orders: AsyncCollection[Document] = db[ORDERS]
         self._max_time_ms = max_time_ms
+
+    async def tab_counts(self, shop_ids: Collection[str]) -> dict[str, Any] | None:
+        """The shops' counts from order-ingest's read model (`orderlens.counts_store`): one
+        document per shop, no count over the orders; None before the model is built."""
+        return await counts_store.read(self._db, shop_ids)
 
     async def page(
         self,
