@@ -18,9 +18,8 @@ batch that skips recomputing unchanged orders), the writer announces the change 
 
 and `repair(db)` (at start-up) recomputes every bucket a crashed writer left pending.
 
-The sums are done in Python over a projection of the bucket's orders: FerretDB 1.24 computes only
-the first accumulator of a `$group` (docs/decisions/0032). `rebuild_all` recomputes every bucket
-from the orders (for tests and repairs).
+The sums are one `$group` over the buckets' orders in the database (docs/decisions/0087).
+`rebuild_all` recomputes every bucket from the orders (for tests and repairs).
 """
 
 from __future__ import annotations
@@ -45,6 +44,7 @@ _ROUNDS = 10
 BucketKey = tuple[str, str, datetime]  # shop id, currency, bucket start (UTC)
 
 FIGURES = ("orders", "units", "gross", "cancelled", "cancelled_gross")
+_CANCELLED = sorted(status.value for status in OrderStatus if counts_as_cancelled(status))
 
 
 class BucketContention(TimeoutError):
@@ -106,32 +106,34 @@ async def _sums(
 ) -> dict[BucketKey, dict[str, int]]:
     wanted = set(keys)
     sums: dict[BucketKey, dict[str, int]] = {key: dict.fromkeys(FIGURES, 0) for key in keys}
-    cursor = db[ORDERS].find(
+    cancelled = {"$in": ["$status", _CANCELLED]}
+    pipeline: list[dict[str, Any]] = [
         {
-            "paid_bucket": {"$in": sorted({key[2] for key in keys})},
-            "shop_id": {"$in": sorted({key[0] for key in keys})},
+            "$match": {
+                "paid_bucket": {"$in": sorted({key[2] for key in keys})},
+                "shop_id": {"$in": sorted({key[0] for key in keys})},
+            }
         },
         {
-            "shop_id": 1,
-            "money.currency": 1,
-            "money.total": 1,
-            "paid_bucket": 1,
-            "status": 1,
-            "units": 1,
+            "$group": {
+                "_id": {
+                    "shop_id": "$shop_id",
+                    "currency": "$money.currency",
+                    "bucket": "$paid_bucket",
+                },
+                "orders": {"$sum": 1},
+                "units": {"$sum": "$units"},
+                "gross": {"$sum": "$money.total"},
+                "cancelled": {"$sum": {"$cond": [cancelled, 1, 0]}},
+                "cancelled_gross": {"$sum": {"$cond": [cancelled, "$money.total", 0]}},
+            }
         },
-    )
-    async for doc in cursor:
-        key = (doc["shop_id"], doc["money"]["currency"], _utc(doc["paid_bucket"]))
-        if key not in wanted:
-            continue
-        figures = sums[key]
-        total = int(doc["money"]["total"])
-        figures["orders"] += 1
-        figures["units"] += int(doc.get("units", 0))
-        figures["gross"] += total
-        if counts_as_cancelled(OrderStatus(doc["status"])):
-            figures["cancelled"] += 1
-            figures["cancelled_gross"] += total
+    ]
+    async for row in await db[ORDERS].aggregate(pipeline):
+        group = row["_id"]
+        key = (group["shop_id"], group["currency"], _utc(group["bucket"]))
+        if key in wanted:
+            sums[key] = {name: int(row[name]) for name in FIGURES}
     return sums
 
 
