@@ -1,5 +1,5 @@
 """Keeping the sales read model (`orderlens.domain.sales`) exact under redelivery, crashes and
-concurrent writers, with single-document atomic updates only (no transactions on FerretDB).
+concurrent writers, with single-document atomic updates only (no transactions).
 
 `recompute(db, keys)` sums each bucket's orders again and writes the figures that differ, then
 reads again and repeats until what is stored matches what the orders say. The last writer of a

@@ -3,8 +3,8 @@
 Every write of a worker is conditional on holding a live lease for its attempt (`attempts`,
 `lease_owner`, `lease_expires_at` in the future), and a claim of a running record requires its
 lease to have expired, so a slow worker and the one that took over never both write. On MongoDB
-each conditional update is atomic; on FerretDB 1.24 it is not (read, then write), and the
-per-attempt claim documents of `ClaimLocks` make the claim itself exclusive there too.
+each conditional update is atomic. The per-attempt claim documents (`lock_attempt`) order the
+shop-slot acquisition before the claim, so two workers never take slots for one attempt.
 """
 
 from __future__ import annotations

@@ -1,10 +1,10 @@
 """At most N running exports per shop, across every exporter replica, without transactions.
 
 Each shop has N slot documents, `_id = "<shop>#<i>"` for i < N. A worker takes a slot by
-inserting that document: the unique `_id` lets exactly one inserter win on MongoDB and on
-FerretDB alike, so two replicas counting "1 running" at the same moment cannot both start a
-third export. An export over several shops needs a slot in each (taken in shop order, all
-released if one is missing); it then waits `queued`.
+inserting that document: the unique `_id` lets exactly one inserter win, so two replicas
+counting "1 running" at the same moment cannot both start a third export. An export over
+several shops needs a slot in each (taken in shop order, all released if one is missing); it
+then waits `queued`.
 
 A slot is released when its export finishes. A slot whose holder died is freed by whoever next
 finds the shop full: the holder's record no longer runs that attempt under a live lease (after a

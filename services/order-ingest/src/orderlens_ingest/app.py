@@ -45,7 +45,8 @@ class IngestApp:
             log_level=logging.DEBUG,
         )
         # One subscriber for both topics, co-partitioned: all events of an order are handled by
-        # one consumer, one batch at a time (FerretDB has no atomic compare-and-set, 0034).
+        # one consumer, one batch at a time; the versioned writes catch a consumer left over
+        # from a rebalance (docs/decisions/0034, 0086).
         self.consumer = BatchConsumer(
             BatchConsumerConfig.order_events(
                 settings,
@@ -106,7 +107,7 @@ class IngestApp:
         if len(set(counts.values())) > 1:
             log.error(
                 "orders.created and orders.status-changed differ in partitions: one order's "
-                "events may reach two consumers at once (unsafe on FerretDB)",
+                "events may reach two consumers at once (their versioned writes then race)",
                 extra={"partitions": counts},
             )
 

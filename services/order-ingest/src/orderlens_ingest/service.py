@@ -150,8 +150,8 @@ class Ingest:
         return (await self.on_batch([], batch))[1]
 
     async def _settle(self, work: _Batch) -> None:
-        """Recompute the batch's sales buckets (one pass for all of them: each pass reads the
-        orders, which FerretDB answers by scanning them all), then withdraw the announcements."""
+        """Recompute the batch's sales buckets (one `$group` pass for all of them), then
+        withdraw the announcements."""
         await sales_store.recompute(self.store.db, work.recompute | set(work.announced))
         await sales_store.finish(self.store.db, work.announced)
         await counts_store.recompute(self.store.db, work.count_shops)
@@ -175,9 +175,8 @@ class Ingest:
         touched: dict[str, Order] = {}
         verdicts: dict[str, str] = {}
         pending = set(latest)
-        # First guess that every order is new: inserting a new order costs far less than reading
-        # it by `_id` on FerretDB (0033), and a duplicate key names the orders to read and
-        # compute again, as a lost race would.
+        # First guess that every order is new: a new order then costs one insert and no read,
+        # and a duplicate key names the orders to read and compute again, as a lost race would.
         guess = True
         while pending:
             stored = {} if guess else await self._load(pending, work)

@@ -90,8 +90,8 @@ class OrderReader:
         return {tuple(row["_id"].get(f) for f in fields): row["n"] async for row in cursor}
 
     async def get(self, order_id: str, shop_ids: Collection[str]) -> Document | None:
-        """The order if it belongs to one of `shop_ids`. The shop is checked here, not in the
-        filter: FerretDB answers `_id` alone from its primary key, anything more by a scan."""
+        """The order if it belongs to one of `shop_ids` (a read by `_id`, the shop checked on
+        the document found)."""
         doc = await self._orders.find_one({"_id": order_id}, max_time_ms=self._max_time_ms)
         if doc is None or doc.get("shop_id") not in set(shop_ids):
             return None
