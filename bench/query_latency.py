@@ -32,6 +32,7 @@ from orderlens_devtools.devstack import MongoServer, free_port
 from orderlens_devtools.seed import SeedConfig, generate_order, shop_ids
 from pymongo import AsyncMongoClient
 
+from orderlens import counts_store
 from orderlens.filters import build_mongo_filter, parse_list_query
 from orderlens.indexes import ensure_indexes
 from orderlens.normalise import normalise
@@ -80,6 +81,9 @@ async def seed(uri: str, count: int) -> list[str]:
             if batch:
                 await db.orders.insert_many(batch)
             print(f"seeded {count} orders in {time.monotonic() - started:.0f} s", file=sys.stderr)
+            await db[counts_store.COLLECTION].delete_many({})
+        # The tab counts read model, as order-ingest keeps it (built once, at its start-up).
+        await counts_store.ensure_built(db)
     finally:
         await client.close()
     return shop_ids(config)
