@@ -1,5 +1,6 @@
-"""Idempotence through the real database (docs/contract.md §2): any interleaving of a set of events, each
-delivered any number of times and in any batches, gives the documents of one in-order delivery.
+"""Idempotence through the real database (docs/contract.md §2): any interleaving of a set of
+events, each delivered any number of times and in any batches, gives the documents (and the
+sales and tab counts read models) of one in-order delivery.
 
 The service layer is driven directly (no Kafka here: the broker's part, redelivery, is what the
 shuffled, duplicated batches stand for). Each batch is handled as the service's consumer does:

@@ -37,7 +37,8 @@ class StatusEvent:
 
 
 def snapshot_is_newer(existing: Order | None, snapshot: TikTokOrder) -> bool:
-    """docs/contract.md §3.3: the greater `update_time` wins; an older or equal snapshot changes nothing."""
+    """docs/contract.md §3.3: the greater `update_time` wins; an older or equal snapshot
+    changes nothing."""
     return existing is None or snapshot.update_time > existing.source_update_time
 
 
