@@ -3,7 +3,7 @@ SHELL := /bin/bash
 export PATH := $(HOME)/.local/bin:$(PATH)
 UV := uv run
 
-.PHONY: help bootstrap run stop status test test-unit test-integration lint format typecheck schemas bench clean
+.PHONY: help bootstrap run stop status test test-unit test-integration test-conformance lint format typecheck schemas bench clean
 
 help: ## list the tasks
 	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-18s %s\n", $$1, $$2}'
@@ -29,6 +29,10 @@ test-unit: ## only the tests that need no servers
 
 test-integration: bootstrap ## only the tests against real servers
 	$(UV) pytest tests/integration tests/e2e
+
+test-conformance: ## every MongoDB behaviour orderlens relies on, against MONGODB_URI or the local server
+	@scripts/bootstrap
+	$(UV) pytest tests/conformance
 
 lint: ## ruff lint and format check
 	@scripts/bootstrap --python-only

@@ -45,11 +45,11 @@ import bson
 import xlsxwriter
 from bson.codec_options import CodecOptions
 
-from orderlens.domain.export import record_from_request
-from orderlens.domain.order import normalise
 from orderlens.events import ExportFormat, ExportRequested, Granularity
+from orderlens.export_events import record_from_request
 from orderlens.mongo import Document
-from orderlens.seed import SeedConfig, final_snapshots, shop_ids
+from orderlens.normalise import normalise
+from orderlens_devtools.seed import SeedConfig, final_snapshots, shop_ids
 from orderlens_exporter.orders_source import EXPORT_PROJECTION, order_batches
 from orderlens_exporter.pipeline import Progress, plan_export, write_export
 

@@ -36,11 +36,10 @@ from typing import Any
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
 from pymongo import ReplaceOne
 
-from orderlens.bulk import bulk_write_chunked
-from orderlens.devstack import TopicNames, delete_topics, ensure_topics, free_port
 from orderlens.events import encode
 from orderlens.mongo import make_client
-from orderlens.seed import SeedConfig, created_event, iter_orders
+from orderlens_devtools.devstack import TopicNames, delete_topics, ensure_topics, free_port
+from orderlens_devtools.seed import SeedConfig, created_event, iter_orders
 
 CONSUMERS = ("order-ingest", "raw")
 
@@ -89,7 +88,7 @@ async def raw_consumer(bootstrap: str, uri: str, topic: str, database: str, grou
                             upsert=True,
                         )
                     )
-            await bulk_write_chunked(orders, ops)
+            await orders.bulk_write(ops, ordered=False)
             await consumer.commit({tp: records[-1].offset + 1 for tp, records in batches.items()})
     finally:
         await consumer.stop()

@@ -36,11 +36,10 @@ from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
 from aiokafka.admin import AIOKafkaAdminClient
 from pymongo import UpdateOne
 
-from orderlens.bulk import bulk_write_chunked
-from orderlens.devstack import TopicNames, delete_topics, ensure_topics
 from orderlens.events import EventType, encode
 from orderlens.mongo import make_client
-from orderlens.seed import SeedConfig, iter_events
+from orderlens_devtools.devstack import TopicNames, delete_topics, ensure_topics
+from orderlens_devtools.seed import SeedConfig, iter_events
 from orderlens_ingest.app import IngestApp
 from orderlens_ingest.settings import IngestSettings
 
@@ -185,7 +184,7 @@ async def run_baseline(
                         if data.get("status"):
                             last_status[data["order_id"]] = data["status"]
             if snapshots:
-                await bulk_write_chunked(db.orders, snapshots)
+                await db.orders.bulk_write(snapshots, ordered=False)
             updates = [
                 UpdateOne(
                     {"_id": order_id},
@@ -202,7 +201,7 @@ async def run_baseline(
                 for order_id, entries in history.items()
             ]
             if updates:
-                await bulk_write_chunked(db.orders, updates)
+                await db.orders.bulk_write(updates, ordered=False)
             await consumer.commit({tp: records[-1].offset + 1 for tp, records in batches.items()})
 
     task = asyncio.create_task(loop())

@@ -2,12 +2,12 @@
 
     uv run python bench/query_latency.py [--orders 100000] [--samples 20] [--workdir DIR]
 
-Servers: `MONGODB_URI` when set, else a private FerretDB 1.24 started for the run (its data in a
-temporary directory, removed afterwards). query-api runs as its own process (uvicorn, real
-HTTP on a free port); Kafka is not needed for reads. For each of three representative filters
-the script measures the list endpoint over HTTP and the same MongoDB query (the filter that
-`orderlens.filters` builds, same sort, same limit + 1, same projection) through PyMongo, in
-alternation, and prints p50 and p99 (nearest rank) of each.
+Servers: `MONGODB_URI` when set, else a private mongo-java-server (H2 store) started for the
+run (its data in a temporary directory, removed afterwards). query-api runs as its own process
+(uvicorn, real HTTP on a free port); Kafka is not needed for reads. For each of three
+representative filters the script measures the list endpoint over HTTP and the same MongoDB
+query (the filter that `orderlens.filters` builds, same sort, same limit + 1, same projection)
+through PyMongo, in alternation, and prints p50 and p99 (nearest rank) of each.
 """
 
 from __future__ import annotations
@@ -30,14 +30,15 @@ from typing import Any
 import httpx
 from pymongo import AsyncMongoClient
 
-from orderlens.devstack import FerretDBServer, free_port
-from orderlens.domain.order import normalise
+from orderlens import counts_store
 from orderlens.filters import build_mongo_filter, parse_list_query
 from orderlens.indexes import ensure_indexes
+from orderlens.normalise import normalise
 from orderlens.roles import Role
-from orderlens.seed import SeedConfig, generate_order, shop_ids
 from orderlens.tiktok import TikTokOrder
 from orderlens.tokens import LOCAL_DEV_SECRET, mint_token
+from orderlens_devtools.devstack import MongoServer, free_port
+from orderlens_devtools.seed import SeedConfig, generate_order, shop_ids
 from orderlens_query.order_reader import SUMMARY_PROJECTION
 
 DATABASE = "bench_query_latency"
@@ -80,6 +81,9 @@ async def seed(uri: str, count: int) -> list[str]:
             if batch:
                 await db.orders.insert_many(batch)
             print(f"seeded {count} orders in {time.monotonic() - started:.0f} s", file=sys.stderr)
+            await db[counts_store.COLLECTION].delete_many({})
+        # The tab counts read model, as order-ingest keeps it (built once, at its start-up).
+        await counts_store.ensure_built(db)
     finally:
         await client.close()
     return shop_ids(config)
@@ -171,16 +175,17 @@ def main() -> int:
     parser.add_argument(
         "--workdir",
         type=Path,
-        help="home of the private FerretDB, kept afterwards (a second run reuses its orders)",
+        help="home of the private MongoDB-wire server, kept afterwards (a second run reuses "
+        "its orders)",
     )
     args = parser.parse_args()
 
-    server: FerretDBServer | None = None
+    server: MongoServer | None = None
     workdir = args.workdir or Path(tempfile.mkdtemp(prefix="orderlens-bench-"))
     uri = os.environ.get("MONGODB_URI")
     if not uri:
-        server = FerretDBServer(
-            home=workdir / "ferretdb", log_file=workdir / "ferretdb.log", port=free_port()
+        server = MongoServer(
+            home=workdir / "mongo", log_file=workdir / "mongo.log", port=free_port()
         )
         server.start()
         uri = server.uri

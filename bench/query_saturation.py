@@ -38,10 +38,11 @@ from pymongo import AsyncMongoClient
 
 from bench.profile import pyspy_binary
 from bench.query_latency import DATABASE, seed, start_api
-from orderlens.devstack import free_port
+from orderlens import counts_store
 from orderlens.filters import build_mongo_filter, parse_list_query
 from orderlens.roles import Role
 from orderlens.tokens import LOCAL_DEV_SECRET, mint_token
+from orderlens_devtools.devstack import free_port
 from orderlens_query.order_reader import SUMMARY_PROJECTION
 
 EXTRA_FILTERS: dict[str, list[tuple[str, str]]] = {
@@ -54,6 +55,7 @@ EXTRA_FILTERS: dict[str, list[tuple[str, str]]] = {
     "buyer name part, by total": [("buyer", "an"), ("sort", "-total"), ("limit", "50")],
 }
 DETAIL = "detail view (one order by id)"
+TAB_COUNTS = "tab counts (no filter)"
 SATURATION_LIST = [("limit", "50")]
 PROFILE_RATE = 50
 
@@ -106,6 +108,32 @@ class Queries:
                 .limit(options.limit + 1)
             )
             return len(await cursor.to_list(length=options.limit + 1))
+
+        return call
+
+    def counts_api(self) -> Callable[[], Awaitable[int]]:
+        async def call() -> int:
+            response = await self.http.get("/v1/orders/counts")
+            response.raise_for_status()
+            return int(response.json()["total"])
+
+        return call
+
+    def counts_raw(self) -> Callable[[], Awaitable[int]]:
+        """The driver reading order-ingest's counts read model, as query-api does."""
+
+        async def call() -> int:
+            kept = await counts_store.read(self.orders.database, self.shops)
+            return 0 if kept is None else sum(kept["by_status"].values())
+
+        return call
+
+    def counts_scan(self) -> Callable[[], Awaitable[int]]:
+        """The former way: one `$group` over the shops' orders on every request."""
+
+        async def call() -> int:
+            counted = await counts_store.count_orders(self.orders.database, self.shops)
+            return sum(sum(c["by_status"].values()) for c in counted.values())
 
         return call
 
@@ -219,6 +247,12 @@ async def measure(
                 queries.detail_api(ids), queries.detail_raw(ids), args.detail_samples
             )
             print(DETAIL, latency[DETAIL], file=sys.stderr, flush=True)
+            latency[TAB_COUNTS] = await alternate(
+                queries.counts_api(), queries.counts_raw(), args.detail_samples
+            )
+            scan = await alternate(queries.counts_scan(), queries.counts_raw(), 3)
+            latency[TAB_COUNTS]["scan_p50_ms"] = scan["api_p50_ms"]
+            print(TAB_COUNTS, latency[TAB_COUNTS], file=sys.stderr, flush=True)
             loads = {
                 "detail view": (queries.detail_api(ids), queries.detail_raw(ids)),
                 "default list tab": (

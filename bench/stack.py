@@ -1,6 +1,7 @@
-"""The benchmarks' own Kafka and FerretDB, apart from the dev stack and the test stack.
+"""The benchmarks' own Kafka and MongoDB-wire server, apart from the dev stack and the test stack.
 
-State under `<repo>/.orderlens/bench`, Kafka on 29092 (controller 29093) and FerretDB on 47117
+State under `<repo>/.orderlens/bench`, Kafka on 29092 (controller 29093) and mongo-java-server
+(memory backend) on 47117
 (`ORDERLENS_BENCH_KAFKA_PORT` / `ORDERLENS_BENCH_MONGO_PORT` to move them), so that a benchmark
 never disturbs the dev stack (9092/27017) or the test stack (19092/37017). When both
 `KAFKA_BOOTSTRAP_SERVERS` and `MONGODB_URI` are set, those servers are used instead and nothing
@@ -12,9 +13,9 @@ from __future__ import annotations
 import os
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
-from orderlens.devstack import LocalStack, StackConfig, repo_root
+from orderlens_devtools.devstack import LocalStack, StackConfig, repo_root
 
 BENCH_KAFKA_PORT = 29092
 BENCH_MONGO_PORT = 47117
@@ -33,11 +34,13 @@ class Servers:
 
 
 def bench_config() -> StackConfig:
-    return StackConfig.from_env(
+    """The memory backend: a run seeds its own data and needs none of it afterwards."""
+    config = StackConfig.from_env(
         state_dir=repo_root() / ".orderlens" / "bench",
         kafka_port=int(os.environ.get("ORDERLENS_BENCH_KAFKA_PORT", BENCH_KAFKA_PORT)),
         mongo_port=int(os.environ.get("ORDERLENS_BENCH_MONGO_PORT", BENCH_MONGO_PORT)),
     )
+    return replace(config, mongo_store=False)
 
 
 @contextmanager
@@ -56,7 +59,7 @@ def bench_servers(*, keep: bool = False) -> Iterator[Servers]:
             stack.bootstrap_servers,
             stack.mongodb_uri,
             True,
-            f"local Kafka (KRaft) {stack.bootstrap_servers} and FerretDB 1.24 (SQLite) "
+            f"local Kafka (KRaft) {stack.bootstrap_servers} and mongo-java-server 1.47 (memory) "
             f"{stack.mongodb_uri}, state in {stack.config.state_dir}",
         )
     finally:

@@ -31,9 +31,9 @@ from typing import Any
 
 import httpx
 
-from orderlens.carrier_simulator import SimulatorConfig, running
-from orderlens.devstack import TopicNames, delete_topics, ensure_topics
 from orderlens.mongo import make_client
+from orderlens_devtools.carrier_simulator import SimulatorConfig, running
+from orderlens_devtools.devstack import TopicNames, delete_topics, ensure_topics
 from orderlens_tracker.app import TrackerApp
 from orderlens_tracker.domain import Package
 from orderlens_tracker.settings import TrackerSettings

@@ -3,9 +3,10 @@
 Servers (docs/contract.md §8), chosen once per session and per server, in this order:
   1. `KAFKA_BOOTSTRAP_SERVERS` / `MONGODB_URI` when set;
   2. testcontainers when a Docker engine answers;
-  3. the locally provisioned Kafka / FerretDB (`orderlens.devstack`), started once per session on
-     the test ports (19092 / 37017, state in `.orderlens/test/`) and stopped at session end
-     (unless another running session still uses them, or `ORDERLENS_KEEP_SERVERS=1`).
+  3. the locally provisioned Kafka / mongo-java-server (`orderlens_devtools.devstack`, memory
+     backend), started once per session on the test ports (19092 / 37017, state in
+     `.orderlens/test/`) and stopped at session end (unless another running session still
+     uses them, or `ORDERLENS_KEEP_SERVERS=1`).
 Nothing is started unless a selected test asks for a server fixture.
 """
 
@@ -22,16 +23,16 @@ import pytest_asyncio
 from pymongo import AsyncMongoClient
 from pymongo.asynchronous.database import AsyncDatabase
 
-from orderlens.devstack import (
-    FerretDBServer,
+from orderlens_devtools.devstack import (
     LocalStack,
+    MongoServer,
     StackConfig,
     TopicNames,
     delete_topics,
     docker_engine_available,
     ensure_topics,
     free_port,
-    provision_ferretdb,
+    provision_mongo,
 )
 
 _TESTS_DIR = Path(__file__).resolve().parent
@@ -87,7 +88,7 @@ def kafka_bootstrap_servers(request: pytest.FixtureRequest) -> Iterator[str]:
 
 @pytest.fixture(scope="session")
 def mongodb_uri(request: pytest.FixtureRequest) -> Iterator[str]:
-    """URI of a real MongoDB-wire server (MongoDB or FerretDB) for the whole session."""
+    """URI of a real MongoDB-wire server (MongoDB, the local mongo-java-server) for the session."""
     backend = _backend("MONGODB_URI")
     if backend == "env":
         yield os.environ["MONGODB_URI"]
@@ -103,22 +104,25 @@ def mongodb_uri(request: pytest.FixtureRequest) -> Iterator[str]:
 
 
 @pytest.fixture
-def mongo_server(tmp_path: Path) -> Iterator[FerretDBServer]:
-    """A dedicated FerretDB for this test, which the test may stop and start again.
+def mongo_server(tmp_path: Path) -> Iterator[MongoServer]:
+    """A dedicated mongo-java-server (persistent H2 store) for this test, which the test may
+    stop and start again.
 
     Use `mongo_server.uri`; `stop()` / `start()` (or `await astop()` / `await astart()`) keep
-    its data and port. Only with the local servers: skipped when `MONGODB_URI` is set or a
-    Docker engine is used.
+    its data and port. Stop it cleanly: a SIGKILL (`graceful=False`) loses the store's last
+    acknowledged writes (README, local stack; docs/decisions/0080). Only with the local
+    servers: skipped when `MONGODB_URI` is set or a Docker engine is used.
     """
     backend = _backend("MONGODB_URI")
     if backend != "local":
         reason = "MONGODB_URI is set" if backend == "env" else "testcontainers (Docker) is used"
-        pytest.skip(f"stopping the MongoDB-wire server needs the local FerretDB; {reason}")
-    server = FerretDBServer(
-        home=tmp_path / "ferretdb",
-        log_file=tmp_path / "ferretdb.log",
-        binary=provision_ferretdb(),
+        pytest.skip(f"stopping the MongoDB-wire server needs the local mongo-java-server; {reason}")
+    server = MongoServer(
+        home=tmp_path / "mongo",
+        log_file=tmp_path / "mongo.log",
+        install=provision_mongo(),
         port=free_port(),
+        cache_mb=64,
     )
     server.start()
     try:

@@ -21,16 +21,19 @@ WORKDIR /src
 
 COPY pyproject.toml uv.lock ./
 COPY shared/pyproject.toml shared/pyproject.toml
+COPY tools/pyproject.toml tools/pyproject.toml
 COPY services/order-ingest/pyproject.toml services/order-ingest/pyproject.toml
 COPY services/status-tracker/pyproject.toml services/status-tracker/pyproject.toml
 COPY services/query-api/pyproject.toml services/query-api/pyproject.toml
 COPY services/exporter/pyproject.toml services/exporter/pyproject.toml
 RUN --mount=type=cache,target=/root/.cache/uv \
-    uv sync --frozen --no-dev --no-install-workspace --package orderlens
+    uv sync --frozen --no-dev --no-install-workspace --package orderlens-devtools
 
+# The simulator is dev tooling: it lives in orderlens-devtools, which no service image installs.
 COPY shared/src shared/src
+COPY tools/src tools/src
 RUN --mount=type=cache,target=/root/.cache/uv \
-    uv sync --frozen --no-dev --no-editable --package orderlens
+    uv sync --frozen --no-dev --no-editable --package orderlens-devtools
 
 FROM ${PYTHON_IMAGE} AS runtime
 LABEL org.opencontainers.image.title="orderlens-carrier-simulator" \

@@ -15,15 +15,15 @@ from typing import Any
 
 import httpx
 from aiokafka import AIOKafkaProducer
-from orderlens_devtools.asgi import free_port, serve
 
-from orderlens.devstack import TopicNames
 from orderlens.events import encode
 from orderlens.roles import Role
-from orderlens.seed import SeedConfig, created_event, iter_orders, shop_ids
 from orderlens.tokens import LOCAL_DEV_SECRET, mint_token
 from orderlens_console.app import create_app as create_console
 from orderlens_console.settings import ConsoleSettings
+from orderlens_devtools.asgi import free_port, serve
+from orderlens_devtools.devstack import TopicNames
+from orderlens_devtools.seed import SeedConfig, created_event, iter_orders, shop_ids
 from orderlens_exporter.app import build as build_exporter
 from orderlens_exporter.settings import ExporterSettings
 from orderlens_ingest.app import IngestApp

@@ -23,9 +23,9 @@ from console_stack import (
 )
 from playwright.async_api import Browser, Page, async_playwright, expect
 
-from orderlens.devstack import TopicNames
 from orderlens.roles import Role
-from orderlens.seed.generator import generate_order
+from orderlens_devtools.devstack import TopicNames
+from orderlens_devtools.seed.generator import generate_order
 
 pytestmark = pytest.mark.e2e
 

@@ -17,12 +17,12 @@ import pytest_asyncio
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
 from asgi_lifespan import LifespanManager
 
-from orderlens.devstack import TopicNames
 from orderlens.events import decode, encode
 from orderlens.roles import Role
-from orderlens.seed import SeedConfig, created_event, iter_orders, shop_ids
 from orderlens.tokens import LOCAL_DEV_SECRET, mint_token
 from orderlens.waiting import wait_for
+from orderlens_devtools.devstack import TopicNames
+from orderlens_devtools.seed import SeedConfig, created_event, iter_orders, shop_ids
 from orderlens_exporter.app import build
 from orderlens_exporter.settings import ExporterSettings
 from orderlens_ingest.app import IngestApp

@@ -16,12 +16,12 @@ from aiokafka import AIOKafkaProducer
 from asgi_lifespan import LifespanManager
 from pymongo.asynchronous.database import AsyncDatabase
 
-from orderlens.carrier_simulator import RunningSimulator, SimulatorConfig, running
-from orderlens.devstack import TopicNames
 from orderlens.events import OrderCreated, encode, make_event
 from orderlens.roles import Role
 from orderlens.tiktok import TikTokOrder
 from orderlens.tokens import LOCAL_DEV_SECRET, mint_token
+from orderlens_devtools.carrier_simulator import RunningSimulator, SimulatorConfig, running
+from orderlens_devtools.devstack import TopicNames
 from orderlens_ingest.app import IngestApp
 from orderlens_ingest.settings import IngestSettings
 from orderlens_query.app import create_app

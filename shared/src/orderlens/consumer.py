@@ -40,16 +40,17 @@ The function receives a non-empty `list[Received]`; it must be idempotent (a bat
 delivered again after a crash or a rebalance). It may return an `Outcome` (counts for the
 applied/ignored metrics) or None (every event counted as applied). An exception it raises is
 classified by `is_transient`: transient ones are retried forever; any other is retried a few
-times (a FerretDB or driver hiccup may look permanent), then the batch is split and each event
+times (a server or driver hiccup may look permanent), then the batch is split and each event
 retried alone, and an event that still fails is dead-lettered with the exception as `x-error`,
 so one bad message cannot stall its partition.
 
 Several topics in one subscriber (`extra_topics`, with `expected_types` per topic): the consumer
 uses Kafka's range assignor, so partition i of every topic goes to the same consumer; with equal
 partition counts and keys, all events of one key are handled by one consumer, one batch after
-the other. order-ingest relies on that: FerretDB 1.24 has no atomic compare-and-set
-(docs/decisions/0034). The function then gets records of every topic in one batch; it may
-return per-topic counts in `Outcome.per_topic` (otherwise counts go to `topic`).
+the other. order-ingest relies on that: one writer per order, whose versioned writes only
+arbitrate a consumer left over from a rebalance (docs/decisions/0034). The function then gets
+records of every topic in one batch; it may return per-topic counts in `Outcome.per_topic`
+(otherwise counts go to `topic`).
 
 FastStream's own parser is replaced: it decodes headers as UTF-8 and bodies as JSON, and an
 error there would skip the batch without dead-lettering it. Offsets are committed explicitly per

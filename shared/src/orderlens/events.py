@@ -9,6 +9,9 @@ from typing import Any, Generic, Literal, TypeVar
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, model_validator
 
+# Re-exported: the event contract names the export formats the domain defines.
+from orderlens.domain.export import ExportFormat as ExportFormat
+from orderlens.domain.export import Granularity as Granularity
 from orderlens.domain.status import OrderStatus, ReturnStatus, TrackingStatus, parse_order_status
 from orderlens.tiktok import TikTokOrder
 
@@ -80,16 +83,6 @@ class StatusChanged(_Strict):
         if self.status is None and self.return_status is None and self.package is None:
             raise ValueError("one of status, return_status, package is required")
         return self
-
-
-class ExportFormat(StrEnum):
-    CSV = "csv"
-    XLSX = "xlsx"
-
-
-class Granularity(StrEnum):
-    LINE = "line"
-    ORDER = "order"
 
 
 class ExportRequested(_Strict):

@@ -1,9 +1,9 @@
 """The MongoDB indexes of the collections order-ingest writes, created at start-up.
 
 Each index has a name, so a query-api test or an operator can say which one serves a query
-(`explain()` on MongoDB). `ensure_indexes` is idempotent. It creates only the indexes missing by
-name, one per command: FerretDB 1.24 drops the connection (a server-side panic) when one
-`createIndexes` command names several indexes that already exist.
+(`explain()` on MongoDB). `create_missing_indexes` is THE index helper of orderlens: every service
+declares its collections' `IndexModel`s and calls it at start-up (idempotent; one `createIndexes`
+command per collection, docs/decisions/0085).
 
 Which query of docs/contract.md §5.2 each `orders` index serves:
 
@@ -22,7 +22,10 @@ Which query of docs/contract.md §5.2 each `orders` index serves:
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 from pymongo import ASCENDING, DESCENDING, IndexModel
+from pymongo.asynchronous.collection import AsyncCollection
 from pymongo.asynchronous.database import AsyncDatabase
 
 from orderlens.domain.sales import COLLECTION as SALES_BUCKETS
@@ -92,16 +95,21 @@ INDEXES: dict[str, list[IndexModel]] = {
 }
 
 
+async def create_missing_indexes(
+    collection: AsyncCollection[Document], models: Sequence[IndexModel]
+) -> list[str]:
+    """Create those of `models` the collection does not have yet (by name), in one command;
+    answer the names created. Safe to call from every replica at every start."""
+    existing = {index["name"] async for index in await collection.list_indexes()}
+    missing = [model for model in models if model.document["name"] not in existing]
+    if missing:
+        await collection.create_indexes(missing)
+    return [model.document["name"] for model in missing]
+
+
 async def ensure_indexes(db: AsyncDatabase[Document]) -> dict[str, list[str]]:
     """Create the indexes above that do not exist yet; answer the names created per collection."""
-    created: dict[str, list[str]] = {}
-    for collection, models in INDEXES.items():
-        cursor = await db[collection].list_indexes()
-        existing = {index["name"] async for index in cursor}
-        created[collection] = []
-        for model in models:
-            name = model.document["name"]
-            if name not in existing:
-                await db[collection].create_indexes([model])
-                created[collection].append(name)
-    return created
+    return {
+        collection: await create_missing_indexes(db[collection], models)
+        for collection, models in INDEXES.items()
+    }

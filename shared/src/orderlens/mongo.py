@@ -15,8 +15,9 @@ def make_client(
 ) -> AsyncMongoClient[Document]:
     """A client that fails fast when the server is down, so callers can back off and retry.
 
-    Retryable writes are off: FerretDB 1.24 does not implement them, and every write of
-    orderlens is idempotent by design, so callers retry themselves. `socket_timeout_ms` must
+    Retryable writes are on (the driver retries a write once after a network error or a
+    primary step-down, where the server supports sessions; every write of orderlens is
+    idempotent by design anyway, so callers also retry themselves). `socket_timeout_ms` must
     exceed the longest query a caller allows (`maxTimeMS`), or the socket gives up first.
     """
     return AsyncMongoClient(
@@ -26,7 +27,7 @@ def make_client(
         serverSelectionTimeoutMS=timeout_ms,
         connectTimeoutMS=timeout_ms,
         socketTimeoutMS=socket_timeout_ms or max(timeout_ms * 6, 30_000),
-        retryWrites=False,
+        retryWrites=True,
     )
 
 

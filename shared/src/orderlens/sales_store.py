@@ -1,5 +1,5 @@
 """Keeping the sales read model (`orderlens.domain.sales`) exact under redelivery, crashes and
-concurrent writers, with single-document atomic updates only (no transactions on FerretDB).
+concurrent writers, with single-document atomic updates only (no transactions).
 
 `recompute(db, keys)` sums each bucket's orders again and writes the figures that differ, then
 reads again and repeats until what is stored matches what the orders say. The last writer of a
@@ -18,9 +18,8 @@ batch that skips recomputing unchanged orders), the writer announces the change 
 
 and `repair(db)` (at start-up) recomputes every bucket a crashed writer left pending.
 
-The sums are done in Python over a projection of the bucket's orders: FerretDB 1.24 computes only
-the first accumulator of a `$group` (docs/decisions/0032). `rebuild_all` recomputes every bucket
-from the orders (for tests and repairs).
+The sums are one `$group` over the buckets' orders in the database (docs/decisions/0087).
+`rebuild_all` recomputes every bucket from the orders (for tests and repairs).
 """
 
 from __future__ import annotations
@@ -34,7 +33,6 @@ from pymongo import InsertOne, UpdateOne
 from pymongo.asynchronous.database import AsyncDatabase
 from pymongo.errors import BulkWriteError
 
-from orderlens.bulk import bulk_write_chunked
 from orderlens.domain.sales import COLLECTION, bucket_id, bucket_start, counts_as_cancelled
 from orderlens.domain.status import OrderStatus
 from orderlens.mongo import Document
@@ -46,6 +44,7 @@ _ROUNDS = 10
 BucketKey = tuple[str, str, datetime]  # shop id, currency, bucket start (UTC)
 
 FIGURES = ("orders", "units", "gross", "cancelled", "cancelled_gross")
+_CANCELLED = sorted(status.value for status in OrderStatus if counts_as_cancelled(status))
 
 
 class BucketContention(TimeoutError):
@@ -99,7 +98,7 @@ async def _pending(db: AsyncDatabase[Document], counts: Counter[BucketKey], sign
         for key in sorted(counts)
     ]
     if ops:
-        await bulk_write_chunked(db[COLLECTION], ops)
+        await db[COLLECTION].bulk_write(ops, ordered=False)
 
 
 async def _sums(
@@ -107,32 +106,34 @@ async def _sums(
 ) -> dict[BucketKey, dict[str, int]]:
     wanted = set(keys)
     sums: dict[BucketKey, dict[str, int]] = {key: dict.fromkeys(FIGURES, 0) for key in keys}
-    cursor = db[ORDERS].find(
+    cancelled = {"$in": ["$status", _CANCELLED]}
+    pipeline: list[dict[str, Any]] = [
         {
-            "paid_bucket": {"$in": sorted({key[2] for key in keys})},
-            "shop_id": {"$in": sorted({key[0] for key in keys})},
+            "$match": {
+                "paid_bucket": {"$in": sorted({key[2] for key in keys})},
+                "shop_id": {"$in": sorted({key[0] for key in keys})},
+            }
         },
         {
-            "shop_id": 1,
-            "money.currency": 1,
-            "money.total": 1,
-            "paid_bucket": 1,
-            "status": 1,
-            "units": 1,
+            "$group": {
+                "_id": {
+                    "shop_id": "$shop_id",
+                    "currency": "$money.currency",
+                    "bucket": "$paid_bucket",
+                },
+                "orders": {"$sum": 1},
+                "units": {"$sum": "$units"},
+                "gross": {"$sum": "$money.total"},
+                "cancelled": {"$sum": {"$cond": [cancelled, 1, 0]}},
+                "cancelled_gross": {"$sum": {"$cond": [cancelled, "$money.total", 0]}},
+            }
         },
-    )
-    async for doc in cursor:
-        key = (doc["shop_id"], doc["money"]["currency"], _utc(doc["paid_bucket"]))
-        if key not in wanted:
-            continue
-        figures = sums[key]
-        total = int(doc["money"]["total"])
-        figures["orders"] += 1
-        figures["units"] += int(doc.get("units", 0))
-        figures["gross"] += total
-        if counts_as_cancelled(OrderStatus(doc["status"])):
-            figures["cancelled"] += 1
-            figures["cancelled_gross"] += total
+    ]
+    async for row in await db[ORDERS].aggregate(pipeline):
+        group = row["_id"]
+        key = (group["shop_id"], group["currency"], _utc(group["bucket"]))
+        if key in wanted:
+            sums[key] = {name: int(row[name]) for name in FIGURES}
     return sums
 
 
@@ -167,7 +168,7 @@ async def recompute(db: AsyncDatabase[Document], keys: Iterable[BucketKey]) -> i
         if not ops:
             return written
         try:
-            await bulk_write_chunked(db[COLLECTION], ops)
+            await db[COLLECTION].bulk_write(ops, ordered=False)
         except BulkWriteError as exc:
             details: Any = exc.details
             if any(e.get("code") != _DUPLICATE_KEY for e in details.get("writeErrors", [])):
@@ -192,7 +193,7 @@ async def repair(db: AsyncDatabase[Document], limit: int = 10_000) -> int:
         UpdateOne({"_id": _id(key), "pending": count}, {"$set": {"pending": 0}})
         for key, count in found
     ]
-    await bulk_write_chunked(db[COLLECTION], ops)
+    await db[COLLECTION].bulk_write(ops, ordered=False)
     return len(found)
 
 

@@ -10,6 +10,8 @@ from pathlib import Path
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from orderlens import topics
+
 
 class ServiceSettings(BaseSettings):
     """Settings every service reads: Kafka, topics, MongoDB, HTTP, logging."""
@@ -22,15 +24,11 @@ class ServiceSettings(BaseSettings):
     mongodb_uri: str = Field(default="mongodb://localhost:27017", description="MongoDB URI.")
     mongodb_database: str = Field(default="orderlens", description="MongoDB database name.")
 
-    topic_orders_created: str = Field(default="orders.created", description="Topic name.")
-    topic_status_changed: str = Field(default="orders.status-changed", description="Topic name.")
-    topic_export_requested: str = Field(
-        default="orders.export-requested", description="Topic name."
-    )
-    topic_export_completed: str = Field(
-        default="orders.export-completed", description="Topic name."
-    )
-    topic_dead_letter: str = Field(default="orders.dead-letter", description="Topic name.")
+    topic_orders_created: str = Field(default=topics.ORDERS_CREATED, description="Topic name.")
+    topic_status_changed: str = Field(default=topics.STATUS_CHANGED, description="Topic name.")
+    topic_export_requested: str = Field(default=topics.EXPORT_REQUESTED, description="Topic name.")
+    topic_export_completed: str = Field(default=topics.EXPORT_COMPLETED, description="Topic name.")
+    topic_dead_letter: str = Field(default=topics.DEAD_LETTER, description="Topic name.")
 
     # Shared like the topic names: the exporter writes export files here, query-api serves them.
     export_dir: Path = Field(

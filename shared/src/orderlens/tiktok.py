@@ -1,6 +1,7 @@
 """The TikTok Shop order object, as Get Order Detail (202309 and later) returns it.
 
-Only the fields orderlens keeps are declared; unknown fields are ignored, never fatal (docs/contract.md §3.3).
+Only the fields orderlens keeps are declared; unknown fields are ignored, never fatal
+(docs/contract.md §3.3).
 """
 
 from __future__ import annotations

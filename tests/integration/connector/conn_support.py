@@ -8,7 +8,7 @@ from typing import Any
 
 import uvicorn
 
-from orderlens.devstack.proc import wait_until
+from orderlens_devtools.devstack.proc import wait_until
 
 
 def free_port() -> int:

@@ -12,13 +12,13 @@ from aiokafka import AIOKafkaConsumer
 from conn_support import serve, stop
 from cryptography.fernet import Fernet
 
-from orderlens.devstack.topics import delete_topics, ensure_topics
 from orderlens.tiktok import TikTokOrder
 from orderlens_connector.adapters.ratelimit import Limiter
 from orderlens_connector.adapters.shop_store import ShopStore, key_ring
 from orderlens_connector.adapters.tiktok_client import TikTokClient, TokenGrant
 from orderlens_connector.app import create_app, run_notification_worker
 from orderlens_connector.settings import ConnectorSettings
+from orderlens_devtools.devstack.topics import delete_topics, ensure_topics
 
 pytestmark = pytest.mark.integration
 

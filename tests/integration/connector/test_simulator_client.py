@@ -14,7 +14,6 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from orderlens.devstack.proc import wait_until
 from orderlens.tiktok import TikTokOrder
 from orderlens.tiktok_signing import webhook_signature_matches
 from orderlens_connector.adapters.ratelimit import Limiter
@@ -25,6 +24,7 @@ from orderlens_connector.adapters.tiktok_client import (
     TikTokClient,
     TokenGrant,
 )
+from orderlens_devtools.devstack.proc import wait_until
 
 pytestmark = pytest.mark.integration
 

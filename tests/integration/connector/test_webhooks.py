@@ -12,10 +12,10 @@ import pytest_asyncio
 from aiokafka import AIOKafkaConsumer
 from conn_support import serve, stop
 
-from orderlens.devstack.topics import delete_topics, ensure_topics
 from orderlens.tiktok_signing import webhook_signature
 from orderlens_connector.app import create_app
 from orderlens_connector.settings import ConnectorSettings
+from orderlens_devtools.devstack.topics import delete_topics, ensure_topics
 
 pytestmark = pytest.mark.integration
 

@@ -18,7 +18,6 @@ import jwt
 import pytest
 import pytest_asyncio
 from cryptography.hazmat.primitives.asymmetric import rsa
-from orderlens_devtools.asgi import free_port, serve
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import JSONResponse, RedirectResponse, Response
@@ -28,6 +27,7 @@ from orderlens.roles import Role
 from orderlens_console.app import create_app
 from orderlens_console.sessions import SESSION_COOKIE, SessionCodec
 from orderlens_console.settings import ConsoleSettings
+from orderlens_devtools.asgi import free_port, serve
 
 pytestmark = pytest.mark.integration
 CLIENT_ID = "orderlens-console"

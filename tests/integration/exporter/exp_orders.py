@@ -7,10 +7,11 @@ import random
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from orderlens.domain.order import Order, PackageDoc, normalise
+from orderlens.domain.order import Order, PackageDoc
 from orderlens.domain.status import OrderStatus, TrackingStatus
-from orderlens.seed import SeedConfig, final_snapshots, shop_ids
+from orderlens.normalise import normalise
 from orderlens.tiktok import TikTokOrder
+from orderlens_devtools.seed import SeedConfig, final_snapshots, shop_ids
 
 END = datetime(2026, 4, 30, 12, 0, tzinfo=UTC)
 HOSTILE = ('=HYPERLINK("http://evil.example","x")', "+1 call me", "@SUM(A1:A9)", "-5 off")

@@ -16,11 +16,11 @@ from asgi_lifespan import LifespanManager
 from pymongo import AsyncMongoClient
 from pymongo.asynchronous.database import AsyncDatabase
 
-from orderlens.devstack import TopicNames, delete_topics, ensure_topics
 from orderlens.domain.order import Order
 from orderlens.mongo import Document
 from orderlens.roles import Role
 from orderlens.tokens import LOCAL_DEV_SECRET, mint_token
+from orderlens_devtools.devstack import TopicNames, delete_topics, ensure_topics
 from orderlens_exporter.app import Exporter, build
 from orderlens_exporter.settings import ExporterSettings
 from orderlens_query.app import create_app

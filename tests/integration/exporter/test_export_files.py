@@ -108,7 +108,8 @@ async def test_xlsx_for_an_analyst_has_typed_cells_and_masked_pii(stack: ExportS
                 assert value in ("", None), name
             else:
                 assert value == wanted, name
-    # Masked as docs/contract.md §5.1 says: no full name, phone, e-mail or street in the file.
+    # Masked as docs/contract.md §5.1 says: no full name, phone, e-mail or street anywhere in
+    # the file.
     for order in mine:
         text = {str(v) for row in rows for v in row}
         assert order.recipient.name not in text

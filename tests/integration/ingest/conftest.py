@@ -10,7 +10,7 @@ import pytest
 import pytest_asyncio
 from ing_support import Publisher, StartIngest
 
-from orderlens.devstack import TopicNames
+from orderlens_devtools.devstack import TopicNames
 from orderlens_ingest.app import IngestApp
 from orderlens_ingest.settings import IngestSettings
 

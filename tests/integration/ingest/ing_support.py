@@ -13,11 +13,11 @@ from aiokafka.admin import AIOKafkaAdminClient
 from pymongo.asynchronous.database import AsyncDatabase
 
 from orderlens import sales_store
-from orderlens.devstack import TopicNames
 from orderlens.domain.order import Order
 from orderlens.domain.sales import COLLECTION as SALES
 from orderlens.events import CloudEvent, EventType, encode
-from orderlens.seed import SeedConfig, SeedOrder, created_event, iter_orders, status_events
+from orderlens_devtools.devstack import TopicNames
+from orderlens_devtools.seed import SeedConfig, SeedOrder, created_event, iter_orders, status_events
 from orderlens_ingest.app import IngestApp
 from orderlens_ingest.domain.orders import StatusEvent, from_snapshot, with_status_events
 from orderlens_ingest.domain.risk import RiskRules

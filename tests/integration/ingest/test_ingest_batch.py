@@ -16,7 +16,7 @@ from orderlens.domain.order import Order
 from orderlens.domain.sales import COLLECTION as SALES
 from orderlens.events import CloudEvent, EventType, encode
 from orderlens.indexes import ensure_indexes
-from orderlens.seed import created_event, status_events
+from orderlens_devtools.seed import created_event, status_events
 from orderlens_ingest.domain.orders import same_content
 from orderlens_ingest.domain.risk import SHARED_ADDRESS
 from orderlens_ingest.service import Ingest

@@ -29,9 +29,9 @@ from prometheus_client import REGISTRY
 from pymongo import AsyncMongoClient
 from pymongo.asynchronous.database import AsyncDatabase
 
-from orderlens.devstack import FerretDBServer
 from orderlens.indexes import ensure_indexes
 from orderlens.waiting import wait_for
+from orderlens_devtools.devstack import MongoServer
 from orderlens_ingest.domain.orders import same_content
 from orderlens_ingest.settings import IngestSettings
 
@@ -122,7 +122,7 @@ def _retries(topic: str) -> float:
 
 
 async def test_database_stopped_and_restarted_mid_stream_loses_nothing(
-    mongo_server: FerretDBServer,
+    mongo_server: MongoServer,
     start_ingest: StartIngest,
     publisher: Publisher,
     unique_id: str,

@@ -1,6 +1,6 @@
 """Idempotence through the real database (docs/contract.md §2): any interleaving of a set of
-events, each delivered any number of times and in any batches, gives the documents of one
-in-order delivery.
+events, each delivered any number of times and in any batches, gives the documents (and the
+sales and tab counts read models) of one in-order delivery.
 
 The service layer is driven directly (no Kafka here: the broker's part, redelivery, is what the
 shuffled, duplicated batches stand for). Each batch is handled as the service's consumer does:
@@ -19,13 +19,13 @@ from ing_support import END, Doc
 from pymongo import AsyncMongoClient
 from pymongo.asynchronous.database import AsyncDatabase
 
-from orderlens import sales_store
+from orderlens import counts_store, sales_store
 from orderlens.consumer import Received
 from orderlens.domain.order import Order
 from orderlens.domain.sales import COLLECTION as SALES
 from orderlens.events import CloudEvent, EventType, encode
 from orderlens.indexes import ensure_indexes
-from orderlens.seed import SeedConfig, created_event, iter_orders, status_events
+from orderlens_devtools.seed import SeedConfig, created_event, iter_orders, status_events
 from orderlens_ingest.domain.orders import BOOKKEEPING, same_content
 from orderlens_ingest.service import Ingest
 from orderlens_ingest.store import OrderStore
@@ -131,4 +131,8 @@ async def test_shuffled_duplicated_batches_equal_one_in_order_delivery(
         )
     shops = {o.shop_id for o in orders}
     assert await _buckets(shuffled_db, shops) == await _buckets(reference_db, shops)
+    # The tab counts read model (0082): exact, i.e. what counting the orders says.
+    kept = await counts_store.read_each(shuffled_db, shops)
+    assert kept == await counts_store.count_orders(shuffled_db, shops)
+    assert kept == await counts_store.count_orders(reference_db, shops)
     assert await shuffled_db.parked_status_events.count_documents({"order_id": {"$in": ids}}) == 0

@@ -7,10 +7,11 @@ import random
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from orderlens.domain.order import Checkpoint, Order, PackageDoc, RiskFlag, normalise
+from orderlens.domain.order import Checkpoint, Order, PackageDoc, RiskFlag
 from orderlens.domain.status import ISSUE_TRACKING, OrderStatus, ReturnStatus, TrackingStatus
-from orderlens.seed import SeedConfig, generate_order, shop_ids
+from orderlens.normalise import normalise
 from orderlens.tiktok import TikTokOrder
+from orderlens_devtools.seed import SeedConfig, generate_order, shop_ids
 
 IN_TRANSIT_TRACKING = (
     TrackingStatus.IN_TRANSIT,

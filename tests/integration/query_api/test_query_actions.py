@@ -16,12 +16,12 @@ from pymongo import AsyncMongoClient
 from qa_api import Api, start_api
 from qa_orders import NOW, make_orders
 
-from orderlens.devstack import delete_topics, ensure_topics
 from orderlens.domain.order import Order
 from orderlens.domain.status import OrderStatus
 from orderlens.events import EventType, StatusChanged, decode
 from orderlens.roles import Role
 from orderlens.waiting import wait_for
+from orderlens_devtools.devstack import delete_topics, ensure_topics
 
 
 def with_statuses(orders: list[Order]) -> list[Order]:

@@ -24,10 +24,10 @@ from schemathesis.specs.openapi.checks import (
     status_code_conformance,
 )
 
-from orderlens.devstack.proc import wait_until
 from orderlens.indexes import ensure_indexes
 from orderlens.roles import Role
 from orderlens.tokens import LOCAL_DEV_SECRET, mint_token
+from orderlens_devtools.devstack.proc import wait_until
 from orderlens_query.app import create_app
 from orderlens_query.settings import QueryApiSettings
 

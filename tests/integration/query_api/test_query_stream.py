@@ -12,13 +12,13 @@ import httpx
 import pytest
 import pytest_asyncio
 from aiokafka import AIOKafkaProducer
-from orderlens_devtools.asgi import free_port, serve
 
-from orderlens.devstack import TopicNames
 from orderlens.events import encode
 from orderlens.roles import Role
-from orderlens.seed import SeedConfig, created_event, iter_orders, shop_ids
 from orderlens.tokens import LOCAL_DEV_SECRET, mint_token
+from orderlens_devtools.asgi import free_port, serve
+from orderlens_devtools.devstack import TopicNames
+from orderlens_devtools.seed import SeedConfig, created_event, iter_orders, shop_ids
 from orderlens_query.app import create_app
 from orderlens_query.settings import QueryApiSettings
 

@@ -15,8 +15,8 @@ import pytest
 import pytest_asyncio
 from trk_support import EventReader, StartTracker
 
-from orderlens.carrier_simulator import RunningSimulator, SimulatorConfig, running
-from orderlens.devstack import TopicNames
+from orderlens_devtools.carrier_simulator import RunningSimulator, SimulatorConfig, running
+from orderlens_devtools.devstack import TopicNames
 from orderlens_tracker.app import TrackerApp
 from orderlens_tracker.settings import TrackerSettings
 

@@ -89,3 +89,24 @@ async def test_a_joining_replica_gets_half_once_the_holder_rebalances(
     await second.rebalance(lambda _: False)
     assert len(first.owned) == len(second.owned) == SHARDS // 2
     assert not set(first.owned) & set(second.owned)
+
+
+async def test_replicas_racing_for_expired_shards_never_take_the_same_one(
+    mongo_db: AsyncDatabase[dict[str, Any]],
+) -> None:
+    """The take of an expired lease (a guarded find_one_and_update, not an insert) elects one."""
+    crashed = ShardLeases(mongo_db, "crashed", shards=SHARDS, lease_seconds=0.5)
+    await crashed.rebalance(lambda _: False)
+    assert len(crashed.owned) == SHARDS
+    await mongo_db["tracking_replicas"].delete_one({"_id": "crashed"})
+    replicas = [
+        ShardLeases(mongo_db, f"replica-{i}", shards=SHARDS, lease_seconds=5.0) for i in range(4)
+    ]
+    await asyncio.gather(*(r.heartbeat() for r in replicas))
+    deadline = time.monotonic() + 10
+    while sorted(holders(replicas)) != list(range(SHARDS)):
+        assert time.monotonic() < deadline, "the expired shards were never taken over"
+        await asyncio.gather(*(r.rebalance(lambda _: False) for r in replicas))
+        assert all(len(owners) == 1 for owners in holders(replicas).values())
+    docs = await mongo_db["tracking_shard_leases"].find({}).to_list(None)
+    assert {doc["generation"] for doc in docs} == {2}

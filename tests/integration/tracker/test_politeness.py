@@ -9,8 +9,8 @@ from datetime import UTC, datetime
 import httpx
 from trk_support import StartTracker, simulator_stats
 
-from orderlens.carrier_simulator import SimulatorConfig, running
 from orderlens.waiting import wait_for
+from orderlens_devtools.carrier_simulator import SimulatorConfig, running
 from orderlens_tracker.app import TrackerApp
 from orderlens_tracker.domain import Package
 from orderlens_tracker.settings import TrackerSettings

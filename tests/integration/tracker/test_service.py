@@ -16,9 +16,9 @@ import httpx
 from aiokafka import AIOKafkaConsumer
 from trk_support import StartTracker, publish_raw, simulator_stats
 
-from orderlens.carrier_simulator import RunningSimulator
-from orderlens.devstack import TopicNames
 from orderlens.waiting import wait_for
+from orderlens_devtools.carrier_simulator import RunningSimulator
+from orderlens_devtools.devstack import TopicNames
 from orderlens_tracker.domain import Package
 from orderlens_tracker.settings import TrackerSettings
 

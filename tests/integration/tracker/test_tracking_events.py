@@ -14,10 +14,10 @@ from trk_support import (
     simulator_stats,
 )
 
-from orderlens.carrier_simulator import RunningSimulator
 from orderlens.domain.status import TrackingStatus
 from orderlens.events import CloudEvent, StatusChanged, StatusSource
 from orderlens.waiting import wait_for
+from orderlens_devtools.carrier_simulator import RunningSimulator
 from orderlens_tracker.settings import TrackerSettings
 
 

@@ -9,7 +9,6 @@ from typing import Any
 import httpx
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
 
-from orderlens.carrier_simulator import RunningSimulator
 from orderlens.events import (
     CloudEvent,
     EventType,
@@ -20,6 +19,7 @@ from orderlens.events import (
     make_event,
 )
 from orderlens.tiktok import TikTokOrder
+from orderlens_devtools.carrier_simulator import RunningSimulator
 from orderlens_tracker.app import TrackerApp
 from orderlens_tracker.settings import TrackerSettings
 

@@ -99,8 +99,8 @@ SERVICES: dict[str, Service] = {
             "carrier-simulator",
             8090,
             "deploy/docker/carrier-simulator.Dockerfile",
-            "orderlens",
-            "shared",
+            "orderlens-devtools",
+            "tools",
             "orderlens",
         ),
     )

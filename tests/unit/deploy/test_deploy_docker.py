@@ -273,7 +273,7 @@ def test_dockerignore_keeps_local_state_out_of_the_context() -> None:
         "tests/unit/deploy/test_deploy_docker.py",
         "docs/running-in-production.md",
         "shared/src/orderlens/__pycache__/x.cpython-311.pyc",
-        "deploy/local/ferretdb/go.mod",
+        "deploy/local/mongo/Launcher.java",
         "var/kafka/data",
         ".orderlens/state",
     ):

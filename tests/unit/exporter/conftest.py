@@ -8,7 +8,8 @@ from typing import Any
 
 import pytest
 
-from orderlens.domain.order import Order, normalise
+from orderlens.domain.order import Order
+from orderlens.normalise import normalise
 from orderlens.tiktok import TikTokOrder
 
 SYNCED = datetime(2026, 11, 20, 9, 0, tzinfo=UTC)

@@ -21,12 +21,13 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from orderlens.domain.export import record_from_request
-from orderlens.domain.order import Order, normalise
+from orderlens.domain.order import Order
 from orderlens.events import ExportFormat, ExportRequested, Granularity
+from orderlens.export_events import record_from_request
 from orderlens.mongo import Document
+from orderlens.normalise import normalise
 from orderlens.roles import Role
-from orderlens.seed import SeedConfig, final_snapshots
+from orderlens_devtools.seed import SeedConfig, final_snapshots
 from orderlens_exporter.csv_rows import CsvRowBuilder, _amount
 from orderlens_exporter.csv_writer import CsvExportWriter
 from orderlens_exporter.export_model import EXPORT_PROJECTION, export_order

@@ -14,9 +14,9 @@ from orderlens.domain.export import (
     file_key,
     is_valid_export_id,
     new_export_id,
-    record_from_request,
 )
 from orderlens.events import ExportFormat, ExportRequested, Granularity
+from orderlens.export_events import completed_event_data, record_from_request, requested_event_data
 
 NOW = datetime(2026, 5, 1, 12, 0, tzinfo=UTC)
 
@@ -42,7 +42,7 @@ def test_a_request_becomes_a_queued_record_that_round_trips_through_mongodb() ->
     assert created.shop_ids == ["s1", "s2"]
     assert ExportRecord.from_document(created.to_document()) == created
     assert created.to_document()["_id"] == "exp-1"
-    assert created.requested_event_data().filters == {"status": ["DELIVERED"]}
+    assert requested_event_data(created).filters == {"status": ["DELIVERED"]}
 
 
 def test_generated_ids_are_safe_and_unsafe_ones_are_refused() -> None:
@@ -96,6 +96,6 @@ def test_only_a_succeeded_unexpired_export_can_be_downloaded(
 
 def test_completed_event_data_only_for_finished_exports() -> None:
     with pytest.raises(ValueError, match="not finished"):
-        record().completed_event_data()
-    done = record(status=ExportStatus.FAILED, error="boom").completed_event_data()
+        completed_event_data(record())
+    done = completed_event_data(record(status=ExportStatus.FAILED, error="boom"))
     assert (done.status, done.error) == ("failed", "boom")

@@ -10,9 +10,9 @@ from typing import Any
 
 import pytest
 
-from orderlens.domain.export import record_from_request
 from orderlens.domain.order import Order
 from orderlens.events import ExportFormat, ExportRequested
+from orderlens.export_events import record_from_request
 from orderlens.filters import build_mongo_filter, parse_filters
 from orderlens_exporter.pipeline import InvalidExport, Progress, plan_export, write_export
 from orderlens_exporter.service import retry_delay

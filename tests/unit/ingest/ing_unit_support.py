@@ -7,7 +7,7 @@ from datetime import UTC, datetime
 
 from orderlens.domain.order import Order
 from orderlens.events import CloudEvent, OrderCreated, StatusChanged
-from orderlens.seed import SeedConfig, SeedOrder, created_event, iter_orders, status_events
+from orderlens_devtools.seed import SeedConfig, SeedOrder, created_event, iter_orders, status_events
 from orderlens_ingest.domain.orders import StatusEvent, from_snapshot, with_status_events
 from orderlens_ingest.domain.risk import RiskRules
 

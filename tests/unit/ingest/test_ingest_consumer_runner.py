@@ -18,7 +18,7 @@ from orderlens.consumer import (
     is_transient,
 )
 from orderlens.events import EventType, decode, encode
-from orderlens.seed import SeedConfig, iter_events
+from orderlens_devtools.seed import SeedConfig, iter_events
 
 TOPIC = "orders.created.unit"
 

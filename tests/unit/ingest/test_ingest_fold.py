@@ -11,7 +11,7 @@ from ing_unit_support import SYNCED, in_order, ingest, seed_orders, with_steps
 from orderlens.domain.order import Order
 from orderlens.domain.status import OrderStatus, ReturnStatus, TrackingStatus
 from orderlens.events import CheckpointData, PackageUpdate, StatusChanged, StatusSource, make_event
-from orderlens.seed import created_event, status_events
+from orderlens_devtools.seed import created_event, status_events
 from orderlens_ingest.domain.orders import (
     StatusEvent,
     from_snapshot,
@@ -105,8 +105,8 @@ def test_a_late_earlier_event_is_folded_in_time_order() -> None:
 
 
 def _paid(order: Order):  # type: ignore[no-untyped-def]
-    from orderlens.seed import SeedConfig, generate_order
     from orderlens.tiktok import TikTokOrder
+    from orderlens_devtools.seed import SeedConfig, generate_order
 
     for index in range(500):
         candidate = generate_order(SeedConfig(orders=500, seed=11), index)

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
-from orderlens.domain.order import Order, normalise
+from orderlens.domain.order import Order
+from orderlens.normalise import normalise
 from orderlens.tiktok import TikTokOrder
 
 SYNCED = datetime(2026, 11, 20, 9, 0, tzinfo=UTC)

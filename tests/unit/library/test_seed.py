@@ -6,7 +6,7 @@ from collections import Counter
 from datetime import UTC, datetime
 
 from orderlens.events import decode, encode
-from orderlens.seed import SeedConfig, iter_events, iter_orders
+from orderlens_devtools.seed import SeedConfig, iter_events, iter_orders
 
 END = datetime(2026, 11, 20, tzinfo=UTC)
 

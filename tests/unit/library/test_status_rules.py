@@ -1,4 +1,5 @@
-"""docs/contract.md §4 status rules, checked for every pair of statuses against a written table."""
+"""docs/contract.md §4 status rules, checked for every pair of statuses against a hand-written
+table."""
 
 from __future__ import annotations
 

@@ -12,9 +12,9 @@ import pytest
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec, rsa
 
-from orderlens.cli import main as cli_main
 from orderlens.roles import Role
 from orderlens.tokens import ExpiredToken, InvalidToken, TokenVerifier, mint_token
+from orderlens_devtools.cli import main as cli_main
 
 SECRET = "a-test-secret-that-is-long-enough-for-hs256"
 

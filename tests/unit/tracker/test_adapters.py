@@ -1,4 +1,5 @@
-"""Each adapter sends the documented request and maps the documented answer onto docs/contract.md §4.4.
+"""Each adapter sends the documented request and maps the documented answer onto
+docs/contract.md §4.4.
 
 The answers are the recorded responses in tests/fixtures/carriers/.
 """

@@ -7,7 +7,8 @@ from collections import Counter
 from hypothesis import given
 from hypothesis import strategies as st
 
-from orderlens.carrier_simulator.journeys import (
+from orderlens.domain.status import TERMINAL_TRACKING, TrackingStatus
+from orderlens_devtools.carrier_simulator.journeys import (
     DAY,
     HUBS,
     SCENARIO_WEIGHTS,
@@ -15,8 +16,7 @@ from orderlens.carrier_simulator.journeys import (
     plan,
     scenario_of,
 )
-from orderlens.carrier_simulator.parcels import ParcelBook
-from orderlens.domain.status import TERMINAL_TRACKING, TrackingStatus
+from orderlens_devtools.carrier_simulator.parcels import ParcelBook
 
 numbers = st.text(alphabet="ABCDEFGHJKLMNPQRSTUVWXYZ0123456789", min_size=5, max_size=30)
 

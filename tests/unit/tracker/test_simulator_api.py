@@ -7,8 +7,8 @@ import asyncio
 import httpx
 import pytest
 
-from orderlens.carrier_simulator import CarrierSimulator, SimulatorConfig
-from orderlens.carrier_simulator.limits import ServerBucket, parse_rate, retry_after_header
+from orderlens_devtools.carrier_simulator import CarrierSimulator, SimulatorConfig
+from orderlens_devtools.carrier_simulator.limits import ServerBucket, parse_rate, retry_after_header
 
 
 def client_for(simulator: CarrierSimulator) -> httpx.AsyncClient:

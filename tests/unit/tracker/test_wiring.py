@@ -7,8 +7,8 @@ import pytest
 from pydantic import ValidationError
 from tracker_fakes import ManualClock, make_transport
 
-from orderlens.cli import build_parser
 from orderlens.domain.status import TrackingStatus
+from orderlens_devtools.cli import build_parser
 from orderlens_tracker.adapters import (
     AfterShipAdapter,
     SeventeenTrackAdapter,

@@ -6,6 +6,7 @@ from faststream.kafka import KafkaBroker
 
 from orderlens.domain.export import ExportRecord
 from orderlens.events import make_event
+from orderlens.export_events import completed_event_data
 from orderlens.kafka import publish_event
 from orderlens_exporter.settings import EVENT_SOURCE
 
@@ -19,7 +20,7 @@ class CompletionPublisher:
         # One id per finished attempt: a re-publication after a crash is a duplicate that
         # subscribers drop by id.
         event = make_event(
-            record.completed_event_data(),
+            completed_event_data(record),
             source=EVENT_SOURCE,
             subject=record.id,
             event_id=f"evt-{record.id}-completed-{record.attempts}",

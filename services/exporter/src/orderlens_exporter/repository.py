@@ -3,8 +3,8 @@
 Every write of a worker is conditional on holding a live lease for its attempt (`attempts`,
 `lease_owner`, `lease_expires_at` in the future), and a claim of a running record requires its
 lease to have expired, so a slow worker and the one that took over never both write. On MongoDB
-each conditional update is atomic; on FerretDB 1.24 it is not (read, then write), and the
-per-attempt claim documents of `ClaimLocks` make the claim itself exclusive there too.
+each conditional update is atomic. The per-attempt claim documents (`lock_attempt`) order the
+shop-slot acquisition before the claim, so two workers never take slots for one attempt.
 """
 
 from __future__ import annotations
@@ -18,6 +18,7 @@ from pymongo.errors import DuplicateKeyError
 
 from orderlens.domain.export import EXPORTS_COLLECTION, ExportRecord, ExportStatus
 from orderlens.filestore import StoredFile
+from orderlens.indexes import create_missing_indexes
 from orderlens.mongo import Document
 
 CLAIMS_COLLECTION = "export_claims"
@@ -35,11 +36,7 @@ class ExportRepository:
         self._claims = db[CLAIMS_COLLECTION]
 
     async def ensure_indexes(self) -> None:
-        # One index per command: FerretDB 1.24 fails on one command naming existing indexes.
-        existing = {index["name"] async for index in await self._exports.list_indexes()}
-        for model in _INDEXES:
-            if model.document["name"] not in existing:
-                await self._exports.create_indexes([model])
+        await create_missing_indexes(self._exports, _INDEXES)
 
     async def get(self, export_id: str) -> ExportRecord | None:
         doc = await self._exports.find_one({"_id": export_id})

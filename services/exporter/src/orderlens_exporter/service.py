@@ -23,9 +23,9 @@ from orderlens.domain.export import (
     download_name,
     file_key,
     is_valid_export_id,
-    record_from_request,
 )
 from orderlens.events import ExportRequested
+from orderlens.export_events import record_from_request
 from orderlens.filestore import FileStore
 from orderlens.mongo import Document
 from orderlens_exporter import metrics
@@ -226,8 +226,8 @@ class ExportService:
         plan: ExportPlan = plan_export(record)
         key = file_key(record.id, record.attempts, record.format)
         staged = self.store.staging_path(key)
-        # The total is for progress only: counted alongside the export, since a count costs a
-        # scan of its own on FerretDB; progress stays 0 until it is known.
+        # The total is for progress only: counted alongside the export, since a count may cost
+        # a scan of its own; progress stays 0 until it is known.
         counting = asyncio.create_task(self.orders.count(plan.mongo_filter))
         counting.add_done_callback(lambda task: _set_total(progress, task))
         try:

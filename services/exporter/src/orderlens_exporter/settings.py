@@ -55,8 +55,8 @@ class ExporterSettings(ServiceSettings):
     )
     export_sort_by_id: bool = Field(
         default=False,
-        description="Write rows in order id order. Off by default: FerretDB 1.24 sorts a whole "
-        "result in memory, so only enable it on MongoDB (it then streams from the _id index).",
+        description="Write rows in order id order. Off by default: the local mongo-java-server "
+        "sorts a whole result in memory; on MongoDB it streams from the _id index.",
     )
     export_rows_per_sheet: int = Field(
         default=1_048_575, ge=1, le=1_048_575, description="Data rows per XLSX sheet."

@@ -1,10 +1,10 @@
 """At most N running exports per shop, across every exporter replica, without transactions.
 
 Each shop has N slot documents, `_id = "<shop>#<i>"` for i < N. A worker takes a slot by
-inserting that document: the unique `_id` lets exactly one inserter win on MongoDB and on
-FerretDB alike, so two replicas counting "1 running" at the same moment cannot both start a
-third export. An export over several shops needs a slot in each (taken in shop order, all
-released if one is missing); it then waits `queued`.
+inserting that document: the unique `_id` lets exactly one inserter win, so two replicas
+counting "1 running" at the same moment cannot both start a third export. An export over
+several shops needs a slot in each (taken in shop order, all released if one is missing); it
+then waits `queued`.
 
 A slot is released when its export finishes. A slot whose holder died is freed by whoever next
 finds the shop full: the holder's record no longer runs that attempt under a live lease (after a
@@ -22,6 +22,7 @@ from pymongo.asynchronous.database import AsyncDatabase
 from pymongo.errors import DuplicateKeyError
 
 from orderlens.domain.export import EXPORTS_COLLECTION, ExportStatus
+from orderlens.indexes import create_missing_indexes
 from orderlens.mongo import Document
 
 SLOTS_COLLECTION = "export_slots"
@@ -59,13 +60,13 @@ class ShopSlots:
         self.grace = grace
 
     async def ensure_indexes(self) -> None:
-        existing = {index["name"] async for index in await self._slots.list_indexes()}
-        for model in (
-            IndexModel([("shop_id", ASCENDING)], name="shop_id"),
-            IndexModel([("export_id", ASCENDING)], name="export_id"),
-        ):
-            if model.document["name"] not in existing:
-                await self._slots.create_indexes([model])
+        await create_missing_indexes(
+            self._slots,
+            [
+                IndexModel([("shop_id", ASCENDING)], name="shop_id"),
+                IndexModel([("export_id", ASCENDING)], name="export_id"),
+            ],
+        )
 
     async def acquire(
         self, export_id: str, attempt: int, shop_ids: list[str], *, now: datetime

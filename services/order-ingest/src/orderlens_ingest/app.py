@@ -6,6 +6,7 @@ import asyncio
 import contextlib
 import logging
 
+from orderlens.capabilities import ServerCapabilities
 from orderlens.consumer import (
     BatchConsumer,
     BatchConsumerConfig,
@@ -20,7 +21,7 @@ from orderlens.lifecycle import run_until_signalled
 from orderlens.mongo import database, make_client, ping
 from orderlens_ingest.service import Ingest
 from orderlens_ingest.settings import IngestSettings
-from orderlens_ingest.store import OrderStore, has_atomic_compare_and_set
+from orderlens_ingest.store import OrderStore
 
 SERVICE = "order-ingest"
 log = logging.getLogger("orderlens_ingest")
@@ -44,7 +45,8 @@ class IngestApp:
             log_level=logging.DEBUG,
         )
         # One subscriber for both topics, co-partitioned: all events of an order are handled by
-        # one consumer, one batch at a time (FerretDB has no atomic compare-and-set, 0034).
+        # one consumer, one batch at a time; the versioned writes catch a consumer left over
+        # from a rebalance (docs/decisions/0034, 0086).
         self.consumer = BatchConsumer(
             BatchConsumerConfig.order_events(
                 settings,
@@ -105,7 +107,7 @@ class IngestApp:
         if len(set(counts.values())) > 1:
             log.error(
                 "orders.created and orders.status-changed differ in partitions: one order's "
-                "events may reach two consumers at once (unsafe on FerretDB)",
+                "events may reach two consumers at once (their versioned writes then race)",
                 extra={"partitions": counts},
             )
 
@@ -114,7 +116,8 @@ class IngestApp:
         attempt = 0
         while True:
             try:
-                self.ingest.store.compare_and_set = await has_atomic_compare_and_set(self.db)
+                capabilities = await ServerCapabilities.read(self.db)
+                self.ingest.store.compare_and_set = capabilities.atomic_conditional_updates
                 await ensure_indexes(self.db)
                 await self.ingest.repair()
                 return

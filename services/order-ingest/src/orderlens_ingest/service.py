@@ -19,7 +19,7 @@ from datetime import UTC, datetime
 
 from prometheus_client import Counter as PromCounter
 
-from orderlens import sales_store
+from orderlens import counts_store, sales_store
 from orderlens.consumer import Outcome, Received
 from orderlens.domain.order import Order
 from orderlens.domain.status import OrderStatus
@@ -100,11 +100,14 @@ class _Batch:
     changed (a lost race, a neighbour's risk flags) is dropped from it and read again.
     `recompute`: the sales buckets of every order the snapshots touched, changed or not (0036);
     `announced`: the buckets announced with `begin`, withdrawn with `finish` after the recompute.
+    `count_shops`: the shops of every order the batch touched, changed or not, whose tab counts
+    are recomputed at its end (a replayed batch touches them again, 0082).
     """
 
     known: dict[str, Order] = field(default_factory=dict)
     recompute: set[sales_store.BucketKey] = field(default_factory=set)
     announced: list[sales_store.BucketKey] = field(default_factory=list)
+    count_shops: set[str] = field(default_factory=set)
 
     def stored(self, writes: Iterable[Write], lost: set[str]) -> None:
         """Note the documents now stored (versions as `OrderStore.write` sets them)."""
@@ -147,10 +150,11 @@ class Ingest:
         return (await self.on_batch([], batch))[1]
 
     async def _settle(self, work: _Batch) -> None:
-        """Recompute the batch's sales buckets (one pass for all of them: each pass reads the
-        orders, which FerretDB answers by scanning them all), then withdraw the announcements."""
+        """Recompute the batch's sales buckets (one `$group` pass for all of them), then
+        withdraw the announcements."""
         await sales_store.recompute(self.store.db, work.recompute | set(work.announced))
         await sales_store.finish(self.store.db, work.announced)
+        await counts_store.recompute(self.store.db, work.count_shops)
 
     # -- orders.created ---------------------------------------------------------------------------
 
@@ -171,9 +175,8 @@ class Ingest:
         touched: dict[str, Order] = {}
         verdicts: dict[str, str] = {}
         pending = set(latest)
-        # First guess that every order is new: inserting a new order costs far less than reading
-        # it by `_id` on FerretDB (0033), and a duplicate key names the orders to read and
-        # compute again, as a lost race would.
+        # First guess that every order is new: a new order then costs one insert and no read,
+        # and a duplicate key names the orders to read and compute again, as a lost race would.
         guess = True
         while pending:
             stored = {} if guess else await self._load(pending, work)
@@ -203,6 +206,7 @@ class Ingest:
             else:
                 outcome.ignore(verdict)
         work.recompute |= {k for k in map(_bucket, touched.values()) if k is not None}
+        work.count_shops |= {order.shop_id for order in touched.values()}
         await self._fold_parked(latest, work)
         await self._shared_addresses(touched.values(), work)
         return outcome
@@ -297,6 +301,7 @@ class Ingest:
                 if existing is None:
                     verdicts.update((e.event_id, "missing") for e in by_order[order_id])
                     continue
+                work.count_shops.add(existing.shop_id)
                 mine = []
                 for event in by_order[order_id]:
                     if event.data.shop_id != existing.shop_id:
@@ -356,10 +361,14 @@ class Ingest:
         return lost
 
     async def repair(self, parked_limit: int = 10_000) -> None:
-        """At start-up: repair sales buckets and parked events a crash may have left behind."""
+        """At start-up: repair sales buckets and parked events a crash may have left behind,
+        and build the tab counts once for orders stored before they existed."""
         repaired = await sales_store.repair(self.store.db)
         if repaired:
             log.info("recomputed pending sales buckets", extra={"buckets": repaired})
+        built = await counts_store.ensure_built(self.store.db)
+        if built:
+            log.info("built the tab counts of stored orders", extra={"shops": built})
         order_ids = await self.store.parked_order_ids(parked_limit)
         if order_ids:
             work = _Batch()

@@ -19,8 +19,8 @@ class IngestSettings(ServiceSettings):
     ingest_max_records: int = Field(
         default=2000,
         ge=1,
-        description="Records per batch, at most (a few whole-collection reads per batch on "
-        "FerretDB: larger batches share them, docs/decisions/0037).",
+        description="Records per batch, at most (a batch's reads and writes are a few bulk "
+        "commands: larger batches share them, docs/decisions/0037).",
     )
     ingest_batch_timeout_ms: int = Field(
         default=200, ge=1, description="How long a batch waits to fill up."

@@ -1,9 +1,9 @@
 """MongoDB adapter of order-ingest: orders with optimistic versions, parked status events, and the
-neighbour lookup of the shared-address rule. Single-document atomic writes only (FerretDB)."""
+neighbour lookup of the shared-address rule. Single-document atomic writes only: each write is
+guarded by the version it read, so of two racing writers exactly one wins (docs/decisions/0086)."""
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -15,7 +15,6 @@ from pymongo import InsertOne, ReplaceOne, UpdateOne
 from pymongo.asynchronous.database import AsyncDatabase
 from pymongo.errors import BulkWriteError
 
-from orderlens.bulk import bulk_write_chunked
 from orderlens.domain.order import Order, RiskFlag
 from orderlens.events import StatusChanged
 from orderlens.indexes import ORDERS, PARKED_STATUS_EVENTS
@@ -24,11 +23,6 @@ from orderlens_ingest.domain.orders import StatusEvent
 from orderlens_ingest.domain.risk import Neighbour, buyer_key
 
 _DUPLICATE_KEY = 11000
-_READ_CONCURRENCY = 8
-# Up to this many orders, point reads; more, one `$in`. On FerretDB 1.24 both cost in
-# proportion to the collection (2,000 orders, docs/decisions/0037: one read by `_id` 44 ms, 350
-# of them 13 s at 8 at a time, one `$in` of the 350 2.2 s); on MongoDB the `$in` is an index read.
-_POINT_READS_UP_TO = 50
 # As `orderlens.mongo.make_client` reads: aware datetimes in UTC.
 _AS_READ: CodecOptions[Document] = CodecOptions(tz_aware=True, tzinfo=UTC)
 
@@ -52,16 +46,10 @@ def _utc(moment: datetime) -> datetime:
     return moment.astimezone(UTC)
 
 
-async def has_atomic_compare_and_set(db: AsyncDatabase[Document]) -> bool:
-    """False on FerretDB: its conditional updates are not atomic (docs/decisions/0034), and a
-    filter on more than `_id` makes it scan the whole collection, so they only cost there."""
-    info = await db.client.admin.command("buildInfo")
-    return "ferretdbVersion" not in info and "ferretdbFeatures" not in info
-
-
 class OrderStore:
-    """`compare_and_set`: write conditional on the version read (MongoDB), or by `_id` alone
-    (FerretDB, where one consumer owns an order and the condition would only cost)."""
+    """`compare_and_set`: write conditional on the version read, or by `_id` alone where the
+    server's conditional updates are not atomic (`ServerCapabilities.atomic_conditional_updates`;
+    there one consumer owns an order and the condition would only cost)."""
 
     def __init__(self, db: AsyncDatabase[Document], *, compare_and_set: bool = True) -> None:
         self.db = db
@@ -75,21 +63,12 @@ class OrderStore:
         return {"_id": order_id}
 
     async def load(self, ids: Iterable[str]) -> dict[str, Order]:
-        """Point reads, a few at a time, for a few orders: FerretDB 1.24 decodes the whole
-        collection for an `$in` (docs/decisions/0041); one `$in` for more, which costs less
-        there than that many point reads (0037)."""
+        """One `$in` on `_id`, however many orders: an index read."""
         wanted = sorted(set(ids))
-        if len(wanted) > _POINT_READS_UP_TO:
-            found = self.orders.find({"_id": {"$in": wanted}})
-            return {str(doc["_id"]): Order.from_document(doc) async for doc in found}
-        gate = asyncio.Semaphore(_READ_CONCURRENCY)
-
-        async def one(order_id: str) -> Document | None:
-            async with gate:
-                return await self.orders.find_one({"_id": order_id})
-
-        docs = await asyncio.gather(*(one(order_id) for order_id in wanted))
-        return {str(doc["_id"]): Order.from_document(doc) for doc in docs if doc is not None}
+        if not wanted:
+            return {}
+        found = self.orders.find({"_id": {"$in": wanted}})
+        return {str(doc["_id"]): Order.from_document(doc) async for doc in found}
 
     @staticmethod
     def as_stored(order: Order) -> Order:
@@ -112,7 +91,7 @@ class OrderStore:
                 ops.append(ReplaceOne(self._match(order.id, w.expected), doc))
         conflicts: set[str] = set()
         try:
-            result = await bulk_write_chunked(self.orders, ops)
+            result = await self.orders.bulk_write(ops, ordered=False)
             matched = result.matched_count
         except BulkWriteError as exc:
             details: Any = exc.details
@@ -147,7 +126,7 @@ class OrderStore:
             )
             for order_id, version, flags in updates
         ]
-        result = await bulk_write_chunked(self.orders, ops)
+        result = await self.orders.bulk_write(ops, ordered=False)
         if result.matched_count == len(ops):
             return set()
         wanted = {order_id: flags for order_id, _, flags in updates}
@@ -212,7 +191,7 @@ class OrderStore:
             for e in {e.event_id: e for e in events}.values()
         ]
         try:
-            await bulk_write_chunked(self.parked, ops)
+            await self.parked.bulk_write(ops, ordered=False)
         except BulkWriteError as exc:
             details: Any = exc.details
             if any(e.get("code") != _DUPLICATE_KEY for e in details.get("writeErrors", [])):
@@ -234,7 +213,6 @@ class OrderStore:
         return sorted(ids)
 
     async def unpark(self, event_ids: Iterable[str]) -> None:
-        # One statement per 500 ids: FerretDB deletes documents one transaction each otherwise.
         ids = sorted(set(event_ids))
-        for start in range(0, len(ids), 500):
-            await self.parked.delete_many({"_id": {"$in": ids[start : start + 500]}})
+        if ids:
+            await self.parked.delete_many({"_id": {"$in": ids}})

@@ -7,16 +7,17 @@ answers the same event id; it is removed again if publishing fails, so the retry
 
 from __future__ import annotations
 
-import contextlib
 import hashlib
 import json
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
+from pymongo import IndexModel
 from pymongo.asynchronous.database import AsyncDatabase
-from pymongo.errors import DuplicateKeyError, OperationFailure
+from pymongo.errors import DuplicateKeyError
 
+from orderlens.indexes import create_missing_indexes
 from orderlens.mongo import Document
 
 COLLECTION = "idempotency_keys"
@@ -67,8 +68,13 @@ class IdempotencyStore:
 
 
 async def ensure_indexes(db: AsyncDatabase[Document], ttl: timedelta) -> None:
-    """Expire old keys where the server supports TTL indexes; `find` ignores them anyway."""
-    with contextlib.suppress(OperationFailure):
-        await db[COLLECTION].create_index(
-            "created_at", expireAfterSeconds=int(ttl.total_seconds()), name="ttl_created_at"
-        )
+    """Expire old keys (a TTL index; `find` ignores expired ones anyway, should the server
+    be late removing them)."""
+    await create_missing_indexes(
+        db[COLLECTION],
+        [
+            IndexModel(
+                "created_at", expireAfterSeconds=int(ttl.total_seconds()), name="ttl_created_at"
+            )
+        ],
+    )

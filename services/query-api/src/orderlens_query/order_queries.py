@@ -52,9 +52,21 @@ async def list_orders(
     )
 
 
+_NO_FILTER = OrderFilters().model_dump(exclude={"tz"})
+
+
 async def count_orders(
     reader: OrderReader, principal: Principal, filters: OrderFilters, now: datetime
 ) -> OrderCounts:
+    # The tab badges (no filter at all) come from order-ingest's counts read model
+    # (docs/decisions/0082); any other filter counts the matching orders.
+    if filters.model_dump(exclude={"tz"}) == _NO_FILTER:
+        kept = await reader.tab_counts(principal.shops)
+        if kept is not None:
+            return _counts(
+                {OrderStatus(s): n for s, n in kept["by_status"].items() if s in set(OrderStatus)},
+                kept["returns"],
+            )
     query = scoped_query(filters, principal, now)
     # One pass: per (status, return status), so the returns view needs no second count.
     raw = await reader.count_by(query, "status", "return_status")
@@ -65,6 +77,11 @@ async def count_orders(
             by_status[OrderStatus(status)] += int(n)
         if return_status not in (None, ReturnStatus.NONE.value):
             returns += int(n)
+    return _counts(by_status, returns)
+
+
+def _counts(counted: dict[OrderStatus, int], returns: int) -> OrderCounts:
+    by_status = {**dict.fromkeys(OrderStatus, 0), **counted}
     by_view: dict[View, int] = {
         view: sum(by_status[s] for s in statuses_of_view(view))
         for view in View

@@ -8,6 +8,7 @@ from typing import Any
 from pymongo.asynchronous.collection import AsyncCollection
 from pymongo.asynchronous.database import AsyncDatabase
 
+from orderlens import counts_store
 from orderlens.filters import Sort
 from orderlens.mongo import Document
 
@@ -45,8 +46,14 @@ SUMMARY_PROJECTION: dict[str, int] = dict.fromkeys(
 
 class OrderReader:
     def __init__(self, db: AsyncDatabase[Document], *, max_time_ms: int) -> None:
+        self._db = db
         self._orders: AsyncCollection[Document] = db[ORDERS]
         self._max_time_ms = max_time_ms
+
+    async def tab_counts(self, shop_ids: Collection[str]) -> dict[str, Any] | None:
+        """The shops' counts from order-ingest's read model (`orderlens.counts_store`): one
+        document per shop, no count over the orders; None before the model is built."""
+        return await counts_store.read(self._db, shop_ids)
 
     async def page(
         self,
@@ -63,8 +70,12 @@ class OrderReader:
         )
         return await cursor.to_list(length=limit)
 
-    async def count(self, query: Mapping[str, Any]) -> int:
-        return await self._orders.count_documents(dict(query), maxTimeMS=self._max_time_ms)
+    async def count(self, query: Mapping[str, Any], *, limit: int | None = None) -> int:
+        """Matching orders, or `limit` when at least that many match (a bounded count)."""
+        options: dict[str, Any] = {"maxTimeMS": self._max_time_ms}
+        if limit is not None:
+            options["limit"] = limit
+        return await self._orders.count_documents(dict(query), **options)
 
     async def count_by(self, query: Mapping[str, Any], *fields: str) -> dict[Any, int]:
         """Matching orders per value of `fields` (a tuple key when several), in one pass."""
@@ -79,8 +90,8 @@ class OrderReader:
         return {tuple(row["_id"].get(f) for f in fields): row["n"] async for row in cursor}
 
     async def get(self, order_id: str, shop_ids: Collection[str]) -> Document | None:
-        """The order if it belongs to one of `shop_ids`. The shop is checked here, not in the
-        filter: FerretDB answers `_id` alone from its primary key, anything more by a scan."""
+        """The order if it belongs to one of `shop_ids` (a read by `_id`, the shop checked on
+        the document found)."""
         doc = await self._orders.find_one({"_id": order_id}, max_time_ms=self._max_time_ms)
         if doc is None or doc.get("shop_id") not in set(shop_ids):
             return None

@@ -1,10 +1,9 @@
 """Top products, regions and delivery statistics, from the orders themselves.
 
-Each reads one bounded projection of the window's orders (served by the `shop_paid` or
-`delivered_at` range of the shops) and sums in Python: FerretDB 1.24 computes only the first
-accumulator of a `$group` and its `$unwind` drops every other field (decisions 0032, 0041), so
-an aggregation would need a pipeline per measure and currency, each a full scan there.
-`truncated` says when more orders matched than `limit` allows.
+Top products and regions are `$group` pipelines in the database over at most `max_orders` of the
+window's orders (served by the `shop_paid` range of the shops; docs/decisions/0087); `truncated`
+says when more orders matched (a bounded count). Delivery figures need every package's
+checkpoints (percentiles), so they read one bounded projection and compute in Python.
 
 Region anomaly rule: the baseline is the four windows of the same length just before the
 window. A region is flagged when it has at least `MIN_ORDERS` orders in the window and its
@@ -57,14 +56,9 @@ def _sold(shop_ids: Collection[str], start: datetime, end: datetime) -> dict[str
 
 # -- top products --------------------------------------------------------------------------
 
-_PRODUCT_PROJECTION = {
-    "money.currency": 1,
-    "items.sku_id": 1,
-    "items.seller_sku": 1,
-    "items.product_name": 1,
-    "items.quantity": 1,
-    "items.subtotal_after_discount": 1,
-}
+# Whole items: mongo-java-server 1.47 projects `items.<field>` of an array as an object of
+# arrays (tests/conformance/, the projection-of-array-subfields gap), which `$unwind` then keeps.
+_PRODUCT_PROJECTION = {"money.currency": 1, "items": 1}
 
 
 async def top_products(
@@ -75,10 +69,30 @@ async def top_products(
     limit: int,
     max_orders: int,
 ) -> TopProducts:
-    docs = await reader.find(
-        _sold(shop_ids, window.start, window.end), _PRODUCT_PROJECTION, limit=max_orders + 1
+    query = _sold(shop_ids, window.start, window.end)
+    rows = await reader.aggregate(
+        [
+            {"$match": query},
+            {"$limit": max_orders},
+            {"$project": _PRODUCT_PROJECTION},
+            {"$unwind": "$items"},
+            {
+                "$group": {
+                    "_id": {
+                        "currency": "$money.currency",
+                        "sku_id": "$items.sku_id",
+                        "name": "$items.product_name",
+                        "seller_sku": "$items.seller_sku",
+                    },
+                    "units": {"$sum": "$items.quantity"},
+                    "revenue": {"$sum": "$items.subtotal_after_discount"},
+                    "lines": {"$sum": 1},
+                }
+            },
+        ]
     )
-    return rank_products(docs[:max_orders], window, by, limit, len(docs) > max_orders)
+    truncated = await reader.count(query, limit=max_orders + 1) > max_orders
+    return rank_products(rows, window, by, limit, truncated)
 
 
 @dataclass
@@ -96,23 +110,21 @@ def _rank_key(product: _Product, by: str) -> tuple[int, str]:
 
 
 def rank_products(
-    docs: Sequence[Document], window: Window, by: str, limit: int, truncated: bool
+    rows: Sequence[Document], window: Window, by: str, limit: int, truncated: bool
 ) -> TopProducts:
+    """Rank the `$group` rows of `top_products`: one per currency, product and name sold under."""
     per_currency: dict[str, dict[str, _Product]] = defaultdict(dict)
     names: dict[tuple[str, str], dict[tuple[str, str | None], int]] = defaultdict(
         lambda: defaultdict(int)
     )
-    for doc in docs:
-        currency = doc["money"]["currency"]
-        for item in doc.get("items") or []:
-            sku = item["sku_id"]
-            product = per_currency[currency].setdefault(sku, _Product(sku, None, ""))
-            product.units += int(item["quantity"])
-            product.revenue += int(item["subtotal_after_discount"])
-            product.orders += 1
-            names[(currency, sku)][(item["product_name"], item.get("seller_sku"))] += int(
-                item["quantity"]
-            )
+    for row in rows:
+        key = row["_id"]
+        currency, sku = key["currency"], key["sku_id"]
+        product = per_currency[currency].setdefault(sku, _Product(sku, None, ""))
+        product.units += int(row["units"])
+        product.revenue += int(row["revenue"])
+        product.orders += int(row["lines"])
+        names[(currency, sku)][(key["name"], key.get("seller_sku"))] += int(row["units"])
     currencies = []
     for currency, products in sorted(per_currency.items()):
         ranked = sorted(products.values(), key=lambda p: _rank_key(p, by))[:limit]
@@ -151,16 +163,6 @@ def rank_products(
 # -- regions -------------------------------------------------------------------------------
 
 
-_REGION_PROJECTION = {
-    "_id": 0,
-    "paid_at": 1,
-    "recipient.country_code": 1,
-    "recipient.state": 1,
-    "money.currency": 1,
-    "money.total": 1,
-}
-
-
 def is_anomaly(orders: int, share: float, baseline_share: float | None) -> bool:
     base = baseline_share or 0.0
     return orders >= MIN_ORDERS and share - base >= 0.05 and share >= base * 1.5
@@ -170,23 +172,34 @@ async def region_stats(
     reader: OrderReader, shop_ids: Collection[str], window: Window, level: str, max_orders: int
 ) -> RegionStats:
     baseline_start = window.start - (window.end - window.start) * BASELINE_WINDOWS
-    docs = await reader.find(
-        _sold(shop_ids, baseline_start, window.end), _REGION_PROJECTION, limit=max_orders + 1
+    query = _sold(shop_ids, baseline_start, window.end)
+    rows = await reader.aggregate(
+        [
+            {"$match": query},
+            {"$limit": max_orders},
+            {
+                "$group": {
+                    "_id": {
+                        "country_code": "$recipient.country_code",
+                        "state": "$recipient.state" if level == "state" else None,
+                        "currency": "$money.currency",
+                        "in_window": {"$gte": ["$paid_at", window.start]},
+                    },
+                    "orders": {"$sum": 1},
+                    "gross": {"$sum": "$money.total"},
+                }
+            },
+        ]
     )
-    truncated = len(docs) > max_orders
-    return build_regions(docs[:max_orders], window, baseline_start, level, truncated)
+    truncated = await reader.count(query, limit=max_orders + 1) > max_orders
+    return build_regions(rows, window, baseline_start, level, truncated)
 
 
 Region = tuple[str | None, str | None]
 
 
-def _region_of(doc: Document, level: str) -> Region:
-    recipient = doc.get("recipient") or {}
-    return recipient.get("country_code"), recipient.get("state") if level == "state" else None
-
-
 def build_regions(
-    docs: Sequence[Document],
+    rows: Sequence[Document],
     window: Window,
     baseline_start: datetime,
     level: str,
@@ -195,13 +208,14 @@ def build_regions(
     orders: dict[Region, int] = defaultdict(int)
     gross: dict[Region, dict[str, int]] = defaultdict(lambda: defaultdict(int))
     before: dict[Region, int] = defaultdict(int)
-    for doc in docs:
-        key = _region_of(doc, level)
-        if doc["paid_at"] >= window.start:
-            orders[key] += 1
-            gross[key][doc["money"]["currency"]] += int(doc["money"]["total"])
+    for row in rows:
+        group = row["_id"]
+        key = (group.get("country_code"), group.get("state") if level == "state" else None)
+        if group["in_window"]:
+            orders[key] += int(row["orders"])
+            gross[key][group["currency"]] += int(row["gross"])
         else:
-            before[key] += 1
+            before[key] += int(row["orders"])
     total, total_before = sum(orders.values()), sum(before.values())
     regions = []
     for key, count in orders.items():

@@ -155,17 +155,28 @@ async def read_buckets(
     *,
     max_time_ms: int,
 ) -> list[Document]:
-    """The buckets of the caller's shops in the given windows (summed here, not in a $group:
-    FerretDB 1.24 computes only the first accumulator of a $group, decision 0032)."""
+    """The buckets of the caller's shops in the given windows, the shops' buckets of one
+    currency and start summed by a `$group` in the database (docs/decisions/0087)."""
     match: dict[str, Any] = {
         "shop_id": {"$in": sorted(shop_ids)},
         "$or": [{"start": {"$gte": w.start, "$lt": w.end}} for w in spans],
     }
     if currencies:
         match["currency"] = {"$in": sorted(currencies)}
-    projection = {"_id": 0, "currency": 1, "start": 1, **dict.fromkeys(_FIELDS, 1)}
-    cursor = db[SALES_BUCKETS].find(match, projection).max_time_ms(max_time_ms)
-    return [row async for row in cursor]
+    pipeline: list[dict[str, Any]] = [
+        {"$match": match},
+        {
+            "$group": {
+                "_id": {"currency": "$currency", "start": "$start"},
+                **{field: {"$sum": f"${field}"} for field in _FIELDS},
+            }
+        },
+    ]
+    cursor = await db[SALES_BUCKETS].aggregate(pipeline, maxTimeMS=max_time_ms)
+    return [
+        {"currency": row["_id"]["currency"], "start": row["_id"]["start"], **row}
+        async for row in cursor
+    ]
 
 
 async def sales_stats(

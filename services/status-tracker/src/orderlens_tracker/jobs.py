@@ -4,31 +4,29 @@ The consumer creates and stops jobs; the shard holder loads them and saves what 
 published (the snapshot) when it changes. Writes are by `_id` (the tracking number) and never
 depend on a read-then-write being atomic.
 
-Writes of one process go one at a time: FerretDB 1.24 on SQLite has one writer per database, and
-concurrent writers spend seconds in SQLite's busy-retry loop (or, with large multi-update
-commands, wedge the server): see docs/decisions/0050.
+Writes of several jobs (`save_many`) are one unordered bulk write (docs/decisions/0085).
 """
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from pymongo import ASCENDING, IndexModel
+from pymongo import ASCENDING, IndexModel, UpdateOne
 from pymongo.asynchronous.database import AsyncDatabase
 from pymongo.errors import BulkWriteError, DuplicateKeyError
 
 from orderlens.domain.status import TrackingStatus
 from orderlens.events import CheckpointData
+from orderlens.indexes import create_missing_indexes
 from orderlens_tracker.domain import Package, TrackingSnapshot, shard_of
 
 JOBS = "tracking_jobs"
 
-# Few indexes: each one makes every write slower on FerretDB. `shard_updated` serves both the
-# load of a shard (by its prefix) and the refresh of what changed in it.
+# `shard_updated` serves both the load of a shard (by its prefix) and the refresh of what
+# changed in it.
 INDEXES = [
     IndexModel([("shard", ASCENDING), ("updated_at", ASCENDING)], name="shard_updated"),
     IndexModel([("order_id", ASCENDING)], name="order_id"),
@@ -48,15 +46,9 @@ class JobStore:
     def __init__(self, db: AsyncDatabase[dict[str, Any]], shards: int) -> None:
         self.collection = db[JOBS]
         self.shards = shards
-        self._writing = asyncio.Lock()
 
     async def ensure_indexes(self) -> None:
-        # One index per command: see docs/decisions/0031.
-        cursor = await self.collection.list_indexes()
-        existing = {index["name"] async for index in cursor}
-        for model in INDEXES:
-            if model.document["name"] not in existing:
-                await self.collection.create_indexes([model])
+        await create_missing_indexes(self.collection, INDEXES)
 
     async def track(self, package: Package, now: datetime) -> None:
         """Create the job, or refresh what is known about its package. Never re-activates a
@@ -82,14 +74,11 @@ class JobStore:
                 "created_at": now,
             },
         }
-        async with self._writing:
-            try:
-                await self.collection.update_one(
-                    {"_id": package.tracking_number}, update, upsert=True
-                )
-            except DuplicateKeyError:
-                # Two upserts raced to insert; the other one won: this one is an update now.
-                await self.collection.update_one({"_id": package.tracking_number}, update)
+        try:
+            await self.collection.update_one({"_id": package.tracking_number}, update, upsert=True)
+        except DuplicateKeyError:
+            # Two upserts raced to insert; the other one won: this one is an update now.
+            await self.collection.update_one({"_id": package.tracking_number}, update)
 
     async def add_many(self, packages: Sequence[Package], now: datetime) -> int:
         """Insert new jobs in bulk (load tests, back-fills); existing ones are left alone."""
@@ -113,25 +102,22 @@ class JobStore:
             for p in packages
         ]
         try:
-            async with self._writing:
-                result = await self.collection.insert_many(documents, ordered=False)
+            result = await self.collection.insert_many(documents, ordered=False)
         except BulkWriteError as exc:
             return int(exc.details.get("nInserted", 0))
         return len(result.inserted_ids)
 
     async def stop_order(self, order_id: str, reason: str, now: datetime) -> None:
-        async with self._writing:
-            await self.collection.update_many(
-                {"order_id": order_id, "active": True},
-                {"$set": {"active": False, "stop_reason": reason, "updated_at": now}},
-            )
+        await self.collection.update_many(
+            {"order_id": order_id, "active": True},
+            {"$set": {"active": False, "stop_reason": reason, "updated_at": now}},
+        )
 
     async def stop(self, tracking_number: str, reason: str, now: datetime) -> None:
-        async with self._writing:
-            await self.collection.update_one(
-                {"_id": tracking_number},
-                {"$set": {"active": False, "stop_reason": reason, "updated_at": now}},
-            )
+        await self.collection.update_one(
+            {"_id": tracking_number},
+            {"$set": {"active": False, "stop_reason": reason, "updated_at": now}},
+        )
 
     async def load(self, shards: Iterable[int]) -> list[Job]:
         """The active jobs of these shards."""
@@ -146,16 +132,15 @@ class JobStore:
     async def save_many(
         self, changes: Sequence[tuple[str, TrackingSnapshot, datetime | None]], now: datetime
     ) -> None:
-        """Record what was published; a final snapshot ends its job.
-
-        One `update_one` after the other, never a bulk write: FerretDB 1.24 (SQLite) wedges when
-        a few large multi-update commands run at once (docs/decisions/0050).
-        """
-        for number, snapshot, due in changes:
-            async with self._writing:
-                await self.collection.update_one(
-                    {"_id": number}, {"$set": _saved(snapshot, due, now)}
-                )
+        """Record what was published; a final snapshot ends its job."""
+        if changes:
+            await self.collection.bulk_write(
+                [
+                    UpdateOne({"_id": number}, {"$set": _saved(snapshot, due, now)})
+                    for number, snapshot, due in changes
+                ],
+                ordered=False,
+            )
 
 
 def _saved(

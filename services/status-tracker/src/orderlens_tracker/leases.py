@@ -4,13 +4,13 @@ Jobs are spread over a fixed number of shards. A replica polls only the jobs of 
 holds a lease on, so two replicas never poll one parcel at once; a crashed replica's leases
 expire after `lease_seconds` and the others take its shards over.
 
-Taking a lease relies on the one write FerretDB 1.24 performs atomically: inserting a document
-whose `_id` exists fails. (Its conditional updates and findAndModify read and then write, so two
-replicas can both "win" them; measured in the decision record.) Each shard has a chain of lease
-documents `<shard>-<generation>`; the one with the highest generation is the shard's lease. To
-take a free or expired shard a replica inserts the next generation: of several replicas that saw
-the same head exactly one insert succeeds. The holder renews its own document only, and only
-while it has not expired, so no one else can have taken the shard in between.
+Each shard has one lease document (`_id` = the shard) with a `generation` that every take
+increments. Taking a free or expired shard is one atomic `find_one_and_update` guarded by the
+generation the replica read and by the lease having expired: of several replicas that saw the
+same lease exactly one matches (a shard never leased is taken by inserting generation 1, where
+the unique `_id` elects the winner). The holder renews and releases only while the generation is
+still its own and the lease has not expired, so no one else can have taken the shard in between
+(docs/decisions/0089).
 
 Replicas also write a heartbeat; each aims at `ceil(shards / live replicas)` shards, releasing
 extras (after the polls in flight on them ended) and taking free ones, so the work rebalances when a
@@ -27,6 +27,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+from pymongo import ReturnDocument, UpdateOne
 from pymongo.asynchronous.database import AsyncDatabase
 from pymongo.errors import DuplicateKeyError
 
@@ -35,8 +36,6 @@ log = logging.getLogger("orderlens.tracker.leases")
 LEASES = "tracking_shard_leases"
 REPLICAS = "tracking_replicas"
 EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
-# Generations kept per shard; older ones are deleted (see `_verify`).
-KEEP_GENERATIONS = 3
 
 
 @dataclass(frozen=True)
@@ -47,12 +46,12 @@ class Lease:
     expires_at: datetime
 
     @property
-    def id(self) -> str:
-        return lease_id(self.shard, self.generation)
+    def id(self) -> int:
+        return self.shard
 
-
-def lease_id(shard: int, generation: int) -> str:
-    return f"{shard:04d}-{generation:010d}"
+    def held(self) -> dict[str, Any]:
+        """The filter that matches this lease only while it is still this take of the shard."""
+        return {"_id": self.shard, "generation": self.generation, "owner": self.owner}
 
 
 @dataclass
@@ -136,17 +135,18 @@ class ShardLeases:
         leases = [self.owned.pop(s) for s in shards if s in self.owned]
         self.draining -= shards
         if leases:
-            await self.leases.update_many(
-                {"_id": {"$in": [lease.id for lease in leases]}},
-                {"$set": {"expires_at": EPOCH}},
+            await self.leases.bulk_write(
+                [UpdateOne(lease.held(), {"$set": {"expires_at": EPOCH}}) for lease in leases],
+                ordered=False,
             )
 
     async def _heads(self) -> dict[int, Lease]:
         heads: dict[int, Lease] = {}
         async for doc in self.leases.find({}):
+            if isinstance(doc["_id"], str):
+                continue  # a `<shard>-<generation>` document of the former chain scheme
             lease = _lease(doc)
-            if lease.shard not in heads or lease.generation > heads[lease.shard].generation:
-                heads[lease.shard] = lease
+            heads[lease.shard] = lease
         return heads
 
     def _check_owned(self, heads: dict[int, Lease], now: datetime) -> set[int]:
@@ -155,7 +155,12 @@ class ShardLeases:
         margin = timedelta(seconds=min(1.0, self.lease_seconds / 10))
         for shard, lease in list(self.owned.items()):
             head = heads.get(shard)
-            if head is None or head.id != lease.id or lease.expires_at - now < margin:
+            # The stored lease decides: a renewal that did not match left it as it was.
+            if (
+                head is None
+                or (head.generation, head.owner) != (lease.generation, lease.owner)
+                or head.expires_at - now < margin
+            ):
                 del self.owned[shard]
                 lost.add(shard)
         if lost:
@@ -166,10 +171,19 @@ class ShardLeases:
         if not self.owned:
             return
         expires = now + timedelta(seconds=self.lease_seconds)
-        await self.leases.update_many(
-            {"_id": {"$in": [lease.id for lease in self.owned.values()]}},
-            {"$set": {"expires_at": expires}},
+        leases = list(self.owned.values())
+        await self.leases.bulk_write(
+            [
+                UpdateOne(
+                    {**lease.held(), "expires_at": {"$gt": now}},
+                    {"$set": {"expires_at": expires}},
+                )
+                for lease in leases
+            ],
+            ordered=False,
         )
+        # Which renewals matched is not reported per operation: the next `_heads` read tells
+        # (`_check_owned` drops a lease whose document moved on or expired).
         self.owned = {
             s: Lease(s, lease.generation, lease.owner, expires) for s, lease in self.owned.items()
         }
@@ -186,50 +200,41 @@ class ShardLeases:
         for shard in free:
             if len(gained) >= wanted:
                 break
-            head = heads.get(shard)
-            generation = (head.generation if head else 0) + 1
-            lease = Lease(
-                shard,
-                generation,
-                self.replica_id,
-                self._clock() + timedelta(seconds=self.lease_seconds),
-            )
-            try:
-                await self.leases.insert_one(
-                    {
-                        "_id": lease.id,
-                        "shard": shard,
-                        "generation": generation,
-                        "owner": self.replica_id,
-                        "expires_at": lease.expires_at,
-                    }
-                )
-            except DuplicateKeyError:
-                continue
-            if await self._verify(lease):
+            lease = await self._take_one(shard, heads.get(shard), now)
+            if lease is not None:
                 self.owned[shard] = lease
                 gained.add(shard)
         return gained
 
-    async def _verify(self, lease: Lease) -> bool:
-        """After winning generation g, make sure no later one exists, then prune old ones.
-
-        Pruning lets a replica that read a very old head insert a stale generation; this check
-        (the highest generation decides) keeps such a replica from believing it holds the shard.
-        """
-        newest = 0
-        async for doc in self.leases.find({"shard": lease.shard}, {"generation": 1}):
-            newest = max(newest, int(doc["generation"]))
-        if newest != lease.generation:
-            return False
-        await self.leases.delete_many(
-            {"shard": lease.shard, "generation": {"$lte": lease.generation - KEEP_GENERATIONS}}
+    async def _take_one(self, shard: int, head: Lease | None, now: datetime) -> Lease | None:
+        """Take `shard` as last read (`head`); None when another replica moved it on first."""
+        expires = self._clock() + timedelta(seconds=self.lease_seconds)
+        if head is None:
+            lease = Lease(shard, 1, self.replica_id, expires)
+            try:
+                await self.leases.insert_one(
+                    {"_id": shard, "shard": shard, "generation": 1, **_fields(lease)}
+                )
+            except DuplicateKeyError:
+                return None
+            return lease
+        doc = await self.leases.find_one_and_update(
+            {"_id": shard, "generation": head.generation, "expires_at": {"$lte": now}},
+            {
+                "$inc": {"generation": 1},
+                "$set": {"owner": self.replica_id, "expires_at": expires},
+            },
+            return_document=ReturnDocument.AFTER,
         )
-        return True
+        return None if doc is None else _lease(doc)
 
 
 def _aware(value: datetime) -> datetime:
     return value if value.tzinfo else value.replace(tzinfo=UTC)
+
+
+def _fields(lease: Lease) -> dict[str, Any]:
+    return {"owner": lease.owner, "expires_at": lease.expires_at}
 
 
 def _lease(doc: dict[str, Any]) -> Lease:

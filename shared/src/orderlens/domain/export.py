@@ -1,7 +1,9 @@
 """Export records (collection `exports`): query-api creates them, the exporter advances them.
 
-A record is the durable job: the `orders.export-requested` event only wakes the exporter up, so
-an export survives a lost event, a dead worker or a full per-shop quota (docs/contract.md §3.5, §5.5).
+A record is the durable job: the `orders.export-requested` event only wakes the exporter up,
+so an export survives a lost event, a dead worker or a full per-shop quota (docs/contract.md
+§3.5, §5.5). The events are built from and into records in `orderlens.export_events`, outside
+`domain/`.
 
 Life cycle: `queued` -> `running` (a worker holds a lease it renews; `attempts` counts claims)
 -> `succeeded` (file stored, checksummed) or `failed`. A running record whose lease expired is
@@ -18,9 +20,18 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from orderlens.events import ExportCompleted, ExportFormat, ExportRequested, Granularity
-
 EXPORTS_COLLECTION = "exports"
+
+
+class ExportFormat(StrEnum):
+    CSV = "csv"
+    XLSX = "xlsx"
+
+
+class Granularity(StrEnum):
+    LINE = "line"
+    ORDER = "order"
+
 
 # Export ids end up in file names and URLs: letters, digits, `-` and `_` only.
 EXPORT_ID_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9_-]{0,63}$"
@@ -92,31 +103,6 @@ class ExportRecord(BaseModel):
         data = {k: v for k, v in doc.items() if k != "_id"}
         return cls.model_validate({"id": doc["_id"], **data})
 
-    def requested_event_data(self) -> ExportRequested:
-        return ExportRequested(
-            export_id=self.id,
-            shop_ids=self.shop_ids,
-            requested_by=self.requested_by,
-            role=self.role,
-            format=self.format,
-            granularity=self.granularity,
-            filters=self.filters,
-            tz=self.tz,
-        )
-
-    def completed_event_data(self) -> ExportCompleted:
-        if self.status not in FINISHED:
-            raise ValueError(f"export {self.id} is {self.status.value}, not finished")
-        return ExportCompleted(
-            export_id=self.id,
-            status="succeeded" if self.status == ExportStatus.SUCCEEDED else "failed",
-            rows=self.rows,
-            bytes=self.bytes or 0,
-            sha256=self.sha256,
-            file_name=self.file_name,
-            error=self.error,
-        )
-
 
 def new_export_id() -> str:
     return f"exp-{uuid.uuid4().hex}"
@@ -124,25 +110,6 @@ def new_export_id() -> str:
 
 def is_valid_export_id(value: str) -> bool:
     return bool(_EXPORT_ID.match(value))
-
-
-def record_from_request(
-    request: ExportRequested, *, now: datetime, event_id: str | None = None
-) -> ExportRecord:
-    """A new `queued` record for a request."""
-    return ExportRecord(
-        id=request.export_id,
-        shop_ids=sorted(set(request.shop_ids)),
-        requested_by=request.requested_by,
-        role=request.role,
-        format=request.format,
-        granularity=request.granularity,
-        filters=dict(request.filters),
-        tz=request.tz,
-        created_at=now,
-        updated_at=now,
-        request_event_id=event_id,
-    )
 
 
 def download_name(export_id: str, export_format: ExportFormat) -> str:

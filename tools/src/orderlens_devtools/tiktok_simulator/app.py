@@ -20,8 +20,8 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, RedirectResponse, Response
 from starlette.routing import Route
 
-from orderlens.carrier_simulator.limits import ServerBucket, retry_after_header
 from orderlens.tiktok_signing import request_sign_matches, webhook_signature
+from orderlens_devtools.carrier_simulator.limits import ServerBucket, retry_after_header
 
 from .state import SELLER_DEAUTHORIZATION, SimState
 

@@ -6,8 +6,9 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
-from orderlens.domain.order import Order, normalise
+from orderlens.domain.order import Order
 from orderlens.events import StatusChanged
+from orderlens.normalise import normalise
 from orderlens.tiktok import TikTokOrder
 from orderlens_ingest.domain.fold import (
     base_of,
@@ -36,7 +37,8 @@ class StatusEvent:
 
 
 def snapshot_is_newer(existing: Order | None, snapshot: TikTokOrder) -> bool:
-    """docs/contract.md §3.3: the greater `update_time` wins; an older or equal snapshot changes nothing."""
+    """docs/contract.md §3.3: the greater `update_time` wins; an older or equal snapshot
+    changes nothing."""
     return existing is None or snapshot.update_time > existing.source_update_time
 
 

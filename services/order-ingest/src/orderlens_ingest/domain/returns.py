@@ -1,4 +1,5 @@
-"""Return-status rules: a return only moves forward (docs/contract.md §4.3 lists the statuses, not the rules).
+"""Return-status rules: a return only moves forward (docs/contract.md §4.3 lists the statuses,
+not the rules).
 
 Ranks follow the life of a return: requested, then decided (approved or rejected), then the
 parcel travels back, arrives, and is refunded; a cancelled return is as final as a refund.

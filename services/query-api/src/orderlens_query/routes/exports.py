@@ -40,6 +40,7 @@ from orderlens.domain.export import (
     new_export_id,
 )
 from orderlens.events import ExportFormat, Granularity, make_event, new_event_id
+from orderlens.export_events import requested_event_data
 from orderlens.filestore import CorruptFile, LocalFileStore, open_verified
 from orderlens.filters import FilterError, ParamError, parse_filters, parse_tz
 from orderlens.kafka import publish_event
@@ -296,7 +297,7 @@ def _checked_request(
 async def _publish_request(runtime: Runtime, record: ExportRecord) -> None:
     """Wake the exporter up; if Kafka is unavailable it finds the queued record anyway."""
     event = make_event(
-        record.requested_event_data(),
+        requested_event_data(record),
         source=EVENT_SOURCE,
         subject=record.id,
         event_id=record.request_event_id,

@@ -1,0 +1,74 @@
+"""What the MongoDB-wire server at hand can do, read once at start-up (docs/decisions/0086).
+
+orderlens is written for MongoDB. The few behaviours a stand-in server may lack are each one
+field here, derived from `buildInfo` and `hello` (`isMaster` where `hello` is unknown) and a probe
+where no reply says it; no other module may ask which server it talks to. Each field has a test
+in tests/unit/library/test_capabilities.py and a conformance test in tests/conformance/.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from pymongo.asynchronous.database import AsyncDatabase
+from pymongo.errors import OperationFailure
+
+from orderlens.mongo import Document
+
+_COMMAND_NOT_FOUND = 59
+
+
+@dataclass(frozen=True)
+class ServerCapabilities:
+    """`atomic_conditional_updates`: an update whose filter names more than `_id` matches and
+    writes as one step, so a version guard (`{"_id": id, "version": n}`) lets exactly one of two
+    racing writers win. False on FerretDB 1.24 (it reads, then writes: docs/decisions/0034).
+
+    `explain`: the server answers the `explain` command (mongo-java-server does not), so a test
+    can prove which index serves a query."""
+
+    version: str
+    wire_version: int
+    atomic_conditional_updates: bool
+    explain: bool
+
+    @classmethod
+    def from_replies(
+        cls, build_info: Document, hello: Document, *, explain: bool
+    ) -> ServerCapabilities:
+        ferretdb = "ferretdbVersion" in build_info or "ferretdbFeatures" in build_info
+        return cls(
+            version=str(build_info.get("version", "")),
+            wire_version=int(hello.get("maxWireVersion", 0)),
+            atomic_conditional_updates=not ferretdb,
+            explain=explain,
+        )
+
+    @classmethod
+    async def read(cls, db: AsyncDatabase[Document]) -> ServerCapabilities:
+        admin = db.client.admin
+        build_info = await admin.command("buildInfo")
+        hello = await _hello(db)
+        explain = await _answers(db, {"explain": {"find": "orderlens_capabilities_probe"}})
+        return cls.from_replies(build_info, hello, explain=explain)
+
+
+async def _hello(db: AsyncDatabase[Document]) -> Document:
+    try:
+        reply: Document = await db.client.admin.command("hello")
+    except OperationFailure as exc:
+        if exc.code != _COMMAND_NOT_FOUND:
+            raise
+        reply = await db.client.admin.command("isMaster")
+    return reply
+
+
+async def _answers(db: AsyncDatabase[Document], command: dict[str, Any]) -> bool:
+    try:
+        await db.command(command)
+    except OperationFailure as exc:
+        if exc.code == _COMMAND_NOT_FOUND:
+            return False
+        raise
+    return True

@@ -1,0 +1,45 @@
+"""One test per `ServerCapabilities` field: what each server's replies make of it.
+
+The replies are the ones the servers send (recorded from MongoDB 7.0, mongo-java-server 1.47.0
+through deploy/local/mongo/Launcher.java, and FerretDB 1.24); tests/conformance/ checks the
+live server the tests are given against what its capabilities claim."""
+
+from __future__ import annotations
+
+from orderlens.capabilities import ServerCapabilities
+
+MONGODB_BUILD_INFO = {"version": "7.0.14", "versionArray": [7, 0, 14, 0], "ok": 1.0}
+MONGODB_HELLO = {"isWritablePrimary": True, "maxWireVersion": 21, "ok": 1.0}
+MONGO_JAVA_SERVER_BUILD_INFO = {"version": "5.0.0", "versionArray": [5, 0, 0], "ok": 1.0}
+MONGO_JAVA_SERVER_IS_MASTER = {"ismaster": True, "maxWireVersion": 13, "ok": 1.0}
+FERRETDB_BUILD_INFO = {
+    "version": "7.0.42",
+    "ferretdbVersion": "v1.24.0",
+    "ferretdbFeatures": {},
+    "ok": 1.0,
+}
+
+
+def test_atomic_conditional_updates_everywhere_but_ferretdb() -> None:
+    mongodb = ServerCapabilities.from_replies(MONGODB_BUILD_INFO, MONGODB_HELLO, explain=True)
+    local = ServerCapabilities.from_replies(
+        MONGO_JAVA_SERVER_BUILD_INFO, MONGO_JAVA_SERVER_IS_MASTER, explain=False
+    )
+    ferretdb = ServerCapabilities.from_replies(FERRETDB_BUILD_INFO, MONGODB_HELLO, explain=True)
+    assert mongodb.atomic_conditional_updates
+    assert local.atomic_conditional_updates
+    assert not ferretdb.atomic_conditional_updates
+
+
+def test_explain_is_what_the_probe_found() -> None:
+    assert ServerCapabilities.from_replies(MONGODB_BUILD_INFO, MONGODB_HELLO, explain=True).explain
+    assert not ServerCapabilities.from_replies(
+        MONGO_JAVA_SERVER_BUILD_INFO, MONGO_JAVA_SERVER_IS_MASTER, explain=False
+    ).explain
+
+
+def test_version_and_wire_version_from_the_replies() -> None:
+    local = ServerCapabilities.from_replies(
+        MONGO_JAVA_SERVER_BUILD_INFO, MONGO_JAVA_SERVER_IS_MASTER, explain=False
+    )
+    assert (local.version, local.wire_version) == ("5.0.0", 13)
