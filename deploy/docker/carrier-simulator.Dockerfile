@@ -22,10 +22,6 @@ WORKDIR /src
 COPY pyproject.toml uv.lock ./
 COPY shared/pyproject.toml shared/pyproject.toml
 COPY tools/pyproject.toml tools/pyproject.toml
-COPY services/order-ingest/pyproject.toml services/order-ingest/pyproject.toml
-COPY services/status-tracker/pyproject.toml services/status-tracker/pyproject.toml
-COPY services/query-api/pyproject.toml services/query-api/pyproject.toml
-COPY services/exporter/pyproject.toml services/exporter/pyproject.toml
 RUN --mount=type=cache,target=/root/.cache/uv \
     uv sync --frozen --no-dev --no-install-workspace --package orderlens-devtools
 

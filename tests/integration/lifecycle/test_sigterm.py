@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import os
+import select
 import signal
 import socket
 import subprocess
@@ -40,20 +41,24 @@ def test_sigterm_while_waiting_for_the_database_at_start_up(service: str, tmp_pa
         "LOG_JSON": "false",
         "EXPORT_DIR": str(tmp_path),
     }
-    log = tmp_path / "service.log"
-    with log.open("wb") as out:
-        process = subprocess.Popen(
-            [sys.executable, "-m", module], env=env, stdout=out, stderr=subprocess.STDOUT
-        )
+    process = subprocess.Popen(
+        [sys.executable, "-m", module], env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT
+    )
+    seen: list[str] = []
     try:
-        # Starting and retrying: wait until it says it is retrying (or has run for a while).
+        # Starting and retrying: wait until it says it is retrying (the exporter, which logs no
+        # retry line, until it has logged anything at all), reading its output as it comes.
         deadline = time.monotonic() + 30
-        while retrying not in log.read_text(errors="replace") or not retrying:
-            assert process.poll() is None, log.read_text(errors="replace")
-            if not retrying and time.monotonic() > deadline - 27:
+        assert process.stdout is not None
+        while True:
+            left = deadline - time.monotonic()
+            assert left > 0, "".join(seen)
+            ready, _, _ = select.select([process.stdout], [], [], left)
+            line = process.stdout.readline().decode(errors="replace") if ready else ""
+            assert line or process.poll() is None, "".join(seen)
+            seen.append(line)
+            if line and retrying in line:
                 break
-            assert time.monotonic() < deadline, log.read_text(errors="replace")
-            time.sleep(0.1)
         process.send_signal(signal.SIGTERM)
         code = process.wait(timeout=15)
     finally:

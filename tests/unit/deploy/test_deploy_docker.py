@@ -34,6 +34,13 @@ HEALTHCHECK_SCRIPT = REPO_ROOT / "deploy/docker/healthcheck.py"
 DOCKERIGNORE = DockerIgnore(REPO_ROOT / ".dockerignore")
 
 
+def dockerignore_for(dockerfile: str) -> DockerIgnore:
+    """BuildKit reads `<Dockerfile>.dockerignore` beside a Dockerfile instead of the root one
+    (the dev-only carrier simulator image uses that to include tools/)."""
+    own = REPO_ROOT / f"{dockerfile}.dockerignore"
+    return DockerIgnore(own) if own.is_file() else DOCKERIGNORE
+
+
 def dockerfiles() -> list[Service]:
     return list(SERVICES.values())
 
@@ -249,7 +256,7 @@ def _copy_sources() -> Iterator[tuple[str, int, str]]:
                     if "from" in flags:
                         continue
                     for source in words[:-1]:
-                        yield f"{service.dockerfile} ({service.name})", ins.line, source
+                        yield service.dockerfile, ins.line, source
 
 
 @pytest.mark.parametrize(
@@ -260,8 +267,8 @@ def test_copy_sources_exist_in_the_build_context(dockerfile: str, line: int, sou
     .dockerignore: otherwise `docker build` fails with "not found"."""
     files = context_files(REPO_ROOT, source)
     assert files, f"{dockerfile}:{line}: COPY source {source!r} does not exist"
-    sent = [f for f in files if not DOCKERIGNORE.excluded(f)]
-    assert sent, f"{dockerfile}:{line}: {source!r} is excluded by .dockerignore"
+    sent = [f for f in files if not dockerignore_for(dockerfile).excluded(f)]
+    assert sent, f"{dockerfile}:{line}: {source!r} is excluded by its .dockerignore"
     if (REPO_ROOT / source).is_file():
         assert sent == files
 

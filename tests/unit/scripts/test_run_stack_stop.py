@@ -6,7 +6,6 @@ from __future__ import annotations
 import os
 import re
 import subprocess
-import time
 from pathlib import Path
 
 SCRIPT = Path(__file__).parents[3] / "scripts" / "run-stack"
@@ -30,22 +29,21 @@ def _alive(pid: int) -> bool:
     return state != "Z"
 
 
-def test_stop_reaches_the_service_behind_uv_run(tmp_path: Path) -> None:
-    child_pid = tmp_path / "child.pid"
+def test_stop_reaches_the_service_behind_uv_run() -> None:
     # The leader stands for `uv run`; its child is the service, stuck and ignoring SIGTERM.
+    # The child prints its pid once its trap is set; reading that line is the wait.
     leader = subprocess.Popen(
         [
             "setsid",
             "bash",
             "-c",
-            f"bash -c 'trap \"\" TERM; echo $$ > {child_pid}; while :; do sleep 0.1; done' & wait",
-        ]
+            "bash -c 'trap \"\" TERM; echo $$; while :; do sleep 0.1; done' & wait",
+        ],
+        stdout=subprocess.PIPE,
+        text=True,
     )
-    deadline = time.monotonic() + 10
-    while not child_pid.exists() or not child_pid.read_text().strip():
-        assert time.monotonic() < deadline
-        time.sleep(0.05)
-    service = int(child_pid.read_text())
+    assert leader.stdout is not None
+    service = int(leader.stdout.readline())
     script = f"{_function('stop_group')}\nstop_group demo {leader.pid}\n"
     done = subprocess.run(["bash", "-c", script], capture_output=True, text=True, timeout=60)
     leader.wait(timeout=5)
