@@ -213,7 +213,7 @@ async def test_a_second_action_before_ingest_applies_the_first_answers_409(
     [shipped] = await events_of(kafka_bootstrap_servers, topic, to_ship.id)
     assert shipped.id == first.json()["event_id"]
     assert shipped.data.package.carrier == "USPS"
-    [cancelled] = await events_of(kafka_bootstrap_servers, topic, to_cancel.id, settle=0.5)
+    [cancelled] = await events_of(kafka_bootstrap_servers, topic, to_cancel.id)
     assert cancelled.data.status == OrderStatus.CANCELLED
 
 
