@@ -105,6 +105,8 @@ async def console_stack(
         "topic_dead_letter": topics.dead_letter,
         "export_dir": export_dir,
         "log_json": False,
+        # Every service's own HTTP port is picked by the OS: a test never takes a fixed port.
+        "http_port": 0,
     }
     ingest = IngestApp(IngestSettings(**common, ingest_group_id=f"ingest-{unique_id}"))
     query_api = create_query_api(QueryApiSettings(**common, query_max_time_ms=120_000))

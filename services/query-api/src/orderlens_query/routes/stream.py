@@ -29,7 +29,22 @@ router = APIRouter(prefix="/v1/orders", tags=["orders"])
     ),
     response_class=StreamingResponse,
     responses={
-        200: {"content": {"text/event-stream": {"schema": {"type": "string"}}}},
+        # Each server-sent event as its fields (the shape SSE-aware clients and tools read).
+        200: {
+            "content": {
+                "text/event-stream": {
+                    "schema": {
+                        "type": "object",
+                        "properties": {
+                            "event": {"type": "string", "enum": ["ready", "order"]},
+                            "id": {"type": "string"},
+                            "data": {"type": "string"},
+                        },
+                        "required": ["data"],
+                    }
+                }
+            }
+        },
         **problem_responses(400, 401, 403),
     },
 )
