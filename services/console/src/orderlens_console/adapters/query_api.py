@@ -28,6 +28,14 @@ class QueryApi:
     async def aclose(self) -> None:
         await self._client.aclose()
 
+    async def reachable(self) -> bool:
+        """True when query-api answers its liveness probe (the console's readiness)."""
+        try:
+            response = await self._client.get("/healthz", timeout=2.0)
+        except httpx.HTTPError:
+            return False
+        return response.status_code == 200
+
     async def _call(
         self,
         method: str,
