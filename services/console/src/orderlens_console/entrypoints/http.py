@@ -233,6 +233,7 @@ async def orders(request: Request, session: SignedIn) -> Response:
         next_link=next_link,
         presets=service.DATE_PRESETS,
         tracking_statuses=service.TRACKING_CHOICES,
+        status_labels=service.STATUS_LABELS,
         export_query=urlencode([(k, v) for k, v in pairs if v and k != "cursor"]),
     )
 
