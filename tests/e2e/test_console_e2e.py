@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import csv
 import io
+import re
 import time
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime
@@ -189,6 +190,21 @@ async def test_a_new_order_published_to_kafka_appears_without_a_reload(
     await expect(page.locator("#live")).to_contain_text(f"New order {newcomer.order_id}")
     await page.screenshot(path=shot("orders-live"), full_page=True)
     assert (await shown_ids(page))[1:] == before  # the page was not reloaded
+
+
+async def test_sorting_by_paid_time_shows_the_apis_order(stack: Stack, browser: Browser) -> None:
+    page = await sign_in(browser, stack, Role.OPERATIONS)
+    await page.get_by_text("Filters", exact=True).click()
+    await page.get_by_label("Sort by").select_option("-paid_at")
+    await page.get_by_role("button", name="Apply filters").click()
+    await expect(page).to_have_url(re.compile(r"sort=-paid_at"))
+    listed = await stack.api_get("/v1/orders", {"sort": "-paid_at"})
+    assert listed["items"], "the seed has orders"
+    assert await shown_ids(page) == [o["id"] for o in listed["items"]]
+    created = await stack.api_get("/v1/orders", {})
+    assert [o["id"] for o in created["items"]] != [o["id"] for o in listed["items"]], (
+        "the seed orders paid and created alike: the test would prove nothing"
+    )
 
 
 async def badge(page: Page, view: str) -> int:

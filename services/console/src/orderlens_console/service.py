@@ -16,7 +16,7 @@ from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from orderlens.domain.status import BUYER_LABELS, OrderStatus, TrackingStatus, View, view_of
-from orderlens.filters import FILTER_PARAMS, PAGING_PARAMS
+from orderlens.filters import FILTER_PARAMS, PAGING_PARAMS, SortKey
 from orderlens.roles import Action, Permission, Role, has_permission, may_act
 from orderlens.tokens import mint_token
 from orderlens_console.adapters.query_api import ApiError, QueryApi
@@ -41,6 +41,16 @@ TABS: tuple[tuple[View, str], ...] = (
     (View.CANCELLED, "Cancelled"),
     (View.RETURNS, "Returns"),
 )
+# Every sort query-api offers (orderlens.filters.SortKey), each way; "Any" is its default,
+# newest created first.
+SORT_CHOICES = [
+    (f"{sign}{key.value}", f"{key.value.replace('_at', '').replace('_', ' ').capitalize()}, {way}")
+    for key in SortKey
+    for sign, way in (
+        ("-", "highest first" if key is SortKey.TOTAL else "newest first"),
+        ("", "lowest first" if key is SortKey.TOTAL else "oldest first"),
+    )
+]
 TRACKING_CHOICES = [(s.value, s.value.replace("_", " ").capitalize()) for s in TrackingStatus]
 # Console-only parameters: never sent to query-api as they are.
 CONSOLE_PARAMS = frozenset({"preset"})

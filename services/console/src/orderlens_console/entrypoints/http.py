@@ -234,6 +234,7 @@ async def orders(request: Request, session: SignedIn) -> Response:
         presets=service.DATE_PRESETS,
         tracking_statuses=service.TRACKING_CHOICES,
         status_labels=service.STATUS_LABELS,
+        sort_choices=service.SORT_CHOICES,
         export_query=urlencode([(k, v) for k, v in pairs if v and k != "cursor"]),
     )
 

@@ -6,6 +6,18 @@
 // reload.
 (function () {
   "use strict";
+  // A filter change, a tab or a sort is a full page load (docs/decisions/0100): say so at once,
+  // the slow part is query-api's answer.
+  var loading = document.getElementById("loading");
+  function busy() {
+    document.body.setAttribute("aria-busy", "true");
+    if (loading) loading.hidden = false;
+  }
+  var filters = document.getElementById("filters");
+  if (filters) filters.addEventListener("submit", busy);
+  document.querySelectorAll("nav.tabs a, table.orders thead a").forEach(function (a) {
+    a.addEventListener("click", busy);
+  });
   if (!window.EventSource) return;
   var live = document.getElementById("live");
   var table = document.querySelector("table.orders");
