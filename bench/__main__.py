@@ -33,7 +33,7 @@ from bench.stack import Servers, bench_servers
 
 ROOT = Path(__file__).resolve().parent.parent
 RESULTS = ROOT / "bench" / "results"
-AREAS = ("ingest", "query", "export", "tracker")
+AREAS = ("ingest", "query", "export", "tracker", "console")
 
 # The issue's sizes, at --scale 1.
 ISSUE_INGEST_ORDERS = 200_000
@@ -49,7 +49,9 @@ DEFAULT_SCALES: dict[str, float] = {
     "query": 0.1,  # 100,000 orders
     "export": 0.02,  # 20,000 rows
     "tracker": 1.0,  # the simulator's configured limit for 60 s
+    "console": 0.001,  # 1,000 orders (of the query area's issue size)
 }
+CONSOLE_RUNS = 10  # browser navigations and filter changes per repeat (issue 14)
 
 INGEST_LATENCY_RATE = 2.0  # orders/s offered
 INGEST_LATENCY_SECONDS = 30.0
@@ -673,17 +675,72 @@ def run_tracker(ctx: Context, scale: float, area: dict[str, Any]) -> None:
     )
 
 
+# -- console ----------------------------------------------------------------------------------
+
+
+def run_console(ctx: Context, scale: float, area: dict[str, Any]) -> None:
+    orders = max(200, round(ISSUE_QUERY_ORDERS * scale))
+    area["sizes"] = {
+        "run": f"{orders:,} orders; {CONSOLE_RUNS} runs per repeat in headless Chromium",
+        "issue": f"{CONSOLE_RUNS} runs (the issue names no size)",
+    }
+    metrics: dict[str, Metric] = {}
+    labels = {
+        "nav": "navigation → rendered orders page",
+        "filter": "filter change → updated rows",
+    }
+    try:
+        for i in range(1, ctx.repeat + 1):
+            done = run_script(
+                ctx,
+                f"console-latency-{i}",
+                [
+                    "-m",
+                    "bench.console_latency",
+                    "--orders",
+                    str(orders),
+                    "--runs",
+                    str(CONSOLE_RUNS),
+                ],
+            )
+            result = last_json(done.stdout)
+            for key, label in labels.items():
+                for p in ("p50", "p95"):
+                    name = f"{p} {key}"
+                    if name not in metrics:
+                        metrics[name] = Metric(
+                            name,
+                            f"{p} — {label}",
+                            "ms",
+                            False,
+                            service_name="console (Chromium)",
+                            baseline_name="query-api (HTTP, same calls)",
+                        )
+                    metrics[name].service.append(result[key]["console"][f"{p}_ms"])
+                    metrics[name].baseline.append(result[key]["api"][f"{p}_ms"])
+    finally:
+        area["notes"].append(
+            "The browser's time (navigation or form submit until the table's rows exist) beside "
+            "the time of the two query-api calls the console makes for that page (counts, then "
+            "the list), timed right after by the same process; the difference is the console "
+            "(rendering, its HTTP hop) and the browser. Reported, no target."
+        )
+        finish(area, list(metrics.values()), [])
+
+
 RUNNERS: dict[str, Callable[[Context, float, dict[str, Any]], None]] = {
     "ingest": run_ingest,
     "query": run_query,
     "export": run_export,
     "tracker": run_tracker,
+    "console": run_console,
 }
 TITLES = {
     "ingest": "1. Ingest — Kafka → MongoDB",
     "query": "2. Query — query-api against the raw driver",
     "export": "3. Export — CSV and XLSX",
     "tracker": "4. Tracker — polls against the carrier's limit",
+    "console": "5. Console — pages in headless Chromium against query-api",
 }
 
 

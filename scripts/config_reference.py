@@ -37,6 +37,7 @@ SERVICE_MODULES: tuple[tuple[str, str], ...] = (
     ("status-tracker", "orderlens_tracker.settings"),
     ("query-api", "orderlens_query.settings"),
     ("exporter", "orderlens_exporter.settings"),
+    ("console", "orderlens_console.settings"),
 )
 
 

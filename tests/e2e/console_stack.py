@@ -75,14 +75,17 @@ async def publish_seed(bootstrap: str, topic: str) -> int:
     return count
 
 
-async def publish_created(bootstrap: str, topic: str, seed_order: Any) -> None:
+async def publish(bootstrap: str, topic: str, event: Any) -> None:
     producer = AIOKafkaProducer(bootstrap_servers=bootstrap, acks="all")
     await producer.start()
     try:
-        event = created_event(seed_order, final=True)
         await producer.send_and_wait(topic, encode(event), key=event.subject.encode())
     finally:
         await producer.stop()
+
+
+async def publish_created(bootstrap: str, topic: str, seed_order: Any) -> None:
+    await publish(bootstrap, topic, created_event(seed_order, final=True))
 
 
 @asynccontextmanager

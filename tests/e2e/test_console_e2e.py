@@ -5,8 +5,10 @@ from __future__ import annotations
 import asyncio
 import csv
 import io
+import re
 import time
 from collections.abc import AsyncIterator
+from datetime import UTC, datetime
 from pathlib import Path
 
 import httpx
@@ -19,10 +21,13 @@ from console_stack import (
     SEED,
     Stack,
     console_stack,
+    publish,
     publish_created,
 )
 from playwright.async_api import Browser, Page, async_playwright, expect
 
+from orderlens.domain.status import OrderStatus
+from orderlens.events import StatusChanged, StatusSource, make_event
 from orderlens.roles import Role
 from orderlens_devtools.devstack import TopicNames
 from orderlens_devtools.seed.generator import generate_order
@@ -185,6 +190,56 @@ async def test_a_new_order_published_to_kafka_appears_without_a_reload(
     await expect(page.locator("#live")).to_contain_text(f"New order {newcomer.order_id}")
     await page.screenshot(path=shot("orders-live"), full_page=True)
     assert (await shown_ids(page))[1:] == before  # the page was not reloaded
+
+
+async def test_sorting_by_paid_time_shows_the_apis_order(stack: Stack, browser: Browser) -> None:
+    page = await sign_in(browser, stack, Role.OPERATIONS)
+    await page.get_by_text("Filters", exact=True).click()
+    await page.get_by_label("Sort by").select_option("-paid_at")
+    await page.get_by_role("button", name="Apply filters").click()
+    await expect(page).to_have_url(re.compile(r"sort=-paid_at"))
+    listed = await stack.api_get("/v1/orders", {"sort": "-paid_at"})
+    assert listed["items"], "the seed has orders"
+    assert await shown_ids(page) == [o["id"] for o in listed["items"]]
+    created = await stack.api_get("/v1/orders", {})
+    assert [o["id"] for o in created["items"]] != [o["id"] for o in listed["items"]], (
+        "the seed orders paid and created alike: the test would prove nothing"
+    )
+
+
+async def badge(page: Page, view: str) -> int:
+    return int(await page.locator(f"[data-count='{view}']").inner_text())
+
+
+async def test_a_status_change_on_kafka_moves_the_row_out_of_to_ship_live(
+    stack: Stack, browser: Browser
+) -> None:
+    page = await sign_in(browser, stack, Role.OPERATIONS)
+    await page.get_by_role("link", name="To ship").click()
+    await expect(page.locator("body")).to_have_attribute("data-live", "ready")
+    before = await shown_ids(page)
+    assert len(before) >= 2, "the seed has orders to ship"
+    leaving = before[0]
+    to_ship, shipped = await badge(page, "to_ship"), await badge(page, "shipped")
+    order = await stack.api_get(f"/v1/orders/{leaving}")
+    event = make_event(
+        StatusChanged(
+            order_id=leaving,
+            shop_id=order["shop_id"],
+            occurred_at=datetime.now(UTC),
+            source=StatusSource.CARRIER,
+            status=OrderStatus.IN_TRANSIT,
+        ),
+        source="e2e",
+        subject=leaving,
+    )
+    await publish(stack.bootstrap, stack.topics.status_changed, event)
+
+    await expect(page.locator(f"tr[data-order-id='{leaving}']")).to_have_count(0)
+    await expect(page.locator("[data-count='to_ship']")).to_have_text(str(to_ship - 1))
+    await expect(page.locator("[data-count='shipped']")).to_have_text(str(shipped + 1))
+    await expect(page.locator("#live")).to_contain_text(f"Order {leaving} is now In transit")
+    assert await shown_ids(page) == before[1:]  # moved live, not reloaded
 
 
 async def test_analysis_draws_sales_with_the_comparison_and_the_apis_figures(

@@ -228,7 +228,13 @@ def test_filter_shapes_and_command_keys() -> None:
 
 
 def test_scales() -> None:
-    assert parse_scales("0.05") == {"ingest": 0.05, "query": 0.05, "export": 0.05, "tracker": 0.05}
+    assert parse_scales("0.05") == {
+        "ingest": 0.05,
+        "query": 0.05,
+        "export": 0.05,
+        "tracker": 0.05,
+        "console": 0.05,
+    }
     scales = parse_scales("0.05,export=1")
     assert scales["export"] == 1.0
     assert scales["ingest"] == 0.05

@@ -96,6 +96,14 @@ SERVICES: dict[str, Service] = {
             ("TOPIC_EXPORT_REQUESTED",),
         ),
         Service(
+            "console",
+            8084,
+            SERVICE_DOCKERFILE,
+            "orderlens-console",
+            "services/console",
+            "orderlens-console",
+        ),
+        Service(
             "carrier-simulator",
             8090,
             "deploy/docker/carrier-simulator.Dockerfile",
@@ -106,6 +114,10 @@ SERVICES: dict[str, Service] = {
     )
 }
 ORDERLENS_SERVICES = ("order-ingest", "status-tracker", "query-api", "exporter")
+# orderlens services that use neither Kafka nor MongoDB: the console is a client of query-api.
+WEB_SERVICES = ("console",)
+# Every orderlens service with its /healthz, /readyz and /metrics on its HTTP port.
+HTTP_SERVICES = (*ORDERLENS_SERVICES, *WEB_SERVICES)
 
 TOPIC_DEFAULTS = {
     "TOPIC_ORDERS_CREATED": "orders.created",
@@ -138,11 +150,36 @@ SERVICE_ENV: dict[str, set[str]] = {
     | {"JWT_SECRET", "JWT_JWKS_URL", "JWT_JWKS_FILE", "JWT_ALGORITHMS", "EXPORT_DIR"},
     "exporter": COMMON_ENV
     | {"EXPORT_DIR", "EXPORT_MAX_RUNNING_PER_SHOP", "EXPORT_RETENTION_HOURS"},
+    "console": {
+        "HTTP_PORT",
+        "LOG_LEVEL",
+        "CONSOLE_QUERY_API_URL",
+        "CONSOLE_PUBLIC_URL",
+        "CONSOLE_SESSION_SECRET",
+        "CONSOLE_API_TOKEN_SECRET",
+        "CONSOLE_DEV_SIGN_IN",
+        "CONSOLE_DEV_SHOPS",
+        "CONSOLE_OIDC_ISSUER",
+        "CONSOLE_OIDC_CLIENT_ID",
+        "CONSOLE_OIDC_CLIENT_SECRET",
+        "CONSOLE_OIDC_SCOPES",
+        "CONSOLE_OIDC_ROLE_CLAIM",
+        "CONSOLE_OIDC_SHOPS_CLAIM",
+        "CONSOLE_OIDC_SUBJECT_CLAIM",
+    },
     "carrier-simulator": {"HTTP_PORT", "LOG_LEVEL"},
 }
 ALL_ENV = set().union(*SERVICE_ENV.values())
 # Values that hold credentials: never in a ConfigMap, only in a Secret.
-SECRET_ENV = {"MONGODB_URI", "JWT_SECRET", "SEVENTEENTRACK_API_KEY", "AFTERSHIP_API_KEY"}
+SECRET_ENV = {
+    "MONGODB_URI",
+    "JWT_SECRET",
+    "SEVENTEENTRACK_API_KEY",
+    "AFTERSHIP_API_KEY",
+    "CONSOLE_SESSION_SECRET",
+    "CONSOLE_API_TOKEN_SECRET",
+    "CONSOLE_OIDC_CLIENT_SECRET",
+}
 EXPORT_DIR = "/var/lib/orderlens/exports"
 DRAIN_SECONDS = 30  # consumers' graceful drain is bounded at 30 s
 

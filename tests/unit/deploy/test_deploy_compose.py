@@ -16,6 +16,7 @@ from typing import Any
 import pytest
 from deploy_contract import (
     EXPORT_DIR,
+    HTTP_SERVICES,
     K8S,
     ORDERLENS_SERVICES,
     REPO_ROOT,
@@ -35,7 +36,7 @@ EXPECTED_SERVICES = {
     "kafka-init",
     "mongo",
     "carrier-simulator",
-    *ORDERLENS_SERVICES,
+    *HTTP_SERVICES,
     "prometheus",
     "grafana",
 }
@@ -133,6 +134,8 @@ def test_orderlens_services_wait_for_their_dependencies(
         assert deps.get("kafka-init") == "service_completed_successfully", name
     assert depends_on(services["status-tracker"]).get("carrier-simulator") == "service_healthy"
     assert depends_on(services["grafana"]).get("prometheus") == "service_healthy"
+    # The console needs only query-api, which needs the rest.
+    assert depends_on(services["console"]) == {"query-api": "service_healthy"}
 
 
 def test_every_long_running_service_has_a_healthcheck(
@@ -153,7 +156,7 @@ def test_every_long_running_service_has_a_healthcheck(
 
 
 def test_orderlens_healthchecks_hit_healthz(services: dict[str, dict[str, Any]]) -> None:
-    for name in (*ORDERLENS_SERVICES, "carrier-simulator"):
+    for name in (*HTTP_SERVICES, "carrier-simulator"):
         test = services[name]["healthcheck"]["test"]
         assert "/healthz" in " ".join(test), name
         assert environment(services[name])["HTTP_PORT"] == str(SERVICES[name].port)
@@ -183,7 +186,7 @@ def test_published_ports_do_not_clash(services: dict[str, dict[str, Any]]) -> No
 
 
 def test_orderlens_ports_match_the_services(services: dict[str, dict[str, Any]]) -> None:
-    for name in (*ORDERLENS_SERVICES, "carrier-simulator"):
+    for name in (*HTTP_SERVICES, "carrier-simulator"):
         ports = _host_ports(services[name])
         assert (SERVICES[name].port, SERVICES[name].port) in {(h, c) for _, h, c in ports}, name
 
@@ -204,11 +207,11 @@ def test_every_build_points_to_an_existing_dockerfile(
         assert dockerfile.is_file(), f"{name}: {dockerfile} does not exist"
         built[name] = dockerfile.relative_to(REPO_ROOT).as_posix()
         assert context == REPO_ROOT, f"{name}: the build context must be the workspace root"
-    assert built == {n: SERVICES[n].dockerfile for n in (*ORDERLENS_SERVICES, "carrier-simulator")}
+    assert built == {n: SERVICES[n].dockerfile for n in (*HTTP_SERVICES, "carrier-simulator")}
 
 
 def test_images_exposing_a_port_publish_it(services: dict[str, dict[str, Any]]) -> None:
-    for name in (*ORDERLENS_SERVICES, "carrier-simulator"):
+    for name in (*HTTP_SERVICES, "carrier-simulator"):
         build = services[name]["build"]
         # Rendered with the build arguments compose passes, as `docker compose build` would.
         args = {k: str(v) for k, v in build.get("args", {}).items()}
@@ -219,7 +222,7 @@ def test_images_exposing_a_port_publish_it(services: dict[str, dict[str, Any]]) 
 
 
 def test_service_environment_matches_the_settings(services: dict[str, dict[str, Any]]) -> None:
-    for name in (*ORDERLENS_SERVICES, "carrier-simulator"):
+    for name in (*HTTP_SERVICES, "carrier-simulator"):
         env = environment(services[name])
         unknown = set(env) - SERVICE_ENV[name]
         assert not unknown, f"{name} sets variables no setting reads: {sorted(unknown)}"
@@ -235,6 +238,10 @@ def test_service_environment_matches_the_settings(services: dict[str, dict[str, 
     tracker = environment(services["status-tracker"])
     assert tracker["CARRIER_SIMULATOR_URL"] == "http://carrier-simulator:8090"
     assert "JWT_SECRET" in environment(services["query-api"])
+    console = environment(services["console"])
+    assert console["CONSOLE_QUERY_API_URL"] == f"http://query-api:{SERVICES['query-api'].port}"
+    # The console's tokens are verified by query-api: the same secret, defaults included.
+    assert console["CONSOLE_API_TOKEN_SECRET"] == environment(services["query-api"])["JWT_SECRET"]
 
 
 def test_kafka_is_kraft_and_reachable(services: dict[str, dict[str, Any]]) -> None:
@@ -314,7 +321,7 @@ def test_observability_mounts(services: dict[str, dict[str, Any]]) -> None:
 
 
 def test_consumers_get_time_to_drain(services: dict[str, dict[str, Any]]) -> None:
-    for name in ORDERLENS_SERVICES:
+    for name in HTTP_SERVICES:
         grace = services[name].get("stop_grace_period", "10s")
         assert re.fullmatch(r"\d+s", grace), grace
         assert int(grace[:-1]) > 30, f"{name}: stop_grace_period {grace} <= the 30 s drain"
@@ -382,6 +389,9 @@ def test_compose_go_loads_the_file() -> None:
     assert api["environment"]["JWT_ALGORITHMS"] == "HS256"
     assert api["build"]["dockerfile"] == "deploy/docker/Dockerfile"
     assert api["build"]["args"] == {"SERVICE": "query-api", "HTTP_PORT": "8000"}
+    console = project["services"]["console"]
+    assert console["build"]["args"] == {"SERVICE": "console", "HTTP_PORT": "8084"}
+    assert console["environment"]["CONSOLE_API_TOKEN_SECRET"] == api["environment"]["JWT_SECRET"]
 
 
 def test_compose_go_rejects_an_invalid_file(tmp_path: Path) -> None:

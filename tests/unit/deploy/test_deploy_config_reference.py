@@ -9,6 +9,7 @@ from types import ModuleType
 
 import pytest
 from deploy_contract import (
+    HTTP_SERVICES,
     ORDERLENS_SERVICES,
     OVERLAYS,
     REPO_ROOT,
@@ -86,7 +87,7 @@ def test_common_settings_read_the_shared_variables() -> None:
     assert shared <= common, f"not read by orderlens.settings: {sorted(shared - common)}"
 
 
-@pytest.mark.parametrize("service", ORDERLENS_SERVICES)
+@pytest.mark.parametrize("service", HTTP_SERVICES)
 def test_deployment_sets_only_variables_the_service_reads(service: str) -> None:
     _, per_service = settings_variables()
     known = per_service[service]

@@ -117,7 +117,7 @@ def test_every_service_directory_builds_with_the_one_dockerfile() -> None:
         assert not (manifest.parent / "Dockerfile").exists(), (
             f"services/{directory}/Dockerfile: build with deploy/docker/Dockerfile instead"
         )
-        if directory in {"order-ingest", "status-tracker", "query-api", "exporter"}:
+        if directory in {"order-ingest", "status-tracker", "query-api", "exporter", "console"}:
             assert f"services/{directory}" in built
 
 
@@ -349,3 +349,16 @@ def test_healthcheck_script_fails_when_nothing_listens(monkeypatch: pytest.Monke
     monkeypatch.setattr("sys.argv", ["healthcheck.py"])
     assert probe.main() == 1
     assert os.environ["HTTP_PORT"] == str(port)
+
+
+def test_console_image_carries_its_templates_and_static_assets() -> None:
+    """The console renders templates and serves static files from its package directory: the
+    image's COPY of services/console/src must send them (not drop them in .dockerignore)."""
+    console = SERVICES["console"]
+    sources = f"{console.package_dir}/src"
+    assert sources in _copied(console)
+    files = context_files(REPO_ROOT, sources)
+    package = f"{sources}/orderlens_console"
+    for wanted in ("templates/orders.html", "static/live.js", "static/vendor/chart.umd.min.js"):
+        assert f"{package}/{wanted}" in files, wanted
+        assert not DOCKERIGNORE.excluded(f"{package}/{wanted}"), wanted

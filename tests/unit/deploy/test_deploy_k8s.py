@@ -26,6 +26,7 @@ import pytest
 from deploy_contract import (
     DRAIN_SECONDS,
     EXPORT_DIR,
+    HTTP_SERVICES,
     K8S,
     ORDERLENS_SERVICES,
     OVERLAYS,
@@ -33,6 +34,7 @@ from deploy_contract import (
     SERVICE_ENV,
     SERVICES,
     TOPIC_DEFAULTS,
+    WEB_SERVICES,
     crd_schemas,
     iter_manifest_files,
     kustomize_command,
@@ -266,7 +268,7 @@ def test_rendered_overlay_has_everything(
     kinds: dict[str, set[str]] = {}
     for obj in rendered:
         kinds.setdefault(obj["kind"], set()).add(obj["metadata"]["name"])
-    for name in ORDERLENS_SERVICES:
+    for name in HTTP_SERVICES:
         for kind in ("Deployment", "Service", "PodDisruptionBudget", "ServiceMonitor"):
             assert name in kinds.get(kind, set()), f"{overlay}: no {kind} {name}"
     assert kinds["HorizontalPodAutoscaler"] == {"query-api"}
@@ -324,7 +326,7 @@ def test_workloads_have_resources_and_probes(
                 assert "livenessProbe" in c, f"{name}: no liveness probe"
                 assert "readinessProbe" in c, f"{name}: no readiness probe"
     deployments = objects(rendered, "Deployment")
-    for name in ORDERLENS_SERVICES:
+    for name in HTTP_SERVICES:
         c = container(deployments[name])
         assert c["livenessProbe"]["httpGet"] == {"path": "/healthz", "port": "http"}, name
         assert c["readinessProbe"]["httpGet"] == {"path": "/readyz", "port": "http"}, name
@@ -348,7 +350,7 @@ def _prestop_seconds(c: dict[str, Any]) -> int:
 @needs_kustomize
 def test_termination_grace_exceeds_the_drain(rendered: tuple[dict[str, Any], ...]) -> None:
     deployments = objects(rendered, "Deployment")
-    for name in ORDERLENS_SERVICES:
+    for name in HTTP_SERVICES:
         spec = pod_spec(deployments[name])
         grace = spec.get("terminationGracePeriodSeconds", 30)
         budget = DRAIN_SECONDS + _prestop_seconds(container(deployments[name]))
@@ -408,6 +410,23 @@ def test_configuration_and_secret_references(
     if overlay == "prod":
         assert api["JWT_JWKS_URL"].startswith("https://")
         assert "HS256" not in api["JWT_ALGORITHMS"]
+    console = objects(rendered, "Deployment")["console"]
+    console_env = {e["name"]: e for e in container(console).get("env") or []}
+    # The console mints the tokens query-api verifies with JWT_SECRET (docs/decisions/0101).
+    api_env = {e["name"]: e for e in container(objects(rendered, "Deployment")["query-api"])["env"]}
+    token_ref = console_env["CONSOLE_API_TOKEN_SECRET"]["valueFrom"]["secretKeyRef"]
+    api_ref = api_env["JWT_SECRET"]["valueFrom"]["secretKeyRef"]
+    assert (token_ref["name"], token_ref["key"]) == (api_ref["name"], api_ref["key"])
+    assert "CONSOLE_SESSION_SECRET" in console_env
+    console_config = config_values(rendered, console)
+    assert console_config["CONSOLE_QUERY_API_URL"] == (
+        f"http://query-api:{SERVICES['query-api'].port}"
+    )
+    # The demo users' sign-in exists only where it is explicitly on: the dev overlay.
+    assert console_config["CONSOLE_DEV_SIGN_IN"] == {"dev": "true", "prod": "false"}[overlay]
+    if overlay == "prod":
+        assert console_config["CONSOLE_OIDC_ISSUER"].startswith("https://")
+        assert console_config["CONSOLE_PUBLIC_URL"].startswith("https://")
 
 
 @needs_kustomize
@@ -441,7 +460,7 @@ def test_services_budgets_and_monitors_select_their_pods(
         budget = budgets[name]["spec"]
         assert label_selector_matches(budget["selector"], labels), f"PDB {name}"
         assert ("minAvailable" in budget) != ("maxUnavailable" in budget), f"PDB {name}"
-        if name in ORDERLENS_SERVICES:
+        if name in HTTP_SERVICES:
             monitor = monitors[name]["spec"]
             assert label_selector_matches(monitor["selector"], service["metadata"]["labels"])
             assert monitor["endpoints"] == [
@@ -596,10 +615,11 @@ def test_network_policies(rendered: tuple[dict[str, Any], ...], overlay: str) ->
     assert "ingress" not in deny
     assert "egress" not in deny
     deployments = objects(rendered, "Deployment")
-    for name in ORDERLENS_SERVICES:
+    for name in HTTP_SERVICES:
         labels = pod_labels(deployments[name])
         assert _policy_applies({"spec": deny}, labels), f"{name} is not default-denied"
-        assert {53, 9092, 27017} <= _egress_ports(policies, labels), name
+        needed = {53} if name in WEB_SERVICES else {53, 9092, 27017}
+        assert needed <= _egress_ports(policies, labels), name
         from_monitoring = [
             r
             for r in _ingress_rules(policies, labels)
@@ -621,3 +641,12 @@ def test_network_policies(rendered: tuple[dict[str, Any], ...], overlay: str) ->
         assert 443 not in _egress_ports(policies, pod_labels(deployments[name])), name
     if overlay == "dev":
         assert 8090 in _egress_ports(policies, tracker), "status-tracker -> carrier-simulator"
+    console = pod_labels(deployments["console"])
+    api = pod_labels(deployments["query-api"])
+    assert SERVICES["query-api"].port in _egress_ports(policies, console), "console -> query-api"
+    assert 443 in _egress_ports(policies, console), "console -> identity provider"
+    assert any(
+        label_selector_matches(f.get("podSelector") or {"matchLabels": {"_": "_"}}, console)
+        for rule in _ingress_rules(policies, api)
+        for f in rule.get("from") or []
+    ), "query-api does not accept the console's calls"

@@ -16,7 +16,7 @@ import pytest
 from deploy_contract import (
     CONTRACT_METRICS,
     DEPLOY,
-    ORDERLENS_SERVICES,
+    HTTP_SERVICES,
     REPO_ROOT,
     grafana_to_promql,
     load_json,
@@ -58,12 +58,14 @@ OWNED = {
     "exporter": CONSUMER | EXPORTS,
     "status-tracker": TRACKER,
     "query-api": HTTP,
+    "console": HTTP,
 }
 SERVICE_PACKAGES = {
     "order-ingest": "orderlens_ingest",
     "status-tracker": "orderlens_tracker",
     "query-api": "orderlens_query",
     "exporter": "orderlens_exporter",
+    "console": "orderlens_console",
 }
 SHARED_MODULE = "orderlens.metrics"
 
@@ -135,7 +137,7 @@ def test_ownership_covers_the_contract() -> None:
     assert used_metrics() <= set(CONTRACT_METRICS)
 
 
-@pytest.mark.parametrize("service", ORDERLENS_SERVICES)
+@pytest.mark.parametrize("service", HTTP_SERVICES)
 def test_service_exposes_the_metrics_rules_and_dashboard_use(service: str) -> None:
     shared = _import(SHARED_MODULE)
     own_modules, module_name = _service_metric_modules(SERVICE_PACKAGES[service])

@@ -15,7 +15,7 @@ import sync_prometheusrule
 import yaml
 from deploy_contract import (
     DEPLOY,
-    ORDERLENS_SERVICES,
+    HTTP_SERVICES,
     REPO_ROOT,
     SERVICES,
     contract_problems,
@@ -52,7 +52,7 @@ def _rule_id(value: Any) -> str:
 def test_prometheus_scrapes_every_service() -> None:
     config = load_yaml(PROMETHEUS_YML)
     jobs = {job["job_name"]: job for job in config["scrape_configs"]}
-    for name in ORDERLENS_SERVICES:
+    for name in HTTP_SERVICES:
         assert name in jobs, f"no scrape job for {name}"
         job = jobs[name]
         assert job.get("metrics_path", "/metrics") == "/metrics"

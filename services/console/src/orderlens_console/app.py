@@ -14,6 +14,7 @@ from fastapi.templating import Jinja2Templates
 from orderlens_console.adapters.oidc import OidcProvider
 from orderlens_console.adapters.query_api import QueryApi
 from orderlens_console.entrypoints import http
+from orderlens_console.http_metrics import HttpMetrics
 from orderlens_console.runtime import Runtime
 from orderlens_console.sessions import SessionCodec
 from orderlens_console.settings import ConsoleSettings
@@ -52,6 +53,7 @@ def create_app(settings: ConsoleSettings | None = None) -> FastAPI:
     app.state.runtime = runtime
     app.include_router(http.router)
     app.mount("/static", StaticFiles(directory=PACKAGE / "static"), name="static")
+    app.add_middleware(HttpMetrics)
 
     @app.exception_handler(http.NotSignedIn)
     async def not_signed_in(request: Request, exc: http.NotSignedIn) -> Response:

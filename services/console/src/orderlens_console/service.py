@@ -15,8 +15,8 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from orderlens.domain.status import TrackingStatus, View
-from orderlens.filters import FILTER_PARAMS, PAGING_PARAMS
+from orderlens.domain.status import BUYER_LABELS, OrderStatus, TrackingStatus, View, view_of
+from orderlens.filters import FILTER_PARAMS, PAGING_PARAMS, SortKey
 from orderlens.roles import Action, Permission, Role, has_permission, may_act
 from orderlens.tokens import mint_token
 from orderlens_console.adapters.query_api import ApiError, QueryApi
@@ -41,6 +41,16 @@ TABS: tuple[tuple[View, str], ...] = (
     (View.CANCELLED, "Cancelled"),
     (View.RETURNS, "Returns"),
 )
+# Every sort query-api offers (orderlens.filters.SortKey), each way; "Any" is its default,
+# newest created first.
+SORT_CHOICES = [
+    (f"{sign}{key.value}", f"{key.value.replace('_at', '').replace('_', ' ').capitalize()}, {way}")
+    for key in SortKey
+    for sign, way in (
+        ("-", "highest first" if key is SortKey.TOTAL else "newest first"),
+        ("", "lowest first" if key is SortKey.TOTAL else "oldest first"),
+    )
+]
 TRACKING_CHOICES = [(s.value, s.value.replace("_", " ").capitalize()) for s in TrackingStatus]
 # Console-only parameters: never sent to query-api as they are.
 CONSOLE_PARAMS = frozenset({"preset"})
@@ -176,6 +186,17 @@ class OrdersPage:
     error: str | None = None
 
 
+# What the live script shows for a status the stream announces (the table's own labels).
+STATUS_LABELS = {status.value: label for status, label in BUYER_LABELS.items()}
+
+
+def _view_of(status: Any) -> str:
+    try:
+        return str(view_of(OrderStatus(status)).value)
+    except ValueError:
+        return ""
+
+
 async def orders_page(api: QueryApi, token: str, pairs: list[tuple[str, str]]) -> OrdersPage:
     params = api_params(pairs)
     count_params = [
@@ -195,7 +216,8 @@ async def orders_page(api: QueryApi, token: str, pairs: list[tuple[str, str]]) -
         if not tabs:
             tabs.extend({"view": v.value, "label": label, "count": None} for v, label in TABS)
         return page
-    page.items = result.get("items", [])
+    # Each row knows its tab, so a live status change can move it out of the tab shown.
+    page.items = [{**o, "view": _view_of(o.get("status"))} for o in result.get("items", [])]
     page.next_cursor = result.get("next_cursor")
     return page
 

@@ -2,17 +2,25 @@
 
 from __future__ import annotations
 
-from pydantic import Field
+from pydantic import AliasChoices, Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from orderlens.tokens import LOCAL_DEV_SECRET
 
 
 class ConsoleSettings(BaseSettings):
-    model_config = SettingsConfigDict(env_prefix="CONSOLE_", extra="ignore", frozen=True)
+    model_config = SettingsConfigDict(
+        env_prefix="CONSOLE_", extra="ignore", frozen=True, populate_by_name=True
+    )
 
     http_host: str = Field(default="0.0.0.0", description="Address of the HTTP server.")
-    http_port: int = Field(default=8084, description="Port of the console.")
+    # Also the unprefixed HTTP_PORT / LOG_LEVEL every image and probe uses
+    # (deploy/docker/Dockerfile, healthcheck.py).
+    http_port: int = Field(
+        default=8084,
+        validation_alias=AliasChoices("CONSOLE_HTTP_PORT", "HTTP_PORT"),
+        description="Port of the console (pages, /healthz, /readyz, /metrics).",
+    )
     public_url: str = Field(
         default="http://localhost:8084",
         description="The console's external URL (OIDC redirect URI base; Secure cookies unless "
@@ -24,10 +32,16 @@ class ConsoleSettings(BaseSettings):
         min_length=16,
         description="Key signing the session cookie.",
     )
-    session_max_age_seconds: int = Field(default=8 * 3600, ge=60)
+    session_max_age_seconds: int = Field(
+        default=8 * 3600, ge=60, description="Lifetime of a session cookie."
+    )
     # The console mints the query-api token of a signed-in user with this HS256 key; query-api
     # must trust it (its JWT_SECRET) (docs/decisions/0101).
-    api_token_secret: str = Field(default=LOCAL_DEV_SECRET, min_length=16)
+    api_token_secret: str = Field(
+        default=LOCAL_DEV_SECRET,
+        min_length=16,
+        description="HS256 key of the query-api tokens the console mints (query-api's JWT_SECRET).",
+    )
 
     dev_sign_in: bool = Field(
         default=False, description="Offer the demo users' sign-in (local development only)."
@@ -35,13 +49,19 @@ class ConsoleSettings(BaseSettings):
     dev_shops: str = Field(default="", description="Shop ids of the demo users, comma-separated.")
 
     oidc_issuer: str | None = Field(default=None, description="OIDC issuer URL (enables OIDC).")
-    oidc_client_id: str | None = None
-    oidc_client_secret: str | None = None
-    oidc_scopes: str = "openid email profile"
+    oidc_client_id: str | None = Field(default=None, description="OIDC client id.")
+    oidc_client_secret: str | None = Field(
+        default=None, description="OIDC client secret (unset for a public client with PKCE)."
+    )
+    oidc_scopes: str = Field(default="openid email profile", description="OIDC scopes requested.")
     oidc_role_claim: str = Field(default="orderlens_role", description="ID token claim: role.")
     oidc_shops_claim: str = Field(default="orderlens_shops", description="ID token claim: shops.")
     oidc_subject_claim: str = Field(default="sub", description="ID token claim: user id.")
-    log_level: str = "INFO"
+    log_level: str = Field(
+        default="INFO",
+        validation_alias=AliasChoices("CONSOLE_LOG_LEVEL", "LOG_LEVEL"),
+        description="Python logging level.",
+    )
 
     @property
     def secure_cookies(self) -> bool:

@@ -28,6 +28,14 @@ class QueryApi:
     async def aclose(self) -> None:
         await self._client.aclose()
 
+    async def reachable(self) -> bool:
+        """True when query-api answers its liveness probe (the console's readiness)."""
+        try:
+            response = await self._client.get("/healthz", timeout=2.0)
+        except httpx.HTTPError:
+            return False
+        return response.status_code == 200
+
     async def _call(
         self,
         method: str,
@@ -137,13 +145,18 @@ class QueryApi:
         if last_event_id:
             headers["Last-Event-ID"] = last_event_id
         timeout = httpx.Timeout(10.0, read=None)
-        async with self._client.stream(
-            "GET", "/v1/orders/stream", headers=headers, timeout=timeout
-        ) as response:
-            if response.status_code >= 400:
-                raise ApiError(response.status_code, "the order stream was refused")
-            async for chunk in response.aiter_bytes():
-                yield chunk
+        try:
+            async with self._client.stream(
+                "GET", "/v1/orders/stream", headers=headers, timeout=timeout
+            ) as response:
+                if response.status_code >= 400:
+                    raise ApiError(response.status_code, "the order stream was refused")
+                async for chunk in response.aiter_bytes():
+                    yield chunk
+        except httpx.HTTPError:
+            # query-api went away mid-stream: end the relay cleanly; the browser's EventSource
+            # reconnects with its Last-Event-ID and resumes after the last event it saw.
+            return
 
     async def stats(self, token: str, name: str, params: Params) -> dict[str, Any]:
         """One of GET /v1/stats/{sales,top-products,regions,delivery}."""

@@ -8,7 +8,14 @@ from typing import Annotated, Any
 from urllib.parse import urlencode
 
 from fastapi import APIRouter, Depends, Form, Request
-from fastapi.responses import HTMLResponse, RedirectResponse, Response, StreamingResponse
+from fastapi.responses import (
+    HTMLResponse,
+    JSONResponse,
+    RedirectResponse,
+    Response,
+    StreamingResponse,
+)
+from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
 from orderlens.roles import Action
 from orderlens_console import service
@@ -91,6 +98,22 @@ async def home() -> Response:
 @router.get("/healthz")
 async def healthz() -> dict[str, str]:
     return {"status": "ok"}
+
+
+@router.get("/readyz")
+async def readyz(request: Request) -> Response:
+    # Every page needs query-api, so a console that cannot reach it takes no traffic
+    # (docs/decisions/0104).
+    ready = await runtime_of(request).api.reachable()
+    return JSONResponse(
+        {"status": "ready" if ready else "not ready", "checks": {"query-api": ready}},
+        status_code=200 if ready else 503,
+    )
+
+
+@router.get("/metrics")
+async def metrics() -> Response:
+    return Response(generate_latest(), media_type=CONTENT_TYPE_LATEST)
 
 
 @router.get("/signin", response_class=HTMLResponse)
@@ -210,6 +233,8 @@ async def orders(request: Request, session: SignedIn) -> Response:
         next_link=next_link,
         presets=service.DATE_PRESETS,
         tracking_statuses=service.TRACKING_CHOICES,
+        status_labels=service.STATUS_LABELS,
+        sort_choices=service.SORT_CHOICES,
         export_query=urlencode([(k, v) for k, v in pairs if v and k != "cursor"]),
     )
 

@@ -1,0 +1,40 @@
+"""Request count and latency per route template, as every orderlens HTTP service exposes them
+(orderlens_http_requests_total / orderlens_http_request_duration_seconds)."""
+
+from __future__ import annotations
+
+import time
+
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from orderlens.metrics import HTTP_DURATION, HTTP_REQUESTS
+
+SERVICE = "console"
+
+
+class HttpMetrics:
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        started = time.perf_counter()
+        status = 500
+
+        async def send_wrapper(message: Message) -> None:
+            nonlocal status
+            if message["type"] == "http.response.start":
+                status = message["status"]
+            await send(message)
+
+        try:
+            await self.app(scope, receive, send_wrapper)
+        finally:
+            # The route template, never the raw path (order ids would explode the series).
+            route = scope.get("route")
+            template = getattr(route, "path", None) or "unmatched"
+            method = scope.get("method", "GET")
+            HTTP_REQUESTS.labels(SERVICE, method, template, str(status)).inc()
+            HTTP_DURATION.labels(SERVICE, method, template).observe(time.perf_counter() - started)
