@@ -35,4 +35,11 @@ def webhook_router(settings: ConnectorSettings, log: NotificationLog) -> APIRout
     async def healthz() -> dict[str, str]:
         return {"status": "ok"}
 
+    @router.get("/readyz")
+    async def readyz() -> Response:
+        ready = await log.ready()
+        return JSONResponse(
+            {"status": "ready" if ready else "not ready"}, status_code=200 if ready else 503
+        )
+
     return router
