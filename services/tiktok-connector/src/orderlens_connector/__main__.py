@@ -6,7 +6,7 @@ import asyncio
 
 import uvicorn
 
-from .app import create_app, run_notification_worker, run_sync_worker
+from .app import create_app, run_action_worker, run_notification_worker, run_sync_worker
 from .settings import ConnectorSettings
 
 
@@ -25,6 +25,7 @@ async def serve(settings: ConnectorSettings) -> None:
     workers = [
         asyncio.create_task(run_notification_worker(settings, keys)),
         asyncio.create_task(run_sync_worker(settings, keys)),
+        asyncio.create_task(run_action_worker(settings, keys)),
     ]
     try:
         await server.serve()

@@ -164,3 +164,41 @@ async def run_sync_worker(settings: ConnectorSettings, keys: str) -> None:
     finally:
         await producer.stop()
         await runtime.close()
+
+
+async def run_action_worker(settings: ConnectorSettings, keys: str) -> None:
+    """Seller actions out: orders.status-changed (source seller) → TikTok Shop (0097)."""
+    from aiokafka import AIOKafkaConsumer
+
+    from orderlens.events import CloudEvent, StatusChanged
+
+    from .actions import carry_action
+    from .adapters.action_log import ActionLog
+    from .adapters.snapshots import KafkaRefusalPublisher
+    from .entrypoints.consumers import consume_status_changes
+
+    runtime = build_runtime(settings, keys)
+    producer = _producer(settings)
+    consumer = AIOKafkaConsumer(
+        settings.topic_status_changed,
+        bootstrap_servers=settings.kafka_bootstrap_servers.split(","),
+        group_id=settings.actions_group_id,
+        enable_auto_commit=False,
+        auto_offset_reset="earliest",
+    )
+    await producer.start()
+    await consumer.start()
+    actions = ActionLog(database(runtime.mongo, settings.mongodb_database))
+    refusals = KafkaRefusalPublisher(producer, settings.topic_status_changed)
+
+    async def handle(event: CloudEvent[StatusChanged]) -> str:
+        return await carry_action(
+            event, shops=runtime.shops, client=runtime.client, actions=actions, refusals=refusals
+        )
+
+    try:
+        await consume_status_changes(consumer, handle)
+    finally:
+        await consumer.stop()
+        await producer.stop()
+        await runtime.close()

@@ -70,3 +70,7 @@ class ConnectorSettings(ServiceSettings):
     sync_poll_seconds: float = Field(
         default=1.0, gt=0, description="How often the sync worker looks for shops that are due."
     )
+    actions_group_id: str = Field(
+        default="orderlens-tiktok-connector-actions",
+        description="Consumer group reading seller actions from orders.status-changed.",
+    )
