@@ -136,6 +136,7 @@ async def test_oauth_connects_the_shop_and_the_backfill_brings_every_order(
 
             await wait_for(backfill_done, 30, "backfill recorded as done")
             status = (await http.get(f"{url}/shops")).json()["shops"][0]
+            metrics = (await http.get(f"{url}/metrics")).text
     finally:
         worker.cancel()
         await asyncio.gather(worker, return_exceptions=True)
@@ -159,6 +160,24 @@ async def test_oauth_connects_the_shop_and_the_backfill_brings_every_order(
     assert status["sync"]["last_error"] == ""
     assert status["access_token_expires_at"] > now
     assert "token" not in json.dumps({k: v for k, v in status.items() if "expires" not in k})
+    lines = metrics.splitlines()
+    assert any(
+        ln.startswith('orderlens_tiktok_api_calls_total{endpoint="search_orders",result="ok"}')
+        for ln in lines
+    )
+    assert any(
+        ln.startswith(
+            'orderlens_tiktok_api_calls_total{endpoint="search_orders",result="token_expired"}'
+        )
+        for ln in lines
+    )
+    assert f'orderlens_tiktok_shop_connected{{shop_id="{shop.id}"}} 1.0' in lines
+    assert any(
+        ln.startswith(f'orderlens_tiktok_backfill_lag_seconds{{shop_id="{shop.id}"}}')
+        for ln in lines
+    )
+    expiry = f'orderlens_tiktok_token_expiry_timestamp_seconds{{shop_id="{shop.id}"}}'
+    assert any(ln.startswith(expiry) for ln in lines)
     stored = await mongo_db["tiktok_shops"].find_one({"_id": shop.id})
     assert stored["state"] == "connected"
 

@@ -180,6 +180,14 @@ CONTRACT_METRICS: dict[str, Metric] = {
     "orderlens_tracker_jobs_due": _m("gauge"),
     "orderlens_tracker_jobs_overdue": _m("gauge"),
     "orderlens_tracker_poll_duration_seconds": _m("histogram", "provider"),
+    "orderlens_tiktok_webhooks_total": _m("counter", "result"),
+    "orderlens_tiktok_api_calls_total": _m("counter", "endpoint", "result"),
+    "orderlens_tiktok_api_call_duration_seconds": _m("histogram", "endpoint"),
+    "orderlens_tiktok_throttles_total": _m("counter", "endpoint"),
+    "orderlens_tiktok_token_expiry_timestamp_seconds": _m("gauge", "shop_id"),
+    "orderlens_tiktok_backfill_lag_seconds": _m("gauge", "shop_id"),
+    "orderlens_tiktok_shop_connected": _m("gauge", "shop_id"),
+    "orderlens_tiktok_actions_total": _m("counter", "result"),
 }
 # Labels Prometheus attaches to every scraped series (target labels), usable in any query.
 TARGET_LABELS = frozenset({"job", "instance", "namespace", "pod", "container", "endpoint"})

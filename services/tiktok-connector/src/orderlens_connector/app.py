@@ -14,6 +14,7 @@ from fastapi import FastAPI
 
 from orderlens.mongo import database, make_client
 
+from .adapters.metrics import ACTIONS, observe_call
 from .adapters.notification_log import KafkaNotificationLog
 from .adapters.ratelimit import Limiter
 from .adapters.shop_store import SeenNotificationsStore, ShopStore, key_ring
@@ -56,6 +57,7 @@ def build_runtime(settings: ConnectorSettings, keys: str) -> Runtime:
         auth_base_url=settings.tiktok_auth_base_url,
         limiter=Limiter(settings.tiktok_app_rate, settings.tiktok_shop_rate),
         max_retries=settings.tiktok_max_throttle_retries,
+        observe=observe_call,
     )
 
     async def refresh(refresh_token: str) -> TokenGrant:
@@ -192,9 +194,11 @@ async def run_action_worker(settings: ConnectorSettings, keys: str) -> None:
     refusals = KafkaRefusalPublisher(producer, settings.topic_status_changed)
 
     async def handle(event: CloudEvent[StatusChanged]) -> str:
-        return await carry_action(
+        result = await carry_action(
             event, shops=runtime.shops, client=runtime.client, actions=actions, refusals=refusals
         )
+        ACTIONS.labels(result).inc()
+        return result
 
     try:
         await consume_status_changes(consumer, handle)

@@ -6,7 +6,9 @@ from typing import Any
 
 from fastapi import APIRouter, Query
 from fastapi.responses import JSONResponse, RedirectResponse, Response
+from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
+from ..adapters.metrics import refresh_shop_gauges
 from ..adapters.shop_store import ShopStore
 from ..adapters.sync_store import SyncProgressStore
 from ..adapters.tiktok_client import TikTokError
@@ -72,6 +74,11 @@ def oauth_router(
             # TikTok refused the code (expired, used twice): the seller retries the link.
             return _problem(400, f"code: refused by TikTok Shop ({exc.code})")
         return JSONResponse({"connected": connected})
+
+    @router.get("/metrics")
+    async def metrics() -> Response:
+        refresh_shop_gauges(await shops.states(), await progress.all())
+        return Response(generate_latest(), media_type=CONTENT_TYPE_LATEST)
 
     @router.get("/shops")
     async def shop_list() -> dict[str, Any]:
