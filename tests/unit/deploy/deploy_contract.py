@@ -96,6 +96,16 @@ SERVICES: dict[str, Service] = {
             ("TOPIC_EXPORT_REQUESTED",),
         ),
         Service(
+            "tiktok-connector",
+            8084,
+            SERVICE_DOCKERFILE,
+            "orderlens-tiktok-connector",
+            "services/tiktok-connector",
+            "orderlens-tiktok-connector",
+            "orderlens-tiktok-connector",
+            ("TOPIC_TIKTOK_NOTIFICATIONS", "TOPIC_STATUS_CHANGED"),
+        ),
+        Service(
             "carrier-simulator",
             8090,
             "deploy/docker/carrier-simulator.Dockerfile",
@@ -138,6 +148,16 @@ SERVICE_ENV: dict[str, set[str]] = {
     | {"JWT_SECRET", "JWT_JWKS_URL", "JWT_JWKS_FILE", "JWT_ALGORITHMS", "EXPORT_DIR"},
     "exporter": COMMON_ENV
     | {"EXPORT_DIR", "EXPORT_MAX_RUNNING_PER_SHOP", "EXPORT_RETENTION_HOURS"},
+    "tiktok-connector": COMMON_ENV
+    | {
+        "TIKTOK_APP_KEY",
+        "TIKTOK_APP_SECRET",
+        "TIKTOK_API_BASE_URL",
+        "TIKTOK_AUTH_BASE_URL",
+        "TIKTOK_AUTHORIZE_URL",
+        "OAUTH_REDIRECT_URL",
+        "TIKTOK_TOKEN_KEYS",
+    },
     "carrier-simulator": {"HTTP_PORT", "LOG_LEVEL"},
 }
 ALL_ENV = set().union(*SERVICE_ENV.values())
