@@ -17,8 +17,10 @@ def free_port() -> int:
         return int(sock.getsockname()[1])
 
 
-async def serve(app: Any) -> tuple[uvicorn.Server, asyncio.Task[None], str]:
-    port = free_port()
+async def serve(
+    app: Any, port: int | None = None
+) -> tuple[uvicorn.Server, asyncio.Task[None], str]:
+    port = port or free_port()
     server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
     task = asyncio.create_task(server.serve())
     await asyncio.to_thread(

@@ -104,6 +104,16 @@ SERVICES: dict[str, Service] = {
             "orderlens-console",
         ),
         Service(
+            "tiktok-connector",
+            8085,
+            SERVICE_DOCKERFILE,
+            "orderlens-tiktok-connector",
+            "services/tiktok-connector",
+            "orderlens-tiktok-connector",
+            "orderlens-tiktok-connector",
+            ("TOPIC_TIKTOK_NOTIFICATIONS", "TOPIC_STATUS_CHANGED"),
+        ),
+        Service(
             "carrier-simulator",
             8090,
             "deploy/docker/carrier-simulator.Dockerfile",
@@ -167,6 +177,16 @@ SERVICE_ENV: dict[str, set[str]] = {
         "CONSOLE_OIDC_SHOPS_CLAIM",
         "CONSOLE_OIDC_SUBJECT_CLAIM",
     },
+    "tiktok-connector": COMMON_ENV
+    | {
+        "TIKTOK_APP_KEY",
+        "TIKTOK_APP_SECRET",
+        "TIKTOK_API_BASE_URL",
+        "TIKTOK_AUTH_BASE_URL",
+        "TIKTOK_AUTHORIZE_URL",
+        "OAUTH_REDIRECT_URL",
+        "TIKTOK_TOKEN_KEYS",
+    },
     "carrier-simulator": {"HTTP_PORT", "LOG_LEVEL"},
 }
 ALL_ENV = set().union(*SERVICE_ENV.values())
@@ -217,6 +237,14 @@ CONTRACT_METRICS: dict[str, Metric] = {
     "orderlens_tracker_jobs_due": _m("gauge"),
     "orderlens_tracker_jobs_overdue": _m("gauge"),
     "orderlens_tracker_poll_duration_seconds": _m("histogram", "provider"),
+    "orderlens_tiktok_webhooks_total": _m("counter", "result"),
+    "orderlens_tiktok_api_calls_total": _m("counter", "endpoint", "result"),
+    "orderlens_tiktok_api_call_duration_seconds": _m("histogram", "endpoint"),
+    "orderlens_tiktok_throttles_total": _m("counter", "endpoint"),
+    "orderlens_tiktok_token_expiry_timestamp_seconds": _m("gauge", "shop_id"),
+    "orderlens_tiktok_backfill_lag_seconds": _m("gauge", "shop_id"),
+    "orderlens_tiktok_shop_connected": _m("gauge", "shop_id"),
+    "orderlens_tiktok_actions_total": _m("counter", "result"),
 }
 # Labels Prometheus attaches to every scraped series (target labels), usable in any query.
 TARGET_LABELS = frozenset({"job", "instance", "namespace", "pod", "container", "endpoint"})

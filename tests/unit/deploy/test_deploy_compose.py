@@ -37,6 +37,7 @@ EXPECTED_SERVICES = {
     "mongo",
     "carrier-simulator",
     *HTTP_SERVICES,
+    "tiktok-connector",
     "prometheus",
     "grafana",
 }
@@ -207,11 +208,12 @@ def test_every_build_points_to_an_existing_dockerfile(
         assert dockerfile.is_file(), f"{name}: {dockerfile} does not exist"
         built[name] = dockerfile.relative_to(REPO_ROOT).as_posix()
         assert context == REPO_ROOT, f"{name}: the build context must be the workspace root"
-    assert built == {n: SERVICES[n].dockerfile for n in (*HTTP_SERVICES, "carrier-simulator")}
+    built_here = (*HTTP_SERVICES, "tiktok-connector", "carrier-simulator")
+    assert built == {n: SERVICES[n].dockerfile for n in built_here}
 
 
 def test_images_exposing_a_port_publish_it(services: dict[str, dict[str, Any]]) -> None:
-    for name in (*HTTP_SERVICES, "carrier-simulator"):
+    for name in (*HTTP_SERVICES, "tiktok-connector", "carrier-simulator"):
         build = services[name]["build"]
         # Rendered with the build arguments compose passes, as `docker compose build` would.
         args = {k: str(v) for k, v in build.get("args", {}).items()}

@@ -52,6 +52,16 @@ TRACKER = {
     "orderlens_tracker_jobs_overdue",
     "orderlens_tracker_poll_duration_seconds",
 }
+TIKTOK = {
+    "orderlens_tiktok_webhooks_total",
+    "orderlens_tiktok_api_calls_total",
+    "orderlens_tiktok_api_call_duration_seconds",
+    "orderlens_tiktok_throttles_total",
+    "orderlens_tiktok_token_expiry_timestamp_seconds",
+    "orderlens_tiktok_backfill_lag_seconds",
+    "orderlens_tiktok_shop_connected",
+    "orderlens_tiktok_actions_total",
+}
 # Which service must expose what (the shared library's families count for every service).
 OWNED = {
     "order-ingest": CONSUMER,
@@ -59,6 +69,7 @@ OWNED = {
     "status-tracker": TRACKER,
     "query-api": HTTP,
     "console": HTTP,
+    "tiktok-connector": TIKTOK,
 }
 SERVICE_PACKAGES = {
     "order-ingest": "orderlens_ingest",
@@ -66,6 +77,7 @@ SERVICE_PACKAGES = {
     "query-api": "orderlens_query",
     "exporter": "orderlens_exporter",
     "console": "orderlens_console",
+    "tiktok-connector": "orderlens_connector",
 }
 SHARED_MODULE = "orderlens.metrics"
 
@@ -137,7 +149,7 @@ def test_ownership_covers_the_contract() -> None:
     assert used_metrics() <= set(CONTRACT_METRICS)
 
 
-@pytest.mark.parametrize("service", HTTP_SERVICES)
+@pytest.mark.parametrize("service", [*HTTP_SERVICES, "tiktok-connector"])
 def test_service_exposes_the_metrics_rules_and_dashboard_use(service: str) -> None:
     shared = _import(SHARED_MODULE)
     own_modules, module_name = _service_metric_modules(SERVICE_PACKAGES[service])

@@ -1,4 +1,4 @@
-"""`python -m orderlens_connector`: the webhook receiver and the notifications worker."""
+"""`python -m orderlens_connector`: webhooks, OAuth, the notifications and the sync workers."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ import asyncio
 
 import uvicorn
 
-from .app import create_app, run_notification_worker
+from .app import create_app, run_action_worker, run_notification_worker, run_sync_worker
 from .settings import ConnectorSettings
 
 
@@ -16,18 +16,23 @@ async def serve(settings: ConnectorSettings) -> None:
         raise SystemExit("TIKTOK_TOKEN_KEYS is required (Fernet keys, newest first)")
     server = uvicorn.Server(
         uvicorn.Config(
-            create_app(settings),
+            create_app(settings, keys),
             host=settings.http_host,
             port=settings.http_port,
             log_level="warning",
         )
     )
-    worker = asyncio.create_task(run_notification_worker(settings, keys))
+    workers = [
+        asyncio.create_task(run_notification_worker(settings, keys)),
+        asyncio.create_task(run_sync_worker(settings, keys)),
+        asyncio.create_task(run_action_worker(settings, keys)),
+    ]
     try:
         await server.serve()
     finally:
-        worker.cancel()
-        await asyncio.gather(worker, return_exceptions=True)
+        for worker in workers:
+            worker.cancel()
+        await asyncio.gather(*workers, return_exceptions=True)
 
 
 def main() -> None:

@@ -20,6 +20,8 @@ class NotificationLog(Protocol):
         """Durable once this returns (acknowledged by every in-sync replica)."""
         ...
 
+    async def ready(self) -> bool: ...
+
 
 @dataclass(frozen=True, slots=True)
 class WebhookOutcome:

@@ -11,7 +11,7 @@ EVENT_SOURCE = "orderlens/tiktok-connector"
 
 
 class ConnectorSettings(ServiceSettings):
-    http_port: int = Field(default=8084, description="Port of the webhooks, OAuth and health.")
+    http_port: int = Field(default=8085, description="Port of the webhooks, OAuth and health.")
 
     tiktok_app_key: str = Field(default="orderlens-dev", description="TikTok Shop app key.")
     tiktok_app_secret: SecretStr = Field(
@@ -45,4 +45,32 @@ class ConnectorSettings(ServiceSettings):
         default=SecretStr(""),
         description="Fernet keys encrypting stored shop tokens, comma-separated, newest first "
         "(docs/decisions/0094). Required.",
+    )
+
+    tiktok_authorize_url: str = Field(
+        default="https://services.tiktokshop.com/open/authorize",
+        description="TikTok Shop's seller consent page the authorize link redirects to.",
+    )
+    oauth_redirect_url: str = Field(
+        default="http://localhost:8085/oauth/tiktok/callback",
+        description="This connector's public callback URL, registered with the TikTok app.",
+    )
+    oauth_state_ttl_seconds: int = Field(
+        default=600, ge=30, description="How long an authorize link's state stays valid."
+    )
+    backfill_window_days: int = Field(
+        default=90, ge=1, le=365, description="How far back a newly connected shop is fetched."
+    )
+    reconcile_seconds: float = Field(
+        default=300.0, gt=0, description="Interval between reconcile windows after the backfill."
+    )
+    reconcile_overlap_seconds: int = Field(
+        default=600, ge=0, description="How far each reconcile window reaches before the last one."
+    )
+    sync_poll_seconds: float = Field(
+        default=1.0, gt=0, description="How often the sync worker looks for shops that are due."
+    )
+    actions_group_id: str = Field(
+        default="orderlens-tiktok-connector-actions",
+        description="Consumer group reading seller actions from orders.status-changed.",
     )

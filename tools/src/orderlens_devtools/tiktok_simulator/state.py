@@ -103,8 +103,10 @@ class SimState:
 
     # -- orders ----------------------------------------------------------------------------
 
-    def new_order(self, shop_id: str, *, units: int = 2, paid: bool = True) -> dict[str, Any]:
-        now = self.now()
+    def new_order(
+        self, shop_id: str, *, units: int = 2, paid: bool = True, at: int | None = None
+    ) -> dict[str, Any]:
+        now = self.now() if at is None else at  # `at`: an order from the past, for backfills
         order_id = self._id(5)
         package_id = self._id(1)
         name, price = PRODUCTS[self.rng.randrange(len(PRODUCTS))]

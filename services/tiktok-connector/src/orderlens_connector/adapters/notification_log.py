@@ -20,6 +20,13 @@ class KafkaNotificationLog:
     async def start(self) -> None:
         await self._producer.start()
 
+    async def ready(self) -> bool:
+        try:
+            await self._producer.partitions_for(self.topic)
+        except Exception:  # any failure to reach the broker means not ready
+            return False
+        return True
+
     async def stop(self) -> None:
         await self._producer.stop()
 

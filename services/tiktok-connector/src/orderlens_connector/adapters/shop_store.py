@@ -85,6 +85,10 @@ class ShopStore:
         """What a seller may see: state and token expiry, never the tokens."""
         return await self._shops.find_one({"_id": shop_id}, {"access_token": 0, "refresh_token": 0})
 
+    async def states(self) -> list[Doc]:
+        found = self._shops.find({}, {"access_token": 0, "refresh_token": 0})
+        return [d async for d in found]
+
     async def revoke(self, shop_id: str, reason: str) -> None:
         await self._shops.update_one(
             {"_id": shop_id},

@@ -31,6 +31,8 @@ CODE_OK = 0
 CODES_TOKEN_EXPIRED = frozenset({105002})
 CODES_TOKEN_INVALID = frozenset({105001, 105000})
 CODES_THROTTLED = frozenset({36009003, 429})
+# The shop withdrew this app's authorization (the simulator's reading, 0092): no retry helps.
+CODES_SHOP_UNAUTHORIZED = frozenset({105005})
 
 
 class TikTokError(Exception):
@@ -329,6 +331,13 @@ class TikTokClient:
             elif response.status_code >= 500:
                 self._observe(endpoint, "server_error", elapsed)
                 await self._sleep(_backoff(attempt))
+            elif code in CODES_SHOP_UNAUTHORIZED:
+                self._observe(endpoint, "unauthorized", elapsed)
+                raise AuthorizationLost(
+                    f"{endpoint}: shop no longer authorizes this app: {message}",
+                    code=code,
+                    request_id=request_id,
+                )
             else:
                 self._observe(endpoint, "refused", elapsed)
                 raise InvalidRequest(
