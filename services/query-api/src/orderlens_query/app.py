@@ -17,7 +17,7 @@ from orderlens.mongo import database, make_client
 from orderlens_query.http_metrics import HttpMetrics
 from orderlens_query.idempotency import ensure_indexes
 from orderlens_query.problems import install_problem_handlers
-from orderlens_query.routes import actions, exports, health, orders, stats
+from orderlens_query.routes import actions, buyer, buyer_links, exports, health, orders, stats
 from orderlens_query.runtime import SERVICE, Runtime, make_verifier
 from orderlens_query.settings import QueryApiSettings
 
@@ -136,5 +136,7 @@ def create_app(settings: QueryApiSettings | None = None) -> FastAPI:
     app.include_router(stats.router)
     app.include_router(exports.router)
     app.include_router(health.router)
+    app.include_router(buyer.router)
+    app.include_router(buyer_links.router)
     app.openapi = _without_fastapi_422(app)  # type: ignore[method-assign]
     return app
