@@ -76,10 +76,12 @@ def test_other_roles_see_full_pii(role: Role) -> None:
 
 
 def test_the_role_matrix() -> None:
+    # A buyer sees their own details in full (docs/contract.md §5.1): the scope is their orders.
     assert [r for r in Role if sees_full_pii(r)] == [
         Role.ADMIN,
         Role.OPERATIONS,
         Role.CUSTOMER_SERVICE,
+        Role.BUYER,
     ]
     assert [r for r in Role if has_permission(r, Permission.READ_STATS)] == [
         Role.ADMIN,

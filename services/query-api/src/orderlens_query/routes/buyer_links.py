@@ -24,6 +24,8 @@ from orderlens_query.problems import ProblemException, problem_responses, unauth
 from orderlens_query.routes.orders import Reader
 
 router = APIRouter(prefix="/v1", tags=["buyer links"])
+# The only /v1 endpoints without a bearer token: a buyer holds a link or an address, not a token.
+PUBLIC_PATHS = frozenset({"/v1/buyer-sign-in", "/v1/buyer-sessions"})
 
 
 @router.post(
