@@ -41,7 +41,7 @@ format: ## apply ruff fixes and formatting
 
 typecheck: ## mypy (strict for the orderlens library)
 	@scripts/bootstrap --python-only
-	$(UV) mypy shared/src services/order-ingest/src services/status-tracker/src services/query-api/src services/exporter/src
+	$(UV) mypy shared/src services/order-ingest/src services/status-tracker/src services/query-api/src services/exporter/src services/notifier/src
 
 schemas: ## regenerate docs/schemas/*.json, docs/asyncapi.json and docs/openapi.json
 	$(UV) python scripts/generate_schemas.py
