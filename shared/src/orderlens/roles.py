@@ -34,6 +34,8 @@ class Permission(StrEnum):
     OWN_ORDERS = "own_orders"
     # Minting buyer links (POST /v1/buyer-links) and managing webhooks are seller permissions.
     BUYER_LINKS = "buyer_links"
+    # Outgoing webhook subscriptions (admin only).
+    MANAGE_WEBHOOKS = "manage_webhooks"
 
 
 class Action(StrEnum):

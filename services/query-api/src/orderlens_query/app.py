@@ -17,7 +17,16 @@ from orderlens.mongo import database, make_client
 from orderlens_query.http_metrics import HttpMetrics
 from orderlens_query.idempotency import ensure_indexes
 from orderlens_query.problems import install_problem_handlers
-from orderlens_query.routes import actions, buyer, buyer_links, exports, health, orders, stats
+from orderlens_query.routes import (
+    actions,
+    buyer,
+    buyer_links,
+    exports,
+    health,
+    orders,
+    stats,
+    webhooks,
+)
 from orderlens_query.runtime import SERVICE, Runtime, make_verifier
 from orderlens_query.settings import QueryApiSettings
 
@@ -138,5 +147,6 @@ def create_app(settings: QueryApiSettings | None = None) -> FastAPI:
     app.include_router(health.router)
     app.include_router(buyer.router)
     app.include_router(buyer_links.router)
+    app.include_router(webhooks.router)
     app.openapi = _without_fastapi_422(app)  # type: ignore[method-assign]
     return app
