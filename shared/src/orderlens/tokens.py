@@ -10,7 +10,9 @@ API:
   with a reason fit for a 401 answer. HS* tokens are checked against the secret only, RS*/ES*
   tokens against the JWKS key named by `kid` only, so a public key can never serve as an HMAC
   secret. `.blocking` is True when verifying may fetch a JWKS URL (call it off the event loop).
-- `Principal(sub, role, shops, expires_at)`: who is calling and which shops they may see.
+- `Principal(sub, role, shops, expires_at, buyer_user_id)`: who is calling and which shops they
+  may see. A `buyer` token carries the claim `buyer_user_id` (the buyer's TikTok user id), which
+  scopes every buyer read; a seller token must not carry it.
 
 `LOCAL_DEV_SECRET` is for local development only; production sets `JWT_SECRET` or a JWKS.
 """
@@ -24,7 +26,7 @@ from pathlib import Path
 from typing import Any
 
 import jwt
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from orderlens.roles import Role
 
@@ -57,6 +59,13 @@ class Principal(BaseModel):
     role: Role
     shops: tuple[str, ...] = Field(min_length=1, max_length=1_000)
     expires_at: datetime
+    buyer_user_id: str | None = Field(default=None, min_length=1, max_length=100)
+
+    @model_validator(mode="after")
+    def _buyer_scope(self) -> Principal:
+        if (self.role == Role.BUYER) != (self.buyer_user_id is not None):
+            raise ValueError("a buyer token, and only a buyer token, carries buyer_user_id")
+        return self
 
     @field_validator("shops")
     @classmethod
@@ -78,8 +87,11 @@ def mint_token(
     private_key: Any = None,
     kid: str | None = None,
     extra_claims: Mapping[str, Any] | None = None,
+    buyer_user_id: str | None = None,
 ) -> str:
     issued = now or datetime.now(UTC)
+    if buyer_user_id is not None:
+        extra_claims = {**(extra_claims or {}), "buyer_user_id": buyer_user_id}
     claims: dict[str, Any] = {
         "sub": sub,
         "role": Role(role).value,
@@ -220,6 +232,7 @@ def _principal(claims: Mapping[str, Any]) -> Principal:
             role=claims.get("role"),
             shops=tuple(shops),
             expires_at=datetime.fromtimestamp(claims["exp"], UTC),
+            buyer_user_id=claims.get("buyer_user_id"),
         )
     except (ValidationError, TypeError, ValueError, OverflowError) as exc:
         raise InvalidToken(f"bad claims: {_first_error(exc)}") from None

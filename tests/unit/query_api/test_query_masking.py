@@ -9,7 +9,15 @@ import pytest
 from orderlens.domain.order import Address, Buyer, Money, Order
 from orderlens.domain.status import OrderStatus
 from orderlens.masking import mask_email, mask_name, mask_order, mask_phone, mask_postal_code
-from orderlens.roles import Action, Permission, Role, has_permission, may_act, sees_full_pii
+from orderlens.roles import (
+    SELLER_ROLES,
+    Action,
+    Permission,
+    Role,
+    has_permission,
+    may_act,
+    sees_full_pii,
+)
 
 
 def an_order() -> Order:
@@ -68,10 +76,12 @@ def test_other_roles_see_full_pii(role: Role) -> None:
 
 
 def test_the_role_matrix() -> None:
+    # A buyer sees their own details in full (docs/contract.md §5.1): the scope is their orders.
     assert [r for r in Role if sees_full_pii(r)] == [
         Role.ADMIN,
         Role.OPERATIONS,
         Role.CUSTOMER_SERVICE,
+        Role.BUYER,
     ]
     assert [r for r in Role if has_permission(r, Permission.READ_STATS)] == [
         Role.ADMIN,
@@ -85,4 +95,4 @@ def test_the_role_matrix() -> None:
     assert {a for a in Action if may_act(Role.OPERATIONS, a)} == set(Action)
     assert {a for a in Action if may_act(Role.CUSTOMER_SERVICE, a)} == {Action.CANCEL}
     assert not any(may_act(Role.ANALYST, a) for a in Action)
-    assert all(has_permission(r, Permission.READ_ORDERS) for r in Role)
+    assert all(has_permission(r, Permission.READ_ORDERS) for r in SELLER_ROLES)

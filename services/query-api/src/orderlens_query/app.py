@@ -18,7 +18,16 @@ from orderlens_query.http_metrics import HttpMetrics
 from orderlens_query.idempotency import ensure_indexes
 from orderlens_query.limits import RequestLimits
 from orderlens_query.problems import install_problem_handlers
-from orderlens_query.routes import actions, exports, health, orders, stats, stream
+from orderlens_query.routes import (
+    actions,
+    buyer,
+    buyer_links,
+    exports,
+    health,
+    orders,
+    stats,
+    stream,
+)
 from orderlens_query.runtime import SERVICE, Runtime, make_verifier
 from orderlens_query.settings import QueryApiSettings
 
@@ -148,5 +157,7 @@ def create_app(settings: QueryApiSettings | None = None) -> FastAPI:
     app.include_router(stats.router)
     app.include_router(exports.router)
     app.include_router(health.router)
+    app.include_router(buyer.router)
+    app.include_router(buyer_links.router)
     app.openapi = _without_fastapi_422(app)  # type: ignore[method-assign]
     return app

@@ -71,3 +71,7 @@ def require(permission: Permission) -> Callable[[Principal], Awaitable[Principal
 ReadOrders = Annotated[Principal, Depends(require(Permission.READ_ORDERS))]
 ReadStats = Annotated[Principal, Depends(require(Permission.READ_STATS))]
 CanExport = Annotated[Principal, Depends(require(Permission.EXPORT))]
+# A buyer's own orders (docs/contract.md §5.1): seller roles lack the permission and get 403.
+OwnOrders = Annotated[Principal, Depends(require(Permission.OWN_ORDERS))]
+MintBuyerLinks = Annotated[Principal, Depends(require(Permission.BUYER_LINKS))]
+ManageWebhooks = Annotated[Principal, Depends(require(Permission.MANAGE_WEBHOOKS))]

@@ -67,6 +67,27 @@ class QueryApiSettings(ServiceSettings):
             return hashlib.sha256(b"orderlens-cursor\x00" + self.jwt_secret.encode()).digest()
         return _PROCESS_KEY
 
+    # Buyer links and sign-in (docs/contract.md §5.1 buyer row; decision 0120).
+    buyer_link_secret: str = Field(
+        default="orderlens-local-buyer-link-secret-not-for-production",
+        description="HMAC-SHA256 key of buyer links (seller-sent and one-time sign-in links).",
+    )
+    buyer_link_base_url: str = Field(
+        default="http://localhost:8090/buyer/open",
+        description="Where a buyer link points (the console's page that exchanges it).",
+    )
+    buyer_sign_in_ttl_minutes: int = Field(
+        default=15, ge=1, le=1_440, description="Lifetime of a mailed one-time sign-in link."
+    )
+    buyer_session_ttl_hours: int = Field(
+        default=8, ge=1, le=168, description="Lifetime of the buyer token a link is exchanged for."
+    )
+    mail_outbox_dir: str = Field(
+        default=".orderlens/outbox",
+        description="Directory where outgoing mail is written, one .eml file per message.",
+    )
+    mail_from: str = Field(default="orders@orderlens.local", description="Sender of buyer mail.")
+
     @property
     def algorithms(self) -> tuple[str, ...]:
         return tuple(a.strip() for a in self.jwt_algorithms.split(",") if a.strip())

@@ -1,0 +1,52 @@
+"""GET /v1/me/orders and /v1/me/orders/{order_id}: the buyer's order center (buyer tokens only)."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, Query
+
+from orderlens.domain.buyer import BuyerTab
+from orderlens.filters import ListOptions
+from orderlens_query.auth import OwnOrders
+from orderlens_query.buyer_queries import list_my_orders, my_order
+from orderlens_query.models.buyer import BuyerOrderDetail, BuyerOrderPage
+from orderlens_query.models.common import ApiModel
+from orderlens_query.problems import ProblemException, problem_responses
+from orderlens_query.query_params import only_params
+from orderlens_query.routes.orders import ORDER_ID, Reader
+
+router = APIRouter(prefix="/v1/me/orders", tags=["buyer"])
+MAX_BUYER_PAGE = 50
+
+
+@router.get(
+    "",
+    response_model=BuyerOrderPage,
+    summary="The buyer's own orders, by Order Center tab, with every tab's count",
+    description="Newest first; keyset paging: pass `next_cursor` as `cursor`. Buyer tokens only.",
+    responses=problem_responses(400, 401, 403, 503),
+    dependencies=[Depends(only_params("tab", "limit", "cursor"))],
+)
+async def get_my_orders(
+    principal: OwnOrders,
+    orders: Reader,
+    tab: Annotated[BuyerTab | None, Query(description="One tab; all orders when absent.")] = None,
+    limit: Annotated[int, Query(ge=1, le=MAX_BUYER_PAGE)] = 20,
+    cursor: Annotated[str | None, Query(max_length=1_000)] = None,
+) -> BuyerOrderPage:
+    return await list_my_orders(orders, principal, tab, ListOptions(limit=limit, cursor=cursor))
+
+
+@router.get(
+    "/{order_id}",
+    response_model=BuyerOrderDetail,
+    summary="One of the buyer's own orders, with its tracking timeline",
+    responses=problem_responses(400, 401, 403, 404, 503),
+    dependencies=[Depends(only_params())],
+)
+async def get_my_order(principal: OwnOrders, orders: Reader, order_id: ORDER_ID) -> ApiModel:
+    found = await my_order(orders, principal, order_id)
+    if found is None:
+        raise ProblemException(404, f"no order {order_id} of yours")
+    return found
