@@ -3,7 +3,7 @@ rows, beside query-api's own time for the same requests, measured in the same ru
 
     uv run python bench/console_latency.py [--orders 1000] [--runs 10] [--workdir DIR]
 
-Servers: `MONGODB_URI` when set, else a private FerretDB 1.24 (as bench/query_latency.py, whose
+Servers: `MONGODB_URI` when set, else a private mongo-java-server (as bench/query_latency.py, whose
 seed and query-api process this reuses). query-api and the console run as their own processes
 (real HTTP on free ports); Debian's Chromium is driven by Playwright (docs/decisions/0102).
 Each run, in alternation: the browser navigates to /orders and waits for the table's rows; the
@@ -34,7 +34,7 @@ from playwright.async_api import async_playwright
 from bench.query_latency import percentile, seed, start_api
 from orderlens.roles import Role
 from orderlens.tokens import LOCAL_DEV_SECRET, mint_token
-from orderlens_devtools.devstack import FerretDBServer, free_port
+from orderlens_devtools.devstack import MongoServer, free_port
 
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking"]
@@ -136,18 +136,18 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--orders", type=int, default=1_000)
     parser.add_argument("--runs", type=int, default=10)
-    parser.add_argument("--workdir", type=Path, help="home of the private FerretDB, kept")
+    parser.add_argument("--workdir", type=Path, help="home of the private mongo-java-server, kept")
     args = parser.parse_args()
     if not Path(CHROMIUM).exists():
         print(f"{CHROMIUM} is missing: run scripts/bootstrap", file=sys.stderr)
         return 2
 
-    server: FerretDBServer | None = None
+    server: MongoServer | None = None
     workdir = args.workdir or Path(tempfile.mkdtemp(prefix="orderlens-bench-"))
     uri = os.environ.get("MONGODB_URI")
     if not uri:
-        server = FerretDBServer(
-            home=workdir / "ferretdb", log_file=workdir / "ferretdb.log", port=free_port()
+        server = MongoServer(
+            home=workdir / "mongo", log_file=workdir / "mongo.log", port=free_port()
         )
         server.start()
         uri = server.uri
