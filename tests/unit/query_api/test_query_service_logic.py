@@ -10,7 +10,7 @@ import pytest
 from orderlens.domain.status import OrderStatus
 from orderlens.filters import FILTER_PARAMS, PAGING_PARAMS
 from orderlens.roles import Action, Role
-from orderlens_query.actions import action_error
+from orderlens.seller_actions import action_error
 from orderlens_query.order_stats import is_anomaly, percentile
 from orderlens_query.presenters import summary
 from orderlens_query.query_params import documented_names

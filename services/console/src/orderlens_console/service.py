@@ -10,7 +10,7 @@ from __future__ import annotations
 import asyncio
 import uuid
 from collections.abc import AsyncIterator, Iterable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -18,6 +18,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from orderlens.domain.status import BUYER_LABELS, OrderStatus, TrackingStatus, View, view_of
 from orderlens.filters import FILTER_PARAMS, PAGING_PARAMS, SortKey
 from orderlens.roles import Action, Permission, Role, has_permission, may_act
+from orderlens.seller_actions import action_error
 from orderlens.tokens import mint_token
 from orderlens_console.adapters.query_api import ApiError, QueryApi
 from orderlens_console.sessions import Session, new_session
@@ -142,6 +143,22 @@ class Capabilities:
             confirm=may_act(role, Action.CONFIRM),
             ship=may_act(role, Action.SHIP),
             cancel=may_act(role, Action.CANCEL),
+        )
+
+    def for_order(self, order: Mapping[str, Any]) -> Capabilities:
+        """Only the actions the order's status allows too: a delivered order offers none
+        (the same rule that makes query-api answer 409, orderlens.seller_actions)."""
+        status = OrderStatus(order["status"])
+        paid = order.get("paid_at") is not None
+
+        def allowed(action: Action) -> bool:
+            return action_error(action, status, paid) is None
+
+        return replace(
+            self,
+            confirm=self.confirm and allowed(Action.CONFIRM),
+            ship=self.ship and allowed(Action.SHIP),
+            cancel=self.cancel and allowed(Action.CANCEL),
         )
 
 

@@ -12,9 +12,10 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from orderlens.domain.status import OrderStatus, transition_error
+from orderlens.domain.status import OrderStatus
 from orderlens.events import CloudEvent, PackageUpdate, StatusChanged, StatusSource, make_event
 from orderlens.roles import Action
+from orderlens.seller_actions import TARGET, action_error
 from orderlens.tokens import Principal
 from orderlens_query.accepted_actions import AcceptedActions, effective_status
 from orderlens_query.idempotency import IdempotencyStore, fingerprint
@@ -22,24 +23,6 @@ from orderlens_query.models.actions import ActionAccepted
 from orderlens_query.order_reader import OrderReader
 from orderlens_query.problems import ProblemException
 from orderlens_query.runtime import EVENT_SOURCE
-
-TARGET: dict[Action, OrderStatus] = {
-    Action.CONFIRM: OrderStatus.AWAITING_SHIPMENT,
-    Action.SHIP: OrderStatus.AWAITING_COLLECTION,
-    Action.CANCEL: OrderStatus.CANCELLED,
-}
-_SHIPPABLE = frozenset({OrderStatus.AWAITING_SHIPMENT, OrderStatus.PARTIALLY_SHIPPING})
-
-
-def action_error(action: Action, status: OrderStatus, paid: bool) -> str | None:
-    """Why `action` is not allowed on an order in `status`, or None when it is."""
-    if action == Action.CONFIRM and not (
-        status == OrderStatus.ON_HOLD or (status == OrderStatus.UNPAID and paid)
-    ):
-        return f"only orders ON_HOLD (or paid and UNPAID) can be confirmed, not {status.value}"
-    if action == Action.SHIP and status not in _SHIPPABLE:
-        return f"only orders awaiting shipment can be shipped, not {status.value}"
-    return transition_error(status, TARGET[action])
 
 
 @dataclass(frozen=True)

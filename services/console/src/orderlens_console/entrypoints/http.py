@@ -70,6 +70,9 @@ def render(request: Request, template: str, status_code: int = 200, **context: A
     runtime = runtime_of(request)
     session = runtime.codec.loads(request.cookies.get(SESSION_COOKIE))
     caps = service.Capabilities.of(session.role) if session else None
+    order = context.get("order")
+    if caps is not None and isinstance(order, dict):
+        caps = caps.for_order(order)
     return runtime.templates.TemplateResponse(
         request,
         template,
