@@ -135,14 +135,22 @@ SERVICE_ENV: dict[str, set[str]] = {
         "REPLICA_ID",  # the pod name, for the tracking-job leases
     },
     "query-api": COMMON_ENV
-    | {"JWT_SECRET", "JWT_JWKS_URL", "JWT_JWKS_FILE", "JWT_ALGORITHMS", "EXPORT_DIR"},
+    | {"JWT_SECRET", "JWT_JWKS_URL", "JWT_JWKS_FILE", "JWT_ALGORITHMS", "EXPORT_DIR"}
+    | {"JWT_AUDIENCE", "JWT_ISSUER", "API_DOCS", "METRICS_TOKEN", "CURSOR_SECRET"},
     "exporter": COMMON_ENV
     | {"EXPORT_DIR", "EXPORT_MAX_RUNNING_PER_SHOP", "EXPORT_RETENTION_HOURS"},
     "carrier-simulator": {"HTTP_PORT", "LOG_LEVEL"},
 }
 ALL_ENV = set().union(*SERVICE_ENV.values())
 # Values that hold credentials: never in a ConfigMap, only in a Secret.
-SECRET_ENV = {"MONGODB_URI", "JWT_SECRET", "SEVENTEENTRACK_API_KEY", "AFTERSHIP_API_KEY"}
+SECRET_ENV = {
+    "MONGODB_URI",
+    "JWT_SECRET",
+    "SEVENTEENTRACK_API_KEY",
+    "AFTERSHIP_API_KEY",
+    "METRICS_TOKEN",
+    "CURSOR_SECRET",
+}
 EXPORT_DIR = "/var/lib/orderlens/exports"
 DRAIN_SECONDS = 30  # consumers' graceful drain is bounded at 30 s
 
