@@ -17,7 +17,7 @@ from orderlens.events import CloudEvent, PackageUpdate, StatusChanged, StatusSou
 from orderlens.roles import Action
 from orderlens.tokens import Principal
 from orderlens_query.accepted_actions import AcceptedActions, effective_status
-from orderlens_query.idempotency import IdempotencyStore, fingerprint
+from orderlens_query.idempotency import IdempotencyStore, fingerprint, replay
 from orderlens_query.models.actions import ActionAccepted
 from orderlens_query.order_reader import OrderReader
 from orderlens_query.problems import ProblemException
@@ -79,7 +79,7 @@ async def perform(
     if key_id is not None:
         stored = await keys.find(key_id, now)
         if stored is not None:
-            return _replay(stored.fingerprint, print_, stored.response)
+            return replay(ActionAccepted, stored, print_, replayed=True)
 
     last = await accepted.last(request.order_id)
     history_ids = {str(entry.get("event_id")) for entry in doc.get("history") or []}
@@ -109,7 +109,7 @@ async def perform(
     if key_id is not None:
         raced = await keys.claim(key_id, print_, answer.model_dump(mode="json"), now)
         if raced is not None:
-            return _replay(raced.fingerprint, print_, raced.response)
+            return replay(ActionAccepted, raced, print_, replayed=True)
     if not await accepted.record(request.order_id, last, event.id, target, now):
         if key_id is not None:
             await keys.release(key_id)
@@ -122,9 +122,3 @@ async def perform(
             await keys.release(key_id)
         raise
     return answer
-
-
-def _replay(stored_print: str, print_: str, response: dict[str, Any]) -> ActionAccepted:
-    if stored_print != print_:
-        raise ProblemException(422, "this Idempotency-Key was already used for a different request")
-    return ActionAccepted.model_validate({**response, "replayed": True})

@@ -11,16 +11,21 @@ import hashlib
 import json
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, TypeVar
 
+from pydantic import BaseModel
 from pymongo import IndexModel
 from pymongo.asynchronous.database import AsyncDatabase
 from pymongo.errors import DuplicateKeyError
 
 from orderlens.indexes import create_missing_indexes
 from orderlens.mongo import Document
+from orderlens_query.problems import ProblemException
 
 COLLECTION = "idempotency_keys"
+KEY_REUSED = "this Idempotency-Key was already used for a different request"
+
+Answer = TypeVar("Answer", bound=BaseModel)
 
 
 def fingerprint(*parts: Any) -> str:
@@ -31,6 +36,21 @@ def fingerprint(*parts: Any) -> str:
 class Stored:
     fingerprint: str
     response: dict[str, Any]
+
+
+def replay(
+    answer: type[Answer], stored: Stored, print_: str, **overrides: Any
+) -> Answer:
+    """The stored answer again, for a request with the same fingerprint; else 422.
+
+    The answer was stored by whichever replica took the key first, possibly a newer one whose
+    answer has fields this one does not know: those are dropped here, so the strict
+    (`extra="forbid"`) answer model still validates instead of answering 500 (decision 0079).
+    """
+    if stored.fingerprint != print_:
+        raise ProblemException(422, KEY_REUSED)
+    known = {k: v for k, v in stored.response.items() if k in answer.model_fields}
+    return answer.model_validate({**known, **overrides})
 
 
 class IdempotencyStore:

@@ -19,7 +19,7 @@ import secrets
 import time
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
-from typing import Annotated, Any
+from typing import Annotated
 
 from fastapi import APIRouter, Depends, Header, Path, Query, Response
 from fastapi.responses import StreamingResponse
@@ -48,7 +48,7 @@ from orderlens.mongo import Document
 from orderlens.roles import Role, sees_full_pii
 from orderlens.tokens import Principal
 from orderlens_query.auth import AppRuntime, CanExport
-from orderlens_query.idempotency import IdempotencyStore, fingerprint
+from orderlens_query.idempotency import IdempotencyStore, Stored, fingerprint, replay
 from orderlens_query.problems import ProblemException, problem_responses
 from orderlens_query.query_params import only_params
 from orderlens_query.runtime import EVENT_SOURCE, Runtime
@@ -356,7 +356,7 @@ async def request_export(
     if idempotency_key is not None:
         earlier = await keys.find(key_id, now)
         if earlier is not None:
-            return _replayed(earlier.fingerprint, print_, earlier.response, response)
+            return _replayed(earlier, print_, response)
     async with CallerLock(runtime.db).held(principal.sub):
         return await _accept(
             runtime,
@@ -413,7 +413,7 @@ async def _accept(
     if idempotency_key is not None:
         winner = await keys.claim(key_id, print_, accepted.model_dump(mode="json"), now)
         if winner is not None:
-            return _replayed(winner.fingerprint, print_, winner.response, response)
+            return _replayed(winner, print_, response)
     try:
         await records.insert(record)
     except DuplicateKeyError:  # pragma: no cover - a 128-bit random id collided
@@ -427,12 +427,8 @@ async def _accept(
     return accepted
 
 
-def _replayed(
-    stored_print: str, print_: str, stored: dict[str, Any], response: Response
-) -> ExportAccepted:
-    if stored_print != print_:
-        raise ProblemException(422, "this Idempotency-Key was used for a different request")
-    accepted = ExportAccepted.model_validate(stored)
+def _replayed(stored: Stored, print_: str, response: Response) -> ExportAccepted:
+    accepted = replay(ExportAccepted, stored, print_)
     response.headers["Location"] = f"/v1/exports/{accepted.export_id}"
     return accepted
 
