@@ -38,9 +38,7 @@ class Stored:
     response: dict[str, Any]
 
 
-def replay(
-    answer: type[Answer], stored: Stored, print_: str, **overrides: Any
-) -> Answer:
+def replay(answer: type[Answer], stored: Stored, print_: str, **overrides: Any) -> Answer:
     """The stored answer again, for a request with the same fingerprint; else 422.
 
     The answer was stored by whichever replica took the key first, possibly a newer one whose
