@@ -14,7 +14,7 @@ from qa_api import Api, start_api
 from qa_orders import NOW, make_orders
 
 from orderlens.roles import Role
-from orderlens_query.routes.exports import MAX_PENDING_PER_CALLER
+from orderlens_query.exports import MAX_PENDING_PER_CALLER
 
 
 @pytest_asyncio.fixture(scope="module")
@@ -65,3 +65,36 @@ async def test_a_replay_of_an_answer_stored_by_a_newer_replica_answers_it(api: A
     assert "already used for a different request" in other.json()["detail"]
     exports = await api.db.exports.count_documents({"requested_by": "test-admin"})
     assert exports == 1
+
+
+async def test_the_export_list_pages_newest_first_with_signed_cursors(api: Api) -> None:
+    headers = api.auth(Role.OPERATIONS)
+    made = []
+    for _ in range(5):
+        response = await api.client.post("/v1/exports", json={"format": "csv"}, headers=headers)
+        assert response.status_code == 202, response.text
+        made.append(response.json()["export_id"])
+    seen: list[str] = []
+    cursor: str | None = None
+    pages = 0
+    while True:
+        params = {"limit": "2", **({"cursor": cursor} if cursor else {})}
+        page = await api.client.get("/v1/exports", params=params, headers=headers)
+        assert page.status_code == 200, page.text
+        seen.extend(item["export_id"] for item in page.json()["items"])
+        cursor = page.json()["next_cursor"]
+        pages += 1
+        if cursor is None:
+            break
+        last = cursor
+    assert pages == 3
+    records = api.db.exports.find({"requested_by": "test-operations"}).sort(
+        [("created_at", -1), ("_id", -1)]
+    )
+    assert seen == [doc["_id"] async for doc in records]
+    assert sorted(seen) == sorted(made)
+    body, _, signature = last.partition(".")
+    forged = f"{body}.{'A' * len(signature)}"
+    tampered = await api.client.get("/v1/exports", params={"cursor": forged}, headers=headers)
+    assert tampered.status_code == 400
+    assert tampered.json()["errors"][0]["param"] == "cursor"
