@@ -3,9 +3,7 @@
 
 from __future__ import annotations
 
-import asyncio
 import base64
-import logging
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 from typing import Annotated
@@ -13,12 +11,9 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Header, Path, Query, Response
 from fastapi.responses import StreamingResponse
 
-from orderlens.domain.export import CONTENT_TYPES, EXPORT_ID_PATTERN, ExportRecord
-from orderlens.events import make_event
-from orderlens.export_events import requested_event_data
+from orderlens.domain.export import CONTENT_TYPES, EXPORT_ID_PATTERN
 from orderlens.filestore import LocalFileStore
-from orderlens.kafka import publish_event
-from orderlens_query import exports
+from orderlens_query import exports, publishers
 from orderlens_query.auth import AppRuntime, CanExport
 from orderlens_query.export_records import CallerLock, ExportRecords
 from orderlens_query.idempotency import IdempotencyStore
@@ -30,12 +25,8 @@ from orderlens_query.models.exports import (
 )
 from orderlens_query.problems import problem_responses
 from orderlens_query.query_params import only_params
-from orderlens_query.runtime import EVENT_SOURCE, Runtime
 
 router = APIRouter(prefix="/v1/exports", tags=["exports"])
-log = logging.getLogger(__name__)
-
-PUBLISH_TIMEOUT_SECONDS = 3.0
 
 EXPORT_ID = Annotated[
     str, Path(description="The export id.", min_length=1, max_length=64, pattern=EXPORT_ID_PATTERN)
@@ -58,30 +49,6 @@ async def records(runtime: AppRuntime) -> ExportRecords:
 
 
 Records = Annotated[ExportRecords, Depends(records)]
-
-
-def _publisher(runtime: Runtime) -> exports.PublishRequest:
-    async def publish(record: ExportRecord) -> None:
-        """Wake the exporter up; if Kafka is unavailable it finds the queued record anyway."""
-        event = make_event(
-            requested_event_data(record),
-            source=EVENT_SOURCE,
-            subject=record.id,
-            event_id=record.request_event_id,
-        )
-        try:
-            await asyncio.wait_for(
-                publish_event(runtime.broker, runtime.settings.topic_export_requested, event),
-                PUBLISH_TIMEOUT_SECONDS,
-            )
-        except Exception as exc:
-            log.warning(
-                "export-requested not published (the exporter will poll for it): %s",
-                exc,
-                extra={"export_id": record.id},
-            )
-
-    return publish
 
 
 @router.post(
@@ -112,7 +79,7 @@ async def request_export(
         records=records,
         lock=CallerLock(runtime.db),
         keys=IdempotencyStore(runtime.db, ttl=ttl),
-        publish=_publisher(runtime),
+        publish=publishers.export_requests(runtime),
         idempotency_key=idempotency_key,
         now=datetime.now(UTC),
     )
