@@ -2,8 +2,9 @@
 with the service's own server configuration, on a real MongoDB-wire server.
 
 The app is built from settings and served in-process; its lifespan reaches the session's
-database (an unreachable default `mongodb_uri` is what made an earlier attempt time out at
-start-up: index creation waits for server selection longer than the lifespan's 5 s)."""
+database. (An earlier attempt built the app on the default, unreachable `mongodb_uri`: the
+lifespan's index creation then waits out server selection, 5 s, which is exactly
+asgi-lifespan's default start-up timeout, so start-up "timed out".)"""
 
 from __future__ import annotations
 
