@@ -20,8 +20,8 @@ from aiokafka import AIOKafkaConsumer
 from conn_support import free_port
 from cryptography.fernet import Fernet
 
-from orderlens.devstack.topics import delete_topics, ensure_topics
 from orderlens.waiting import wait_for
+from orderlens_devtools.devstack.topics import delete_topics, ensure_topics
 
 pytestmark = pytest.mark.integration
 

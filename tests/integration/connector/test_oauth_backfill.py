@@ -14,11 +14,11 @@ from aiokafka import AIOKafkaConsumer
 from conn_support import free_port, serve, stop
 from cryptography.fernet import Fernet
 
-from orderlens.devstack.topics import delete_topics, ensure_topics
 from orderlens.tiktok import TikTokOrder
 from orderlens.waiting import wait_for
 from orderlens_connector.app import create_app, run_notification_worker, run_sync_worker
 from orderlens_connector.settings import ConnectorSettings
+from orderlens_devtools.devstack.topics import delete_topics, ensure_topics
 
 pytestmark = pytest.mark.integration
 

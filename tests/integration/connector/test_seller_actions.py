@@ -15,7 +15,6 @@ from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
 from conn_support import serve, stop
 from cryptography.fernet import Fernet
 
-from orderlens.devstack.topics import delete_topics, ensure_topics
 from orderlens.domain.status import OrderStatus
 from orderlens.events import PackageUpdate, StatusChanged, StatusSource, encode, make_event
 from orderlens.waiting import wait_for
@@ -24,6 +23,7 @@ from orderlens_connector.adapters.shop_store import ShopStore, key_ring
 from orderlens_connector.adapters.tiktok_client import TikTokClient, TokenGrant
 from orderlens_connector.app import create_app, run_action_worker, run_notification_worker
 from orderlens_connector.settings import ConnectorSettings
+from orderlens_devtools.devstack.topics import delete_topics, ensure_topics
 
 pytestmark = pytest.mark.integration
 

@@ -37,6 +37,7 @@ def with_statuses(orders: list[Order]) -> list[Order]:
         OrderStatus.AWAITING_SHIPMENT,
         OrderStatus.AWAITING_SHIPMENT,
         OrderStatus.AWAITING_SHIPMENT,
+        OrderStatus.AWAITING_SHIPMENT,
     ]
     changed = [o.model_copy(update={"status": s}) for o, s in zip(orders, wanted, strict=False)]
     return changed + orders[len(wanted) :]
@@ -230,3 +231,21 @@ async def test_a_replayed_key_is_refused_to_a_token_that_lost_the_shop(api: Api)
     )
     assert replay.status_code == 404, replay.text
     assert "replayed" not in replay.text
+
+
+async def test_a_replay_of_an_answer_stored_by_a_newer_replica_answers_it(api: Api) -> None:
+    """A newer replica may have stored an answer with fields this one does not know: the
+    replay answers the fields it knows, not 500 (decision 0079)."""
+    order = api.orders[10]
+    path = f"/v1/orders/{order.id}/actions/cancel"
+    key = {"Idempotency-Key": f"newer-{uuid.uuid4()}"}
+    first = await post(api, path, {"reason": "duplicate order"}, **key)
+    assert first.status_code == 202, first.text
+    updated = await api.db.idempotency_keys.update_one(
+        {"response.event_id": first.json()["event_id"]},
+        {"$set": {"response.accepted_at": "2026-12-01T00:00:00Z", "response.links": {}}},
+    )
+    assert updated.modified_count == 1
+    again = await post(api, path, {"reason": "duplicate order"}, **key)
+    assert again.status_code == 202, again.text
+    assert again.json() == {**first.json(), "replayed": True}

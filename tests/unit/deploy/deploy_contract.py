@@ -157,7 +157,8 @@ SERVICE_ENV: dict[str, set[str]] = {
         "REPLICA_ID",  # the pod name, for the tracking-job leases
     },
     "query-api": COMMON_ENV
-    | {"JWT_SECRET", "JWT_JWKS_URL", "JWT_JWKS_FILE", "JWT_ALGORITHMS", "EXPORT_DIR"},
+    | {"JWT_SECRET", "JWT_JWKS_URL", "JWT_JWKS_FILE", "JWT_ALGORITHMS", "EXPORT_DIR"}
+    | {"JWT_AUDIENCE", "JWT_ISSUER", "API_DOCS", "METRICS_TOKEN", "CURSOR_SECRET"},
     "exporter": COMMON_ENV
     | {"EXPORT_DIR", "EXPORT_MAX_RUNNING_PER_SHOP", "EXPORT_RETENTION_HOURS"},
     "console": {
@@ -199,6 +200,8 @@ SECRET_ENV = {
     "CONSOLE_SESSION_SECRET",
     "CONSOLE_API_TOKEN_SECRET",
     "CONSOLE_OIDC_CLIENT_SECRET",
+    "METRICS_TOKEN",
+    "CURSOR_SECRET",
 }
 EXPORT_DIR = "/var/lib/orderlens/exports"
 DRAIN_SECONDS = 30  # consumers' graceful drain is bounded at 30 s

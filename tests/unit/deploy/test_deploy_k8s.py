@@ -427,6 +427,21 @@ def test_configuration_and_secret_references(
     if overlay == "prod":
         assert console_config["CONSOLE_OIDC_ISSUER"].startswith("https://")
         assert console_config["CONSOLE_PUBLIC_URL"].startswith("https://")
+        # issue 17 #11: tokens for this API only, no OpenAPI document, one cursor key for
+        # every replica, /metrics behind a token that Prometheus presents.
+        assert api["JWT_AUDIENCE"]
+        assert api["JWT_ISSUER"].startswith("https://")
+        assert api["API_DOCS"] == "false"
+        env = {e["name"]: e for e in container(objects(rendered, "Deployment")["query-api"])["env"]}
+        for secret in ("METRICS_TOKEN", "CURSOR_SECRET"):
+            ref = env[secret]["valueFrom"]["secretKeyRef"]
+            assert ref["name"] == "orderlens-secrets", secret
+            assert not ref.get("optional"), secret
+        (endpoint,) = objects(rendered, "ServiceMonitor")["query-api"]["spec"]["endpoints"]
+        assert endpoint["authorization"]["credentials"] == {
+            "name": "orderlens-secrets",
+            "key": "METRICS_TOKEN",
+        }
 
 
 @needs_kustomize
@@ -463,9 +478,14 @@ def test_services_budgets_and_monitors_select_their_pods(
         if name in HTTP_SERVICES:
             monitor = monitors[name]["spec"]
             assert label_selector_matches(monitor["selector"], service["metadata"]["labels"])
-            assert monitor["endpoints"] == [
-                {"port": "http", "path": "/metrics", "interval": "15s", "scrapeTimeout": "10s"}
-            ]
+            (endpoint,) = monitor["endpoints"]
+            endpoint = {k: v for k, v in endpoint.items() if k != "authorization"}
+            assert endpoint == {
+                "port": "http",
+                "path": "/metrics",
+                "interval": "15s",
+                "scrapeTimeout": "10s",
+            }
             assert monitor["jobLabel"] == "app.kubernetes.io/name"
             assert service["metadata"]["labels"]["app.kubernetes.io/name"] == name
 

@@ -18,7 +18,7 @@ from orderlens.roles import Action
 from orderlens.seller_actions import TARGET, action_error
 from orderlens.tokens import Principal
 from orderlens_query.accepted_actions import AcceptedActions, effective_status
-from orderlens_query.idempotency import IdempotencyStore, fingerprint
+from orderlens_query.idempotency import IdempotencyStore, fingerprint, idempotent
 from orderlens_query.models.actions import ActionAccepted
 from orderlens_query.order_reader import OrderReader
 from orderlens_query.problems import ProblemException
@@ -53,16 +53,22 @@ async def perform(
     idempotency_key: str | None,
     now: datetime,
 ) -> ActionAccepted:
-    print_ = fingerprint(request.action.value, request.order_id, request.body())
-    key_id = IdempotencyStore.key_id(principal.sub, idempotency_key) if idempotency_key else None
+    flow = idempotent(
+        keys,
+        principal.sub,
+        idempotency_key,
+        fingerprint(request.action.value, request.order_id, request.body()),
+        ActionAccepted,
+        now,
+        replayed=True,
+    )
     # Authorise first: a replayed key answers only while the token still reaches the shop.
     doc = await orders.get(request.order_id, principal.shops)
     if doc is None:
         raise ProblemException(404, f"no order {request.order_id} in your shops")
-    if key_id is not None:
-        stored = await keys.find(key_id, now)
-        if stored is not None:
-            return _replay(stored.fingerprint, print_, stored.response)
+    earlier = await flow.earlier()
+    if earlier is not None:
+        return earlier
 
     last = await accepted.last(request.order_id)
     history_ids = {str(entry.get("event_id")) for entry in doc.get("history") or []}
@@ -89,25 +95,16 @@ async def perform(
         status=target,
         replayed=False,
     )
-    if key_id is not None:
-        raced = await keys.claim(key_id, print_, answer.model_dump(mode="json"), now)
-        if raced is not None:
-            return _replay(raced.fingerprint, print_, raced.response)
+    raced = await flow.claim(answer)
+    if raced is not None:
+        return raced
     if not await accepted.record(request.order_id, last, event.id, target, now):
-        if key_id is not None:
-            await keys.release(key_id)
+        await flow.release()
         raise ProblemException(409, f"another action on order {request.order_id} was accepted")
     try:
         await publish(event)
     except Exception:
         await accepted.undo(request.order_id, last, event.id)
-        if key_id is not None:
-            await keys.release(key_id)
+        await flow.release()
         raise
     return answer
-
-
-def _replay(stored_print: str, print_: str, response: dict[str, Any]) -> ActionAccepted:
-    if stored_print != print_:
-        raise ProblemException(422, "this Idempotency-Key was already used for a different request")
-    return ActionAccepted.model_validate({**response, "replayed": True})

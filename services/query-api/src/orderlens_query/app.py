@@ -133,7 +133,6 @@ def _without_fastapi_422(app: FastAPI) -> Callable[[], dict[str, Any]]:
 
 def create_app(settings: QueryApiSettings | None = None) -> FastAPI:
     settings = settings or QueryApiSettings()
-    docs = settings.api_docs
     app = FastAPI(
         title="orderlens query-api",
         version="1.0.0",
@@ -141,10 +140,11 @@ def create_app(settings: QueryApiSettings | None = None) -> FastAPI:
         lifespan=_lifespan,
         # A trailing slash is a 404, not a redirect built from the Host header (issue 17 #8).
         redirect_slashes=False,
-        # The Swagger UI loads its scripts from a CDN: off where the API is exposed.
-        docs_url="/docs" if docs else None,
-        redoc_url="/redoc" if docs else None,
-        openapi_url="/openapi.json" if docs else None,
+        # FastAPI's Swagger UI and ReDoc pages load their scripts from a third-party CDN:
+        # never served (decision 0078). The document itself is served unless turned off.
+        docs_url=None,
+        redoc_url=None,
+        openapi_url="/openapi.json" if settings.api_docs else None,
     )
     app.state.settings = settings
     install_problem_handlers(app)

@@ -11,16 +11,21 @@ import hashlib
 import json
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, Generic, TypeVar
 
+from pydantic import BaseModel
 from pymongo import IndexModel
 from pymongo.asynchronous.database import AsyncDatabase
 from pymongo.errors import DuplicateKeyError
 
 from orderlens.indexes import create_missing_indexes
 from orderlens.mongo import Document
+from orderlens_query.problems import ProblemException
 
 COLLECTION = "idempotency_keys"
+KEY_REUSED = "this Idempotency-Key was already used for a different request"
+
+Answer = TypeVar("Answer", bound=BaseModel)
 
 
 def fingerprint(*parts: Any) -> str:
@@ -31,6 +36,19 @@ def fingerprint(*parts: Any) -> str:
 class Stored:
     fingerprint: str
     response: dict[str, Any]
+
+
+def replay(answer: type[Answer], stored: Stored, print_: str, **overrides: Any) -> Answer:
+    """The stored answer again, for a request with the same fingerprint; else 422.
+
+    The answer was stored by whichever replica took the key first, possibly a newer one whose
+    answer has fields this one does not know: those are dropped here, so the strict
+    (`extra="forbid"`) answer model still validates instead of answering 500 (decision 0079).
+    """
+    if stored.fingerprint != print_:
+        raise ProblemException(422, KEY_REUSED)
+    known = {k: v for k, v in stored.response.items() if k in answer.model_fields}
+    return answer.model_validate({**known, **overrides})
 
 
 class IdempotencyStore:
@@ -65,6 +83,56 @@ class IdempotencyStore:
 
     async def release(self, key_id: str) -> None:
         await self._keys.delete_one({"_id": key_id})
+
+
+@dataclass
+class IdempotentRequest(Generic[Answer]):
+    """The one Idempotency-Key flow of every accepting use case (actions, exports):
+    `earlier()` before deciding, `claim(answer)` before the side effect, `release()` when the
+    side effect failed. Without a key every step is a no-op."""
+
+    keys: IdempotencyStore
+    key_id: str | None
+    print_: str
+    answer: type[Answer]
+    now: datetime
+    overrides: dict[str, Any]
+
+    async def earlier(self) -> Answer | None:
+        if self.key_id is None:
+            return None
+        stored = await self.keys.find(self.key_id, self.now)
+        return None if stored is None else self._replay(stored)
+
+    async def claim(self, answer: Answer) -> Answer | None:
+        """None once the key is ours; the winner's answer when another request took it."""
+        if self.key_id is None:
+            return None
+        winner = await self.keys.claim(
+            self.key_id, self.print_, answer.model_dump(mode="json"), self.now
+        )
+        return None if winner is None else self._replay(winner)
+
+    async def release(self) -> None:
+        if self.key_id is not None:
+            await self.keys.release(self.key_id)
+
+    def _replay(self, stored: Stored) -> Answer:
+        return replay(self.answer, stored, self.print_, **self.overrides)
+
+
+def idempotent(
+    keys: IdempotencyStore,
+    sub: str,
+    key: str | None,
+    print_: str,
+    answer: type[Answer],
+    now: datetime,
+    **overrides: Any,
+) -> IdempotentRequest[Answer]:
+    """The flow for `sub`'s request with Idempotency-Key `key` (None: no key)."""
+    key_id = None if key is None else IdempotencyStore.key_id(sub, key)
+    return IdempotentRequest(keys, key_id, print_, answer, now, overrides)
 
 
 async def ensure_indexes(db: AsyncDatabase[Document], ttl: timedelta) -> None:

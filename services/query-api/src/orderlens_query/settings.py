@@ -42,7 +42,7 @@ class QueryApiSettings(ServiceSettings):
     )
     idempotency_ttl_hours: int = Field(default=24, ge=1, description="Idempotency-Key lifetime.")
     api_docs: bool = Field(
-        default=True, description="Serve /docs, /redoc and /openapi.json (off in production)."
+        default=True, description="Serve /openapi.json (off in production; decision 0078)."
     )
     metrics_token: str | None = Field(
         default=None, description="When set, /metrics requires `Authorization: Bearer <it>`."

@@ -2,23 +2,22 @@
 
 from __future__ import annotations
 
-import logging
 from datetime import UTC, datetime, timedelta
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Header
 
-from orderlens.events import CloudEvent, PackageUpdate, StatusChanged
-from orderlens.kafka import publish_event
+from orderlens.events import PackageUpdate
 from orderlens.roles import Action, Permission
 from orderlens.tokens import Principal
+from orderlens_query import publishers
 from orderlens_query.accepted_actions import AcceptedActions
 from orderlens_query.actions import ActionRequest, perform
 from orderlens_query.auth import AppRuntime, require
 from orderlens_query.idempotency import IdempotencyStore
 from orderlens_query.models.actions import ActionAccepted, CancelBody, ShipBody
 from orderlens_query.order_reader import OrderReader
-from orderlens_query.problems import ProblemException, problem_responses
+from orderlens_query.problems import problem_responses
 from orderlens_query.query_params import only_params
 from orderlens_query.routes.orders import ORDER_ID
 from orderlens_query.runtime import Runtime
@@ -28,7 +27,6 @@ router = APIRouter(
     tags=["actions"],
     dependencies=[Depends(only_params())],
 )
-log = logging.getLogger(__name__)
 
 IdempotencyKey = Annotated[
     str | None,
@@ -48,23 +46,13 @@ async def _run(
     runtime: Runtime, principal: Principal, request: ActionRequest, key: str | None
 ) -> ActionAccepted:
     settings = runtime.settings
-
-    async def publish(event: CloudEvent[StatusChanged]) -> None:
-        try:
-            await publish_event(runtime.broker, settings.topic_status_changed, event)
-        except Exception as exc:
-            log.warning("publishing %s failed: %s", event.id, exc)
-            raise ProblemException(
-                503, "the event could not be published; retry", headers={"Retry-After": "2"}
-            ) from exc
-
     return await perform(
         request,
         principal,
         orders=OrderReader(runtime.db, max_time_ms=settings.query_max_time_ms),
         keys=IdempotencyStore(runtime.db, ttl=timedelta(hours=settings.idempotency_ttl_hours)),
         accepted=AcceptedActions(runtime.db),
-        publish=publish,
+        publish=publishers.status_changes(runtime),
         idempotency_key=key,
         now=datetime.now(UTC),
     )

@@ -13,6 +13,15 @@ from orderlens_query.auth import AppRuntime, ReadOrders
 from orderlens_query.order_stream import BadPosition, decode_position, order_events
 from orderlens_query.problems import ProblemException, problem_responses
 
+SSE_EVENT = {
+    "type": "object",
+    "properties": {
+        "id": {"type": "string"},
+        "event": {"type": "string", "enum": ["ready", "order"]},
+        "data": {"type": "string"},
+    },
+}
+
 router = APIRouter(prefix="/v1/orders", tags=["orders"])
 
 
@@ -29,22 +38,9 @@ router = APIRouter(prefix="/v1/orders", tags=["orders"])
     ),
     response_class=StreamingResponse,
     responses={
-        # Each server-sent event as its fields (the shape SSE-aware clients and tools read).
-        200: {
-            "content": {
-                "text/event-stream": {
-                    "schema": {
-                        "type": "object",
-                        "properties": {
-                            "event": {"type": "string", "enum": ["ready", "order"]},
-                            "id": {"type": "string"},
-                            "data": {"type": "string"},
-                        },
-                        "required": ["data"],
-                    }
-                }
-            }
-        },
+        # One server-sent event (its fields as text), which is how SSE clients and
+        # schemathesis read the body: `ready` once, then `order` events (data: JSON).
+        200: {"content": {"text/event-stream": {"schema": SSE_EVENT}}},
         **problem_responses(400, 401, 403),
     },
 )
