@@ -13,7 +13,12 @@ from qa_orders import NOW, make_orders
 
 from orderlens.roles import Role
 from orderlens.tokens import LOCAL_DEV_SECRET, mint_token
-from orderlens_query.limits import MAX_BODY_BYTES, MAX_HEADER_BYTES, MAX_QUERY_PARAMS
+from orderlens_query.limits import (
+    MAX_BODY_BYTES,
+    MAX_HEADER_BYTES,
+    MAX_PUBLIC_BODY_BYTES,
+    MAX_QUERY_PARAMS,
+)
 
 
 @pytest_asyncio.fixture(scope="module")
@@ -45,6 +50,19 @@ async def test_a_body_is_not_read_before_authentication(api: Api) -> None:
     )
     assert signed.status_code == 413, signed.text
     assert await api.db.exports.count_documents({}) == 0
+
+
+async def test_the_buyers_public_endpoints_need_no_token_but_take_only_small_bodies(
+    api: Api,
+) -> None:
+    json_headers = {"content-type": "application/json"}
+    small = await api.client.post(
+        "/v1/buyer-sign-in", json={"email": "nobody@example.com"}, headers=json_headers
+    )
+    assert small.status_code == 202, small.text
+    big = b'{"email": "' + b"x" * (MAX_PUBLIC_BODY_BYTES + 1) + b'@example.com"}'
+    refused = await api.client.post("/v1/buyer-sign-in", content=big, headers=json_headers)
+    assert refused.status_code == 413, refused.text
 
 
 async def test_thousands_of_parameters_answer_a_small_400(api: Api) -> None:

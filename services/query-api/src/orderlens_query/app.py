@@ -149,7 +149,7 @@ def create_app(settings: QueryApiSettings | None = None) -> FastAPI:
     app.state.settings = settings
     install_problem_handlers(app)
     app.add_middleware(HttpMetrics)
-    app.add_middleware(RequestLimits)
+    app.add_middleware(RequestLimits, public_paths=buyer_links.PUBLIC_PATHS)
     # Before orders: `/v1/orders/{order_id}` would take `stream` for an order id.
     app.include_router(stream.router)
     app.include_router(orders.router)

@@ -20,6 +20,7 @@ from orderlens.tokens import TokenError
 MAX_HEADER_BYTES = 16 * 1024
 MAX_QUERY_PARAMS = 100
 MAX_BODY_BYTES = 64 * 1024  # the largest body, an export request, is well under 4 KiB
+MAX_PUBLIC_BODY_BYTES = 8 * 1024  # a buyer's e-mail address or link token
 PROBLEM_JSON = "application/problem+json"
 
 
@@ -64,8 +65,13 @@ def _hardened(send: Send) -> Send:
 
 
 class RequestLimits:
-    def __init__(self, app: ASGIApp) -> None:
+    """`public_paths`: the few endpoints a caller reaches without a token (a buyer holding a
+    link or an address); their bodies get no token check but the much smaller
+    `MAX_PUBLIC_BODY_BYTES`, so anonymous callers still cannot make the API read much."""
+
+    def __init__(self, app: ASGIApp, public_paths: frozenset[str] = frozenset()) -> None:
         self.app = app
+        self.public_paths = public_paths
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -84,7 +90,9 @@ class RequestLimits:
             await _problem(send, scope, 400, f"more than {MAX_QUERY_PARAMS} query parameters")
             return
         if scope["method"] in ("POST", "PUT", "PATCH"):
-            if not await self._authenticated(scope, headers):
+            public = scope["path"] in self.public_paths
+            cap = MAX_PUBLIC_BODY_BYTES if public else MAX_BODY_BYTES
+            if not public and not await self._authenticated(scope, headers):
                 await _problem(
                     send,
                     scope,
@@ -94,8 +102,8 @@ class RequestLimits:
                 )
                 return
             length = dict(headers).get(b"content-length")
-            if length is not None and (not length.isdigit() or int(length) > MAX_BODY_BYTES):
-                await _problem(send, scope, 413, f"request body over {MAX_BODY_BYTES} bytes")
+            if length is not None and (not length.isdigit() or int(length) > cap):
+                await _problem(send, scope, 413, f"request body over {cap} bytes")
                 return
             received = 0
 
@@ -104,14 +112,14 @@ class RequestLimits:
                 message = await receive()
                 if message["type"] == "http.request":
                     received += len(message.get("body", b""))
-                    if received > MAX_BODY_BYTES:
+                    if received > cap:
                         raise _TooLarge
                 return message
 
             try:
                 await self.app(scope, capped, send)
             except _TooLarge:
-                await _problem(send, scope, 413, f"request body over {MAX_BODY_BYTES} bytes")
+                await _problem(send, scope, 413, f"request body over {cap} bytes")
             return
         await self.app(scope, receive, send)
 
