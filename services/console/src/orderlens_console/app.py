@@ -11,10 +11,10 @@ from fastapi.responses import RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
 from fastapi.templating import Jinja2Templates
 
+from orderlens.http_metrics import HttpMetrics
 from orderlens_console.adapters.oidc import OidcProvider
 from orderlens_console.adapters.query_api import QueryApi
 from orderlens_console.entrypoints import http
-from orderlens_console.http_metrics import HttpMetrics
 from orderlens_console.runtime import Runtime
 from orderlens_console.sessions import SessionCodec
 from orderlens_console.settings import ConsoleSettings
@@ -53,7 +53,7 @@ def create_app(settings: ConsoleSettings | None = None) -> FastAPI:
     app.state.runtime = runtime
     app.include_router(http.router)
     app.mount("/static", StaticFiles(directory=PACKAGE / "static"), name="static")
-    app.add_middleware(HttpMetrics)
+    app.add_middleware(HttpMetrics, service="console")
 
     @app.exception_handler(http.NotSignedIn)
     async def not_signed_in(request: Request, exc: http.NotSignedIn) -> Response:

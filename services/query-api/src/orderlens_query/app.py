@@ -12,9 +12,9 @@ from typing import Any
 
 from fastapi import FastAPI
 
+from orderlens.http_metrics import HttpMetrics
 from orderlens.kafka import make_broker
 from orderlens.mongo import database, make_client
-from orderlens_query.http_metrics import HttpMetrics
 from orderlens_query.idempotency import ensure_indexes
 from orderlens_query.limits import RequestLimits
 from orderlens_query.problems import install_problem_handlers
@@ -148,7 +148,7 @@ def create_app(settings: QueryApiSettings | None = None) -> FastAPI:
     )
     app.state.settings = settings
     install_problem_handlers(app)
-    app.add_middleware(HttpMetrics)
+    app.add_middleware(HttpMetrics, service=SERVICE)
     app.add_middleware(RequestLimits, public_paths=buyer_links.PUBLIC_PATHS)
     # Before orders: `/v1/orders/{order_id}` would take `stream` for an order id.
     app.include_router(stream.router)

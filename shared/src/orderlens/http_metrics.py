@@ -1,4 +1,5 @@
-"""Request count and latency per route template (not per raw path, which would explode)."""
+"""Request count and latency per route template, as every orderlens HTTP service exposes them
+(orderlens_http_requests_total / orderlens_http_request_duration_seconds)."""
 
 from __future__ import annotations
 
@@ -7,12 +8,12 @@ import time
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from orderlens.metrics import HTTP_DURATION, HTTP_REQUESTS
-from orderlens_query.runtime import SERVICE
 
 
 class HttpMetrics:
-    def __init__(self, app: ASGIApp) -> None:
+    def __init__(self, app: ASGIApp, service: str) -> None:
         self.app = app
+        self.service = service
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -31,7 +32,10 @@ class HttpMetrics:
             await self.app(scope, receive, send_wrapper)
         finally:
             route = scope.get("route")
+            # The route template, never the raw path (order ids would explode the series).
             template = getattr(route, "path", None) or "unmatched"
             method = scope.get("method", "GET")
-            HTTP_REQUESTS.labels(SERVICE, method, template, str(status)).inc()
-            HTTP_DURATION.labels(SERVICE, method, template).observe(time.perf_counter() - started)
+            HTTP_REQUESTS.labels(self.service, method, template, str(status)).inc()
+            HTTP_DURATION.labels(self.service, method, template).observe(
+                time.perf_counter() - started
+            )
