@@ -125,6 +125,9 @@ async def test_shipping_an_order_moves_it_from_to_ship_to_shipped(
     page = await sign_in(browser, stack, Role.OPERATIONS)
     await page.goto(f"{stack.console_url}/orders/{order_id}")
     await page.screenshot(path=shot("order-detail"), full_page=True)
+    # A colleague has the same order open in another tab (the page still offers Ship there).
+    stale = await sign_in(browser, stack, Role.OPERATIONS)
+    await stale.goto(f"{stack.console_url}/orders/{order_id}")
     await page.get_by_label("Carrier").fill("USPS")
     await page.get_by_label("Tracking number").fill("9400111899223344556677")
     await page.get_by_role("button", name="Ship").click()
@@ -141,9 +144,14 @@ async def test_shipping_an_order_moves_it_from_to_ship_to_shipped(
     assert order_id not in await shown_ids(page)
     await page.goto(f"{stack.console_url}/orders/{order_id}")
     await expect(page.locator(".tracking")).to_have_text("9400111899223344556677")
-    # Confirming a shipped order is a conflict: the API's 409 reads as a message on the page.
-    await page.get_by_role("button", name="Confirm").click()
-    await expect(page.get_by_role("alert")).to_contain_text("The order could not be changed")
+    # A shipped order offers no action its status forbids ...
+    for name in ("Confirm", "Ship"):
+        await expect(page.get_by_role("button", name=name, exact=True)).to_have_count(0)
+    # ... and the colleague's stale tab, shipping it again, gets the API's 409 as a message.
+    await stale.get_by_label("Carrier").fill("DHL")
+    await stale.get_by_label("Tracking number").fill("JD0000000000000001")
+    await stale.get_by_role("button", name="Ship").click()
+    await expect(stale.get_by_role("alert")).to_contain_text("The order could not be changed")
 
 
 async def test_exporting_the_current_view_as_csv_downloads_the_same_orders(

@@ -17,7 +17,7 @@ from asgi_lifespan import LifespanManager
 from pymongo.asynchronous.database import AsyncDatabase
 
 from orderlens.events import OrderCreated, encode, make_event
-from orderlens.roles import Role
+from orderlens.roles import SELLER_ROLES
 from orderlens.tiktok import TikTokOrder
 from orderlens.tokens import LOCAL_DEV_SECRET, mint_token
 from orderlens_devtools.carrier_simulator import RunningSimulator, SimulatorConfig, running
@@ -216,7 +216,7 @@ async def test_the_detail_view_of_an_order_the_tracker_delivered_answers_for_eve
     async with LifespanManager(app, startup_timeout=60, shutdown_timeout=60) as manager:
         transport = httpx.ASGITransport(app=manager.app)
         async with httpx.AsyncClient(transport=transport, base_url="http://qa") as client:
-            for role in Role:
+            for role in sorted(SELLER_ROLES):
                 token = mint_token(
                     sub=f"e2e-{role}", role=role, shops=["7000000001"], secret=LOCAL_DEV_SECRET
                 )

@@ -16,7 +16,7 @@ from qa_orders import NOW
 from orderlens.domain.money import format_minor
 from orderlens.domain.order import Order
 from orderlens.domain.status import OrderStatus, ReturnStatus, TrackingStatus
-from orderlens.roles import Role, sees_full_pii
+from orderlens.roles import SELLER_ROLES, Role, sees_full_pii
 
 Params = list[tuple[str, str]]
 Case = tuple[Params, Callable[[Order], bool]]
@@ -354,7 +354,7 @@ async def test_paging_by_paid_at_through_nulls_while_orders_are_inserted(api: Ap
     assert {o.id for o in api.orders} <= set(seen)
 
 
-@pytest.mark.parametrize("role", list(Role))
+@pytest.mark.parametrize("role", sorted(SELLER_ROLES))
 async def test_a_masked_field_filters_only_at_its_masked_precision(api: Api, role: Role) -> None:
     """issue 17 #6: a role that sees `770` cannot tell `77002` from `77003` through the filter.
     Name, phone and e-mail are not filterable by masked roles at all (buyer and q skip them)."""

@@ -11,7 +11,7 @@ from qa_orders import NOW, make_orders
 
 from orderlens.domain.order import Order
 from orderlens.domain.status import OrderStatus
-from orderlens.roles import Role
+from orderlens.roles import SELLER_ROLES, Role
 from orderlens.tokens import LOCAL_DEV_SECRET, mint_token
 
 
@@ -79,14 +79,14 @@ MAY_ACT = {
 MAY_READ_STATS = {Role.ADMIN, Role.ANALYST}
 
 
-@pytest.mark.parametrize("role", list(Role))
+@pytest.mark.parametrize("role", sorted(SELLER_ROLES))
 async def test_every_role_reads_orders(api: Api, role: Role) -> None:
     for path in READS:
         response = await api.get(path.format(id=completed(api).id), role=role)
         assert response.status_code == 200, (path, response.text)
 
 
-@pytest.mark.parametrize("role", list(Role))
+@pytest.mark.parametrize("role", sorted(SELLER_ROLES))
 async def test_stats_are_for_admins_and_analysts(api: Api, role: Role) -> None:
     for path in STATS:
         response = await api.get(path, role=role)
@@ -96,7 +96,7 @@ async def test_stats_are_for_admins_and_analysts(api: Api, role: Role) -> None:
             assert response.headers["content-type"] == "application/problem+json"
 
 
-@pytest.mark.parametrize("role", list(Role))
+@pytest.mark.parametrize("role", sorted(SELLER_ROLES))
 async def test_actions_per_role(api: Api, role: Role) -> None:
     order = completed(api)  # a final order: allowed roles get 409, the others 403
     for action, body in ACTIONS.items():
