@@ -5,7 +5,8 @@ exist already; compute their new documents with the pure domain functions, write
 `bulk_write` conditional on the versions read, and do it again for the few orders another writer
 changed meanwhile. Then fold the status changes into the orders, starting from the documents
 just written rather than reading them again. Then keep the read models (parked events,
-shared-address flags, sales buckets) in step, the sales buckets once for the whole batch. Every
+shared-address flags, sales buckets, tab counts) in step, the sales buckets once for the whole
+batch, the tab counts by the moves of the orders written (docs/decisions/0135). Every
 step is idempotent, so a batch cut short by a crash or an outage is simply done again
 (docs/decisions/0037).
 """
@@ -67,6 +68,12 @@ def _bucket(order: Order | None) -> sales_store.BucketKey | None:
     return sales_store.key_of(order.shop_id, order.money.currency, order.paid_at)
 
 
+def _slot(order: Order | None) -> counts_store.Slot | None:
+    if order is None:
+        return None
+    return counts_store.slot_of(order.shop_id, order.status.value, order.return_status.value)
+
+
 def _sales_figures(order: Order | None) -> tuple[object, ...] | None:
     if order is None:
         return None
@@ -76,14 +83,22 @@ def _sales_figures(order: Order | None) -> tuple[object, ...] | None:
 @dataclass
 class _Plan:
     """The writes of one attempt, and the sales buckets whose figures they change (`changed`)
-    or move an order out of (`left`)."""
+    or move an order out of (`left`), and the tab-count slots each write moves its order
+    between (`moves`, by order id)."""
 
     writes: list[Write] = field(default_factory=list)
     changed: set[sales_store.BucketKey] = field(default_factory=set)
     left: set[sales_store.BucketKey] = field(default_factory=set)
+    moves: dict[str, tuple[counts_store.Slot | None, counts_store.Slot]] = field(
+        default_factory=dict
+    )
 
     def add(self, old: Order | None, new: Order) -> None:
         self.writes.append(Write(new, old.version if old else None))
+        was, now = _slot(old), _slot(new)
+        if was != now:
+            assert now is not None
+            self.moves[new.id] = (was, now)
         if _sales_figures(old) != _sales_figures(new):
             before, after = _bucket(old), _bucket(new)
             self.changed |= {k for k in (before, after) if k is not None}
@@ -100,14 +115,11 @@ class _Batch:
     changed (a lost race, a neighbour's risk flags) is dropped from it and read again.
     `recompute`: the sales buckets of every order the snapshots touched, changed or not (0036);
     `announced`: the buckets announced with `begin`, withdrawn with `finish` after the recompute.
-    `count_shops`: the shops of every order the batch touched, changed or not, whose tab counts
-    are recomputed at its end (a replayed batch touches them again, 0082).
     """
 
     known: dict[str, Order] = field(default_factory=dict)
     recompute: set[sales_store.BucketKey] = field(default_factory=set)
     announced: list[sales_store.BucketKey] = field(default_factory=list)
-    count_shops: set[str] = field(default_factory=set)
 
     def stored(self, writes: Iterable[Write], lost: set[str]) -> None:
         """Note the documents now stored (versions as `OrderStore.write` sets them)."""
@@ -154,7 +166,6 @@ class Ingest:
         withdraw the announcements."""
         await sales_store.recompute(self.store.db, work.recompute | set(work.announced))
         await sales_store.finish(self.store.db, work.announced)
-        await counts_store.recompute(self.store.db, work.count_shops)
 
     # -- orders.created ---------------------------------------------------------------------------
 
@@ -206,7 +217,6 @@ class Ingest:
             else:
                 outcome.ignore(verdict)
         work.recompute |= {k for k in map(_bucket, touched.values()) if k is not None}
-        work.count_shops |= {order.shop_id for order in touched.values()}
         await self._fold_parked(latest, work)
         await self._shared_addresses(touched.values(), work)
         return outcome
@@ -301,7 +311,6 @@ class Ingest:
                 if existing is None:
                     verdicts.update((e.event_id, "missing") for e in by_order[order_id])
                     continue
-                work.count_shops.add(existing.shop_id)
                 mine = []
                 for event in by_order[order_id]:
                     if event.data.shop_id != existing.shop_id:
@@ -351,9 +360,17 @@ class Ingest:
         guess: bool = False,
     ) -> set[str]:
         """Announce the sales buckets, then write; answer the orders to compute again (when
-        `guess`, the orders written as new that exist already: not a race)."""
+        `guess`, the orders written as new that exist already: not a race).
+
+        The tab counts get the moves of the writes that happened (a lost write moved nothing;
+        its order is computed again), announced first so that a crash in between is repaired
+        at start-up (0135)."""
+        shops = sorted({after[0] for _, after in plan.moves.values()})
         await sales_store.begin(self.store.db, announce)
+        await counts_store.begin(self.store.db, shops)
         lost = await self.store.write(plan.writes)
+        moved = counts_store.deltas(m for i, m in plan.moves.items() if i not in lost)
+        await counts_store.apply(self.store.db, shops, moved)
         work.stored(plan.writes, lost)
         if lost and not guess:
             CONFLICTS.inc(len(lost))
@@ -366,6 +383,9 @@ class Ingest:
         repaired = await sales_store.repair(self.store.db)
         if repaired:
             log.info("recomputed pending sales buckets", extra={"buckets": repaired})
+        recounted = await counts_store.repair(self.store.db)
+        if recounted:
+            log.info("recomputed pending tab counts", extra={"shops": recounted})
         built = await counts_store.ensure_built(self.store.db)
         if built:
             log.info("built the tab counts of stored orders", extra={"shops": built})
