@@ -2,16 +2,26 @@
 returns view, kept by order-ingest so that `GET /v1/orders/counts` reads one document per shop
 instead of counting the orders (docs/decisions/0082).
 
-Exact under redelivery, crashes and concurrent writers by the protocol of the sales buckets
-(`orderlens.sales_store`, 0036): after every batch the writer recomputes the counts of every shop
-the batch touched, changed or not (a replayed batch touches the same shops), with one `$group`
-over those shops' orders, writes what differs, and repeats until what is stored equals what the
-orders say, so that the last writer of a shop has verified its counts after its own write.
+Kept by deltas, so that a batch costs writes by `_id` only, never a count over the shop's orders
+(docs/decisions/0135): each order write that order-ingest makes, guarded by the version it read,
+moves the order from one (status, in returns) pair to another, and the writer adds exactly that
+move to the shop's document. A redelivered event changes no order, hence adds nothing. A crash
+between the order write and the `$inc` is covered by an announcement, as for the sales buckets
+(0036):
+
+    await begin(db, shops)           # pending += 1, before writing the orders
+    ... write the orders ...
+    await apply(db, shops, deltas)   # add the moves of the writes that happened, pending -= 1
+
+and `repair(db)` (at start-up) recomputes, with `recompute`, every shop a crashed writer left
+pending. `recompute` (one `$group` over the shops' orders, written and verified) also builds the
+model once for orders stored before it existed (`ensure_built`).
 """
 
 from __future__ import annotations
 
-from collections.abc import Collection, Iterable
+from collections import Counter
+from collections.abc import Collection, Iterable, Mapping
 from typing import Any
 
 from pymongo import UpdateOne
@@ -32,6 +42,76 @@ _NO_RETURN = {"$eq": [{"$ifNull": ["$return_status", _NONE]}, _NONE]}
 
 class CountsContention(TimeoutError):
     """Writers keep changing a shop's orders while its counts are recomputed (retry)."""
+
+
+#: Where an order counts: its shop, its status, whether it is in the returns view.
+Slot = tuple[str, str, bool]
+
+
+def slot_of(shop_id: str, status: str, return_status: str | None) -> Slot:
+    return (shop_id, status, (return_status or _NONE) != _NONE)
+
+
+def deltas(moves: Iterable[tuple[Slot | None, Slot]]) -> dict[str, Counter[str]]:
+    """Per shop, what these order writes (slot before, None for a new order; slot after) add:
+    `by_status.<status>` and `returns` increments, zero ones left out."""
+    result: dict[str, Counter[str]] = {}
+    for before, after in moves:
+        for slot, sign in ((before, -1), (after, +1)):
+            if slot is None:
+                continue
+            counter = result.setdefault(slot[0], Counter())
+            counter[f"by_status.{slot[1]}"] += sign
+            if slot[2]:
+                counter["returns"] += sign
+    return {
+        shop: Counter({k: n for k, n in c.items() if n}) for shop, c in result.items() if +c or -c
+    }
+
+
+async def begin(db: AsyncDatabase[Document], shop_ids: Iterable[str]) -> None:
+    """Announce changes to these shops' counts, before writing their orders (creates a shop's
+    document with zero counts)."""
+    ops = [
+        UpdateOne(
+            {"_id": shop},
+            {"$inc": {"pending": 1}, "$setOnInsert": {**_empty(), "gen": 0}},
+            upsert=True,
+        )
+        for shop in sorted(set(shop_ids))
+    ]
+    if ops:
+        await db[COLLECTION].bulk_write(ops, ordered=False)
+
+
+async def apply(
+    db: AsyncDatabase[Document], shop_ids: Iterable[str], moved: Mapping[str, Counter[str]]
+) -> None:
+    """After writing the orders: add the moves of the writes that happened to the shops
+    announced with `begin`, and withdraw the announcements (one update per shop)."""
+    ops = [
+        UpdateOne({"_id": shop}, {"$inc": {**moved.get(shop, {}), "pending": -1, "gen": 1}})
+        for shop in sorted(set(shop_ids))
+    ]
+    if ops:
+        await db[COLLECTION].bulk_write(ops, ordered=False)
+
+
+async def repair(db: AsyncDatabase[Document], limit: int = 10_000) -> int:
+    """At start-up: recompute the shops a crashed writer left pending, then clear their count
+    (guarded by the count read, so an announcement made meanwhile stays)."""
+    found: list[tuple[str, int]] = []
+    async for doc in db[COLLECTION].find({"pending": {"$gt": 0}}, {"pending": 1}, limit=limit):
+        found.append((str(doc["_id"]), int(doc["pending"])))
+    if not found:
+        return 0
+    await recompute(db, [shop for shop, _ in found])
+    ops = [
+        UpdateOne({"_id": shop, "pending": count}, {"$set": {"pending": 0}})
+        for shop, count in found
+    ]
+    await db[COLLECTION].bulk_write(ops, ordered=False)
+    return len(found)
 
 
 def _empty() -> dict[str, Any]:

@@ -5,7 +5,8 @@ exist already; compute their new documents with the pure domain functions, write
 `bulk_write` conditional on the versions read, and do it again for the few orders another writer
 changed meanwhile. Then fold the status changes into the orders, starting from the documents
 just written rather than reading them again. Then keep the read models (parked events,
-shared-address flags, sales buckets) in step, the sales buckets once for the whole batch. Every
+shared-address flags, sales buckets, tab counts) in step, the sales buckets once for the whole
+batch, the tab counts by the moves of the orders written (docs/decisions/0135). Every
 step is idempotent, so a batch cut short by a crash or an outage is simply done again
 (docs/decisions/0037).
 """
@@ -67,6 +68,12 @@ def _bucket(order: Order | None) -> sales_store.BucketKey | None:
     return sales_store.key_of(order.shop_id, order.money.currency, order.paid_at)
 
 
+def _slot(order: Order | None) -> counts_store.Slot | None:
+    if order is None:
+        return None
+    return counts_store.slot_of(order.shop_id, order.status.value, order.return_status.value)
+
+
 def _sales_figures(order: Order | None) -> tuple[object, ...] | None:
     if order is None:
         return None
@@ -76,14 +83,22 @@ def _sales_figures(order: Order | None) -> tuple[object, ...] | None:
 @dataclass
 class _Plan:
     """The writes of one attempt, and the sales buckets whose figures they change (`changed`)
-    or move an order out of (`left`)."""
+    or move an order out of (`left`), and the tab-count slots each write moves its order
+    between (`moves`, by order id)."""
 
     writes: list[Write] = field(default_factory=list)
     changed: set[sales_store.BucketKey] = field(default_factory=set)
     left: set[sales_store.BucketKey] = field(default_factory=set)
+    moves: dict[str, tuple[counts_store.Slot | None, counts_store.Slot]] = field(
+        default_factory=dict
+    )
 
     def add(self, old: Order | None, new: Order) -> None:
         self.writes.append(Write(new, old.version if old else None))
+        was, now = _slot(old), _slot(new)
+        if was != now:
+            assert now is not None
+            self.moves[new.id] = (was, now)
         if _sales_figures(old) != _sales_figures(new):
             before, after = _bucket(old), _bucket(new)
             self.changed |= {k for k in (before, after) if k is not None}
@@ -100,14 +115,15 @@ class _Batch:
     changed (a lost race, a neighbour's risk flags) is dropped from it and read again.
     `recompute`: the sales buckets of every order the snapshots touched, changed or not (0036);
     `announced`: the buckets announced with `begin`, withdrawn with `finish` after the recompute.
-    `count_shops`: the shops of every order the batch touched, changed or not, whose tab counts
-    are recomputed at its end (a replayed batch touches them again, 0082).
     """
 
     known: dict[str, Order] = field(default_factory=dict)
+    #: Ids in `known` kept as written, not yet as a read would return them: most written orders
+    #: are not read again in the batch, and the round trip through BSON was a third of
+    #: order-ingest's CPU time (bench profile, docs/decisions/0136).
+    unsettled: set[str] = field(default_factory=set)
     recompute: set[sales_store.BucketKey] = field(default_factory=set)
     announced: list[sales_store.BucketKey] = field(default_factory=list)
-    count_shops: set[str] = field(default_factory=set)
 
     def stored(self, writes: Iterable[Write], lost: set[str]) -> None:
         """Note the documents now stored (versions as `OrderStore.write` sets them)."""
@@ -116,7 +132,16 @@ class _Batch:
                 self.known.pop(w.order.id, None)
             else:
                 written = w.order.model_copy(update={"version": (w.expected or 0) + 1})
-                self.known[w.order.id] = OrderStore.as_stored(written)
+                self.known[w.order.id] = written
+                self.unsettled.add(w.order.id)
+
+    def get(self, order_id: str) -> Order | None:
+        """The stored document, as a read would return it, if this batch knows it."""
+        order = self.known.get(order_id)
+        if order is not None and order_id in self.unsettled:
+            order = self.known[order_id] = OrderStore.as_stored(order)
+            self.unsettled.discard(order_id)
+        return order
 
 
 class Ingest:
@@ -154,7 +179,6 @@ class Ingest:
         withdraw the announcements."""
         await sales_store.recompute(self.store.db, work.recompute | set(work.announced))
         await sales_store.finish(self.store.db, work.announced)
-        await counts_store.recompute(self.store.db, work.count_shops)
 
     # -- orders.created ---------------------------------------------------------------------------
 
@@ -206,7 +230,6 @@ class Ingest:
             else:
                 outcome.ignore(verdict)
         work.recompute |= {k for k in map(_bucket, touched.values()) if k is not None}
-        work.count_shops |= {order.shop_id for order in touched.values()}
         await self._fold_parked(latest, work)
         await self._shared_addresses(touched.values(), work)
         return outcome
@@ -272,6 +295,7 @@ class Ingest:
             # The order may have been written while these were parked: look again.
             arrived = await self.store.load({e.data.order_id for e in missing})
             work.known.update(arrived)
+            work.unsettled -= arrived.keys()
             late = [e for e in missing if e.data.order_id in arrived]
             if late:
                 again = await self._apply_status(late, work)
@@ -301,7 +325,6 @@ class Ingest:
                 if existing is None:
                     verdicts.update((e.event_id, "missing") for e in by_order[order_id])
                     continue
-                work.count_shops.add(existing.shop_id)
                 mine = []
                 for event in by_order[order_id]:
                     if event.data.shop_id != existing.shop_id:
@@ -335,10 +358,11 @@ class Ingest:
 
     async def _load(self, ids: set[str], work: _Batch) -> dict[str, Order]:
         """The stored orders among `ids`: those this batch knows, the others read by `_id`."""
-        found = {order_id: work.known[order_id] for order_id in ids if order_id in work.known}
+        found = {i: o for i in ids if (o := work.get(i)) is not None}
         if len(found) < len(ids):
             read = await self.store.load(ids - found.keys())
             work.known.update(read)
+            work.unsettled -= read.keys()
             found.update(read)
         return found
 
@@ -351,9 +375,17 @@ class Ingest:
         guess: bool = False,
     ) -> set[str]:
         """Announce the sales buckets, then write; answer the orders to compute again (when
-        `guess`, the orders written as new that exist already: not a race)."""
+        `guess`, the orders written as new that exist already: not a race).
+
+        The tab counts get the moves of the writes that happened (a lost write moved nothing;
+        its order is computed again), announced first so that a crash in between is repaired
+        at start-up (0135)."""
+        shops = sorted({after[0] for _, after in plan.moves.values()})
         await sales_store.begin(self.store.db, announce)
+        await counts_store.begin(self.store.db, shops)
         lost = await self.store.write(plan.writes)
+        moved = counts_store.deltas(m for i, m in plan.moves.items() if i not in lost)
+        await counts_store.apply(self.store.db, shops, moved)
         work.stored(plan.writes, lost)
         if lost and not guess:
             CONFLICTS.inc(len(lost))
@@ -366,6 +398,9 @@ class Ingest:
         repaired = await sales_store.repair(self.store.db)
         if repaired:
             log.info("recomputed pending sales buckets", extra={"buckets": repaired})
+        recounted = await counts_store.repair(self.store.db)
+        if recounted:
+            log.info("recomputed pending tab counts", extra={"shops": recounted})
         built = await counts_store.ensure_built(self.store.db)
         if built:
             log.info("built the tab counts of stored orders", extra={"shops": built})
