@@ -11,13 +11,21 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
-from pymongo import ASCENDING, DESCENDING, IndexModel, InsertOne, ReturnDocument, UpdateOne
+from pymongo import (
+    ASCENDING,
+    DESCENDING,
+    IndexModel,
+    InsertOne,
+    ReplaceOne,
+    ReturnDocument,
+    UpdateOne,
+)
 from pymongo.asynchronous.collection import AsyncCollection
 from pymongo.asynchronous.database import AsyncDatabase
 from pymongo.errors import BulkWriteError, DuplicateKeyError
 
 from orderlens.capabilities import ServerCapabilities
-from orderlens.indexes import create_missing_indexes
+from orderlens.indexes import create_missing_indexes, ensure_indexes
 from orderlens.mongo import make_client
 
 Doc = dict[str, Any]
@@ -313,6 +321,40 @@ async def test_racing_guarded_updates_elect_exactly_one_winner(
         winners = await asyncio.gather(*(take(owner) for owner in range(8)))
         assert sum(winners) == 1, f"round {round_}: {sum(winners)} winners"
         assert (await c.find_one({"_id": round_}) or {})["version"] == 2
+
+
+async def test_version_guarded_writes_on_the_indexes_the_server_is_given(
+    mongo_db: AsyncDatabase[Doc], capabilities: ServerCapabilities
+) -> None:
+    """order-ingest's guarded replace `{_id, version}` (docs/decisions/0140), on the indexes
+    `ensure_indexes` gives this server: the unique `{_id, version}` guard index where the `_id`
+    index does not serve the guard. Writes that move the version are accepted (no duplicate
+    key), a stale version matches nothing, and of racing writers exactly one wins."""
+    if not capabilities.atomic_conditional_updates:
+        pytest.skip("this server reads, then writes a conditional update (docs/decisions/0034)")
+    await ensure_indexes(mongo_db, capabilities)
+    c = mongo_db["orders"]
+    names = {index["name"] async for index in await c.list_indexes()}
+    assert ("id_version" in names) is not capabilities.id_index_serves_compound_filters
+    await c.insert_many([{"_id": f"o{i}", "version": 1, "n": 0} for i in range(50)])
+    for version in range(1, 4):
+        ops = [
+            ReplaceOne({"_id": f"o{i}", "version": version}, {"version": version + 1, "n": i})
+            for i in range(50)
+        ]
+        assert (await c.bulk_write(ops, ordered=False)).matched_count == 50
+    stale = await c.replace_one({"_id": "o0", "version": 1}, {"version": 2, "n": -1})
+    assert stale.matched_count == 0
+    assert await c.find_one({"_id": "o0"}) == {"_id": "o0", "version": 4, "n": 0}
+
+    async def write(writer: int) -> int:
+        result = await c.replace_one({"_id": "o1", "version": 4}, {"version": 5, "n": writer})
+        return result.matched_count
+
+    assert sum(await asyncio.gather(*(write(w) for w in range(8)))) == 1
+    if capabilities.explain:
+        plan = await c.find({"_id": "o2", "version": 4}).explain()
+        assert "_id_" in str(plan["queryPlanner"]["winningPlan"]) or "IDHACK" in str(plan)
 
 
 # -- indexes --------------------------------------------------------------------------------------

@@ -26,12 +26,22 @@ class ServerCapabilities:
     racing writers win. False on FerretDB 1.24 (it reads, then writes: docs/decisions/0034).
 
     `explain`: the server answers the `explain` command (mongo-java-server does not), so a test
-    can prove which index serves a query."""
+    can prove which index serves a query.
+
+    `id_index_serves_compound_filters`: a filter with an `_id` equality and further keys (the
+    version guard `{"_id": id, "version": n}`) is served by the `_id` index. True where a query
+    planner plans it (the server answers `explain`: MongoDB). mongo-java-server serves a filter
+    from an index only when the filter's keys are exactly that index's keys, and only from
+    unique indexes (`AbstractUniqueIndex.canHandle`), so every guarded write scans the
+    collection; where this is false, `orderlens.indexes.ensure_indexes` adds the unique
+    `{_id, version}` index the guard then hits (docs/decisions/0140). False on FerretDB 1.24
+    too (0034)."""
 
     version: str
     wire_version: int
     atomic_conditional_updates: bool
     explain: bool
+    id_index_serves_compound_filters: bool
 
     @classmethod
     def from_replies(
@@ -43,6 +53,7 @@ class ServerCapabilities:
             wire_version=int(hello.get("maxWireVersion", 0)),
             atomic_conditional_updates=not ferretdb,
             explain=explain,
+            id_index_serves_compound_filters=explain and not ferretdb,
         )
 
     @classmethod

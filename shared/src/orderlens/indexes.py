@@ -16,7 +16,6 @@ Which query of docs/contract.md §5.2 each `orders` index serves:
                       sku, tracking_number / q, carrier, q (e-mail), buyer (user id)
 - `shop_region`       country / state / city filters and the regions stats
 - `status_last_checkpoint` the "stalled" filter (in transit, no checkpoint for N hours)
-- `address_created`   the shared-address risk rule of order-ingest (docs/risk-rules.md)
 - `paid_bucket`       order-ingest's recompute of a sales bucket (docs/contract.md §5.3)
 """
 
@@ -28,11 +27,16 @@ from pymongo import ASCENDING, DESCENDING, IndexModel
 from pymongo.asynchronous.collection import AsyncCollection
 from pymongo.asynchronous.database import AsyncDatabase
 
+from orderlens.capabilities import ServerCapabilities
 from orderlens.domain.sales import COLLECTION as SALES_BUCKETS
 from orderlens.mongo import Document
 
 ORDERS = "orders"
 PARKED_STATUS_EVENTS = "parked_status_events"
+#: order-ingest's neighbour lookup of the shared-address rule: per address key and UTC day of
+#: creation, the ids of the orders created there (`_id` "<address_key>|<YYYY-MM-DD>"), read by
+#: `_id` only, so it needs no index (docs/decisions/0142).
+ADDRESS_ORDERS = "address_orders"
 
 INDEXES: dict[str, list[IndexModel]] = {
     ORDERS: [
@@ -79,7 +83,6 @@ INDEXES: dict[str, list[IndexModel]] = {
             [("status", ASCENDING), ("last_checkpoint_at", ASCENDING)],
             name="status_last_checkpoint",
         ),
-        IndexModel([("address_key", ASCENDING), ("created_at", ASCENDING)], name="address_created"),
         IndexModel([("paid_bucket", ASCENDING), ("shop_id", ASCENDING)], name="paid_bucket"),
     ],
     PARKED_STATUS_EVENTS: [
@@ -91,6 +94,17 @@ INDEXES: dict[str, list[IndexModel]] = {
             name="shop_currency_start",
         ),
         IndexModel([("pending", ASCENDING)], name="pending"),
+    ],
+}
+
+
+#: Where the server serves a version-guarded write (`{"_id": id, "version": n}`) only from an
+#: index with exactly those keys (`ServerCapabilities.id_index_serves_compound_filters` false,
+#: mongo-java-server): without it every guarded write of order-ingest scans `orders`
+#: (docs/decisions/0140). On MongoDB the `_id` index serves the guard and this is not created.
+GUARD_INDEXES: dict[str, list[IndexModel]] = {
+    ORDERS: [
+        IndexModel([("_id", ASCENDING), ("version", ASCENDING)], unique=True, name="id_version")
     ],
 }
 
@@ -107,9 +121,22 @@ async def create_missing_indexes(
     return [model.document["name"] for model in missing]
 
 
-async def ensure_indexes(db: AsyncDatabase[Document]) -> dict[str, list[str]]:
-    """Create the indexes above that do not exist yet; answer the names created per collection."""
+def indexes_for(capabilities: ServerCapabilities | None) -> dict[str, list[IndexModel]]:
+    """The declared indexes, and the guard indexes where the server needs them."""
+    if capabilities is None or capabilities.id_index_serves_compound_filters:
+        return INDEXES
+    return {
+        collection: [*models, *GUARD_INDEXES.get(collection, [])]
+        for collection, models in INDEXES.items()
+    }
+
+
+async def ensure_indexes(
+    db: AsyncDatabase[Document], capabilities: ServerCapabilities | None = None
+) -> dict[str, list[str]]:
+    """Create the indexes above that do not exist yet; answer the names created per collection.
+    With `capabilities`, also the guard indexes that server needs (`indexes_for`)."""
     return {
         collection: await create_missing_indexes(db[collection], models)
-        for collection, models in INDEXES.items()
+        for collection, models in indexes_for(capabilities).items()
     }

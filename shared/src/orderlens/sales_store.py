@@ -20,6 +20,14 @@ and `repair(db)` (at start-up) recomputes every bucket a crashed writer left pen
 
 The sums are one `$group` over the buckets' orders in the database (docs/decisions/0087).
 `rebuild_all` recomputes every bucket from the orders (for tests and repairs).
+
+order-ingest keeps the buckets by deltas instead (docs/decisions/0141), as it keeps the tab
+counts (0135): each of its order writes is guarded by the version it read, so it moves the
+order's figures out of one bucket and into another exactly once, and the writer adds exactly
+that move (`deltas`, `apply`: `$inc` by `_id`, `pending -= 1`) after announcing it with `begin`.
+A redelivered event writes nothing, hence adds nothing; a crash between the order write and
+`apply` leaves the bucket pending, and `repair` recomputes it at start-up with the `$group`.
+No `$group` runs per batch: on mongo-java-server it was a scan of `orders` per batch (0136).
 """
 
 from __future__ import annotations
@@ -73,6 +81,66 @@ def _identity(key: BucketKey) -> dict[str, Any]:
 def figures_of(doc: dict[str, Any]) -> dict[str, int]:
     """The figures of a stored bucket document."""
     return {name: int(doc.get(name, 0)) for name in FIGURES}
+
+
+#: One order's part of its bucket: the bucket, and the figures it adds there.
+Share = tuple[BucketKey, dict[str, int]]
+
+
+def share_of(
+    shop_id: str, currency: str, paid_at: datetime | None, status: str, total: int, units: int
+) -> Share | None:
+    """What one order adds to its bucket, as `_sums` counts it (None when it is not paid)."""
+    key = key_of(shop_id, currency, paid_at)
+    if key is None:
+        return None
+    cancelled = status in _CANCELLED
+    figures = {
+        "orders": 1,
+        "units": units,
+        "gross": total,
+        "cancelled": int(cancelled),
+        "cancelled_gross": total if cancelled else 0,
+    }
+    return key, figures
+
+
+def deltas(moves: Iterable[tuple[Share | None, Share | None]]) -> dict[BucketKey, Counter[str]]:
+    """Per bucket, what these order writes (share before, share after; None where the order was
+    new or is not paid) add to its figures, zero ones left out."""
+    result: dict[BucketKey, Counter[str]] = {}
+    for before, after in moves:
+        for share, sign in ((before, -1), (after, +1)):
+            if share is None:
+                continue
+            counter = result.setdefault(share[0], Counter())
+            for name, value in share[1].items():
+                counter[name] += sign * value
+    return {key: Counter({k: n for k, n in c.items() if n}) for key, c in result.items()}
+
+
+async def apply(
+    db: AsyncDatabase[Document],
+    keys: Iterable[BucketKey],
+    moved: dict[BucketKey, Counter[str]],
+) -> None:
+    """After writing the orders: add the moves of the writes that happened to the buckets
+    announced with `begin` (each once), and withdraw the announcements (one update per bucket)."""
+    ops = [
+        UpdateOne(
+            {"_id": _id(key)},
+            {
+                "$inc": {
+                    **moved.get(key, {}),
+                    "pending": -1,
+                    **({"gen": 1} if moved.get(key) else {}),
+                }
+            },
+        )
+        for key in sorted(set(keys))
+    ]
+    if ops:
+        await db[COLLECTION].bulk_write(ops, ordered=False)
 
 
 async def begin(db: AsyncDatabase[Document], keys: Iterable[BucketKey]) -> None:

@@ -104,3 +104,38 @@ async def test_loading_many_orders_at_once_reads_what_point_reads_read(
         few.update(await store.load(ids[start : start + 10]))
     assert sorted(many) == sorted(few) == sorted(ids)
     assert many == few
+
+
+async def test_orders_at_one_address_across_midnight_flag_each_other_from_separate_batches(
+    mongo_client: AsyncMongoClient[Doc], mongo_db_name: str
+) -> None:
+    """The neighbours are read by address and day (`address_orders`, docs/decisions/0142): three
+    buyers' orders at one address, 20 minutes apart around a UTC midnight, each delivered in a
+    batch of its own by one of two replicas, all end up flagged; a fourth order two days later
+    at the same address is too far from them to be flagged."""
+    db = mongo_client[mongo_db_name]
+    await ensure_indexes(db)
+    orders = [o for o in seed(12, seed=5) if o.steps][:4]
+    first = created_event(orders[0]).data.order
+    midnight = (first.create_time // 86400 + 1) * 86400
+    events = []
+    for index, seed_order in enumerate(orders):
+        event = created_event(seed_order)
+        at = midnight - 1200 + 1200 * index if index < 3 else midnight + 2 * 86400
+        snapshot = event.data.order.model_copy(
+            update={
+                "recipient_address": first.recipient_address,
+                "create_time": at,
+                "user_id": f"buyer-{index}",
+            }
+        )
+        events.append(
+            event.model_copy(update={"data": event.data.model_copy(update={"order": snapshot})})
+        )
+    replicas = [Ingest(OrderStore(db)), Ingest(OrderStore(db))]
+    for index, event in enumerate(events):
+        await _deliver(replicas[index % 2], [event])
+
+    stored = await _stored(db)
+    ids = [o.order_id for o in orders]
+    assert [SHARED_ADDRESS in stored[i].risk for i in ids] == [True, True, True, False]

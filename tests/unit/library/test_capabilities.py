@@ -7,6 +7,7 @@ live server the tests are given against what its capabilities claim."""
 from __future__ import annotations
 
 from orderlens.capabilities import ServerCapabilities
+from orderlens.indexes import ORDERS, indexes_for
 
 MONGODB_BUILD_INFO = {"version": "7.0.14", "versionArray": [7, 0, 14, 0], "ok": 1.0}
 MONGODB_HELLO = {"isWritablePrimary": True, "maxWireVersion": 21, "ok": 1.0}
@@ -43,3 +44,32 @@ def test_version_and_wire_version_from_the_replies() -> None:
         MONGO_JAVA_SERVER_BUILD_INFO, MONGO_JAVA_SERVER_IS_MASTER, explain=False
     )
     assert (local.version, local.wire_version) == ("5.0.0", 13)
+
+
+def test_id_index_serves_compound_filters_where_a_query_planner_plans_them() -> None:
+    mongodb = ServerCapabilities.from_replies(MONGODB_BUILD_INFO, MONGODB_HELLO, explain=True)
+    local = ServerCapabilities.from_replies(
+        MONGO_JAVA_SERVER_BUILD_INFO, MONGO_JAVA_SERVER_IS_MASTER, explain=False
+    )
+    ferretdb = ServerCapabilities.from_replies(FERRETDB_BUILD_INFO, MONGODB_HELLO, explain=True)
+    assert mongodb.id_index_serves_compound_filters
+    assert not local.id_index_serves_compound_filters
+    assert not ferretdb.id_index_serves_compound_filters
+
+
+def test_the_guard_index_is_declared_only_where_the_id_index_does_not_serve_the_guard() -> None:
+    mongodb = ServerCapabilities.from_replies(MONGODB_BUILD_INFO, MONGODB_HELLO, explain=True)
+    local = ServerCapabilities.from_replies(
+        MONGO_JAVA_SERVER_BUILD_INFO, MONGO_JAVA_SERVER_IS_MASTER, explain=False
+    )
+
+    def names(capabilities: ServerCapabilities) -> set[str]:
+        return {m.document["name"] for m in indexes_for(capabilities)[ORDERS]}
+
+    assert "id_version" not in names(mongodb)
+    assert "id_version" in names(local)
+    guard = next(
+        m.document for m in indexes_for(local)[ORDERS] if m.document["name"] == "id_version"
+    )
+    assert guard["unique"] is True
+    assert list(guard["key"]) == ["_id", "version"]

@@ -118,7 +118,7 @@ class IngestApp:
             try:
                 capabilities = await ServerCapabilities.read(self.db)
                 self.ingest.store.compare_and_set = capabilities.atomic_conditional_updates
-                await ensure_indexes(self.db)
+                await ensure_indexes(self.db, capabilities)
                 await self.ingest.repair()
                 return
             except Exception as exc:

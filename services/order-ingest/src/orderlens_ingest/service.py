@@ -4,11 +4,11 @@ Per batch (`on_batch`): insert the snapshots' orders as new, and read (by `_id`)
 exist already; compute their new documents with the pure domain functions, write them with one
 `bulk_write` conditional on the versions read, and do it again for the few orders another writer
 changed meanwhile. Then fold the status changes into the orders, starting from the documents
-just written rather than reading them again. Then keep the read models (parked events,
-shared-address flags, sales buckets, tab counts) in step, the sales buckets once for the whole
-batch, the tab counts by the moves of the orders written (docs/decisions/0135). Every
-step is idempotent, so a batch cut short by a crash or an outage is simply done again
-(docs/decisions/0037).
+just written rather than reading them again. The read models (parked events, shared-address
+flags, sales buckets, tab counts) are kept in step: the sales buckets and the tab counts by the
+moves of the orders written (docs/decisions/0135, 0141), announced first so that a crash in
+between is repaired at start-up. Every step is idempotent, so a batch cut short by a crash or an
+outage is simply done again (docs/decisions/0037).
 """
 
 from __future__ import annotations
@@ -23,7 +23,6 @@ from prometheus_client import Counter as PromCounter
 from orderlens import counts_store, sales_store
 from orderlens.consumer import Outcome, Received
 from orderlens.domain.order import Order
-from orderlens.domain.status import OrderStatus
 from orderlens.events import OrderCreated
 from orderlens.tiktok import TikTokOrder
 from orderlens_ingest.domain.fold import to_ms
@@ -62,36 +61,38 @@ def _now() -> datetime:
     return datetime.now(UTC)
 
 
-def _bucket(order: Order | None) -> sales_store.BucketKey | None:
-    if order is None:
-        return None
-    return sales_store.key_of(order.shop_id, order.money.currency, order.paid_at)
-
-
 def _slot(order: Order | None) -> counts_store.Slot | None:
     if order is None:
         return None
     return counts_store.slot_of(order.shop_id, order.status.value, order.return_status.value)
 
 
-def _sales_figures(order: Order | None) -> tuple[object, ...] | None:
+def _share(order: Order | None) -> sales_store.Share | None:
     if order is None:
         return None
-    return (_bucket(order), order.money.total, order.units, order.status == OrderStatus.CANCELLED)
+    return sales_store.share_of(
+        order.shop_id,
+        order.money.currency,
+        order.paid_at,
+        order.status.value,
+        order.money.total,
+        order.units,
+    )
+
+
+SalesMove = tuple[sales_store.Share | None, sales_store.Share | None]
 
 
 @dataclass
 class _Plan:
-    """The writes of one attempt, and the sales buckets whose figures they change (`changed`)
-    or move an order out of (`left`), and the tab-count slots each write moves its order
-    between (`moves`, by order id)."""
+    """The writes of one attempt, and what each write moves (by order id): its order between
+    tab-count slots (`moves`), its figures between sales buckets (`sales`)."""
 
     writes: list[Write] = field(default_factory=list)
-    changed: set[sales_store.BucketKey] = field(default_factory=set)
-    left: set[sales_store.BucketKey] = field(default_factory=set)
     moves: dict[str, tuple[counts_store.Slot | None, counts_store.Slot]] = field(
         default_factory=dict
     )
+    sales: dict[str, SalesMove] = field(default_factory=dict)
 
     def add(self, old: Order | None, new: Order) -> None:
         self.writes.append(Write(new, old.version if old else None))
@@ -99,11 +100,12 @@ class _Plan:
         if was != now:
             assert now is not None
             self.moves[new.id] = (was, now)
-        if _sales_figures(old) != _sales_figures(new):
-            before, after = _bucket(old), _bucket(new)
-            self.changed |= {k for k in (before, after) if k is not None}
-            if before is not None and before != after:
-                self.left.add(before)
+        before, after = _share(old), _share(new)
+        if before != after:
+            self.sales[new.id] = (before, after)
+
+    def buckets(self) -> set[sales_store.BucketKey]:
+        return {s[0] for move in self.sales.values() for s in move if s is not None}
 
 
 @dataclass
@@ -113,8 +115,6 @@ class _Batch:
     `known`: the stored documents this batch read or wrote (one consumer owns an order, 0034),
     so a later step of the batch need not read them again; an order another writer may have
     changed (a lost race, a neighbour's risk flags) is dropped from it and read again.
-    `recompute`: the sales buckets of every order the snapshots touched, changed or not (0036);
-    `announced`: the buckets announced with `begin`, withdrawn with `finish` after the recompute.
     """
 
     known: dict[str, Order] = field(default_factory=dict)
@@ -122,8 +122,6 @@ class _Batch:
     #: are not read again in the batch, and the round trip through BSON was a third of
     #: order-ingest's CPU time (bench profile, docs/decisions/0136).
     unsettled: set[str] = field(default_factory=set)
-    recompute: set[sales_store.BucketKey] = field(default_factory=set)
-    announced: list[sales_store.BucketKey] = field(default_factory=list)
 
     def stored(self, writes: Iterable[Write], lost: set[str]) -> None:
         """Note the documents now stored (versions as `OrderStore.write` sets them)."""
@@ -161,11 +159,10 @@ class Ingest:
         self, created: Sequence[Received], changes: Sequence[Received]
     ) -> tuple[Outcome, Outcome]:
         """One consumed batch: its snapshots, then its status changes (fewer of them wait for
-        their order), then the sales buckets of both at once."""
+        their order)."""
         work = _Batch()
         snapshots = await self._created(created, work) if created else Outcome()
         statuses = await self._status(changes, work) if changes else Outcome()
-        await self._settle(work)
         return snapshots, statuses
 
     async def on_created(self, batch: Sequence[Received]) -> Outcome:
@@ -173,12 +170,6 @@ class Ingest:
 
     async def on_status(self, batch: Sequence[Received]) -> Outcome:
         return (await self.on_batch([], batch))[1]
-
-    async def _settle(self, work: _Batch) -> None:
-        """Recompute the batch's sales buckets (one `$group` pass for all of them), then
-        withdraw the announcements."""
-        await sales_store.recompute(self.store.db, work.recompute | set(work.announced))
-        await sales_store.finish(self.store.db, work.announced)
 
     # -- orders.created ---------------------------------------------------------------------------
 
@@ -219,17 +210,13 @@ class Ingest:
                 plan.add(existing, new)
                 touched[order_id] = new
                 verdicts[order_id] = "applied"
-            # A replay recomputes the buckets of the batch's orders, but cannot know the bucket
-            # an order left: announce those.
-            work.announced += plan.left
-            pending = await self._write(plan, work, announce=plan.left, guess=guess)
+            pending = await self._write(plan, work, guess=guess)
             guess = False
         for verdict in verdicts.values():
             if verdict == "applied":
                 outcome.applied += 1
             else:
                 outcome.ignore(verdict)
-        work.recompute |= {k for k in map(_bucket, touched.values()) if k is not None}
         await self._fold_parked(latest, work)
         await self._shared_addresses(touched.values(), work)
         return outcome
@@ -250,18 +237,24 @@ class Ingest:
         window they fall in (a function of the set of orders, whatever their arrival order)."""
         window = self.rules.shared_address_window
         keyed = [o for o in orders if o.address_key]
+        if not keyed:
+            return
+        # Noted after the orders were written and before the look-up, so of two consumers
+        # writing orders at one address at once, the later look-up sees both (0142).
+        await self.store.note_addresses(keyed)
+        around = [(o.address_key or "", o.created_at) for o in keyed]
+        moments: dict[str, list[datetime]] = {}
+        for key, moment in around:
+            moments.setdefault(key, []).append(moment)
         for _ in range(10):
-            if not keyed:
-                return
-            since = min(o.created_at for o in keyed) - 2 * window
-            until = max(o.created_at for o in keyed) + 2 * window
-            found = await self.store.neighbours({o.address_key or "" for o in keyed}, since, until)
+            # The neighbours within one window of these orders are those whose flag may
+            # change; their own windows reach one more window out: read that far.
+            found = await self.store.neighbours(around, 2 * window)
             verdicts = shared_address_flags((f.neighbour for f in found), self.rules)
-            low = min(o.created_at for o in keyed) - window
-            high = max(o.created_at for o in keyed) + window
             updates = []
             for item in found:
-                if not low <= item.neighbour.created_at <= high:
+                at = item.neighbour
+                if not any(abs(at.created_at - m) <= window for m in moments[at.address_key]):
                     continue  # its own window reaches beyond what was read
                 flag = verdicts.get(item.neighbour.order_id)
                 others = [f for f in item.risk_flags if f.code != SHARED_ADDRESS]
@@ -348,10 +341,7 @@ class Ingest:
                 if not same_content(existing, new):
                     new = new.model_copy(update={"last_synced_at": to_ms(self.clock())})
                     plan.add(existing, new)
-            # Status changes rarely touch sales figures (a cancellation, a late payment): those
-            # are announced, so that a crash before the recompute is repaired at start-up.
-            work.announced += plan.changed
-            pending = await self._write(plan, work, announce=plan.changed)
+            pending = await self._write(plan, work)
         return verdicts
 
     # -- shared ---------------------------------------------------------------------------------
@@ -366,26 +356,21 @@ class Ingest:
             found.update(read)
         return found
 
-    async def _write(
-        self,
-        plan: _Plan,
-        work: _Batch,
-        announce: Iterable[sales_store.BucketKey],
-        *,
-        guess: bool = False,
-    ) -> set[str]:
-        """Announce the sales buckets, then write; answer the orders to compute again (when
-        `guess`, the orders written as new that exist already: not a race).
-
-        The tab counts get the moves of the writes that happened (a lost write moved nothing;
-        its order is computed again), announced first so that a crash in between is repaired
-        at start-up (0135)."""
+    async def _write(self, plan: _Plan, work: _Batch, *, guess: bool = False) -> set[str]:
+        """Announce the tab counts and sales buckets the plan moves, write the orders, then add
+        the moves of the writes that happened (a lost write moved nothing; its order is
+        computed again); answer the orders to compute again (when `guess`, the orders written
+        as new that exist already: not a race). A crash in between leaves the announcements,
+        repaired at start-up (0135, 0141)."""
         shops = sorted({after[0] for _, after in plan.moves.values()})
-        await sales_store.begin(self.store.db, announce)
+        buckets = plan.buckets()
+        await sales_store.begin(self.store.db, buckets)
         await counts_store.begin(self.store.db, shops)
         lost = await self.store.write(plan.writes)
         moved = counts_store.deltas(m for i, m in plan.moves.items() if i not in lost)
         await counts_store.apply(self.store.db, shops, moved)
+        sold = sales_store.deltas(m for i, m in plan.sales.items() if i not in lost)
+        await sales_store.apply(self.store.db, buckets, sold)
         work.stored(plan.writes, lost)
         if lost and not guess:
             CONFLICTS.inc(len(lost))
@@ -406,6 +391,4 @@ class Ingest:
             log.info("built the tab counts of stored orders", extra={"shops": built})
         order_ids = await self.store.parked_order_ids(parked_limit)
         if order_ids:
-            work = _Batch()
-            await self._fold_parked(order_ids, work)
-            await self._settle(work)
+            await self._fold_parked(order_ids, _Batch())

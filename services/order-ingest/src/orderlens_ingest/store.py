@@ -1,12 +1,13 @@
 """MongoDB adapter of order-ingest: orders with optimistic versions, parked status events, and the
 neighbour lookup of the shared-address rule. Single-document atomic writes only: each write is
-guarded by the version it read, so of two racing writers exactly one wins (docs/decisions/0086)."""
+guarded by the version it read, so of two racing writers exactly one wins (docs/decisions/0086).
+Every read and write goes by `_id` (docs/decisions/0140, 0142)."""
 
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import bson
@@ -17,7 +18,7 @@ from pymongo.errors import BulkWriteError
 
 from orderlens.domain.order import Order, RiskFlag
 from orderlens.events import StatusChanged
-from orderlens.indexes import ORDERS, PARKED_STATUS_EVENTS
+from orderlens.indexes import ADDRESS_ORDERS, ORDERS, PARKED_STATUS_EVENTS
 from orderlens.mongo import Document
 from orderlens_ingest.domain.orders import StatusEvent
 from orderlens_ingest.domain.risk import Neighbour, buyer_key
@@ -46,6 +47,23 @@ def _utc(moment: datetime) -> datetime:
     return moment.astimezone(UTC)
 
 
+_DAY = timedelta(days=1)
+
+
+def _days(moment: datetime, reach: timedelta) -> list[str]:
+    """The UTC days from `moment - reach` to `moment + reach`, as `address_orders` keys them."""
+    first, last = (_utc(moment - reach).date(), _utc(moment + reach).date())
+    days = []
+    while first <= last:
+        days.append(first.isoformat())
+        first += _DAY
+    return days
+
+
+def _address_day(key: str, day: str) -> str:
+    return f"{key}|{day}"
+
+
 class OrderStore:
     """`compare_and_set`: write conditional on the version read, or by `_id` alone where the
     server's conditional updates are not atomic (`ServerCapabilities.atomic_conditional_updates`;
@@ -55,6 +73,7 @@ class OrderStore:
         self.db = db
         self.orders = db[ORDERS]
         self.parked = db[PARKED_STATUS_EVENTS]
+        self.addresses = db[ADDRESS_ORDERS]
         self.compare_and_set = compare_and_set
 
     def _match(self, order_id: str, version: int) -> dict[str, Any]:
@@ -136,14 +155,43 @@ class OrderStore:
                 lost.add(str(doc["_id"]))
         return lost
 
+    async def note_addresses(self, orders: Iterable[Order]) -> None:
+        """Add these (stored) orders to the `address_orders` document of their address and
+        creation day, which the neighbour lookup reads by `_id` ($addToSet: idempotent)."""
+        members: dict[str, set[str]] = {}
+        for order in orders:
+            if order.address_key:
+                day = _utc(order.created_at).date().isoformat()
+                members.setdefault(_address_day(order.address_key, day), set()).add(order.id)
+        ops = [
+            UpdateOne({"_id": key}, {"$addToSet": {"orders": {"$each": sorted(ids)}}}, upsert=True)
+            for key, ids in sorted(members.items())
+        ]
+        if ops:
+            await self.addresses.bulk_write(ops, ordered=False)
+
     async def neighbours(
-        self, keys: Iterable[str], since: datetime, until: datetime
+        self, around: Iterable[tuple[str, datetime]], reach: timedelta
     ) -> list[StoredNeighbour]:
-        wanted = sorted(set(keys))
-        if not wanted:
+        """The stored orders at each (address key, moment) of `around` created within `reach`
+        of it: the address's day documents by `_id`, then their orders by `_id`, each checked
+        against its stored address and creation time (a document may name an order whose
+        address changed since)."""
+        moments: dict[str, list[datetime]] = {}
+        for key, moment in around:
+            moments.setdefault(key, []).append(moment)
+        if not moments:
+            return []
+        days = sorted(
+            {_address_day(k, d) for k, ms in moments.items() for m in ms for d in _days(m, reach)}
+        )
+        ids: set[str] = set()
+        async for doc in self.addresses.find({"_id": {"$in": days}}):
+            ids.update(str(i) for i in doc.get("orders", []))
+        if not ids:
             return []
         cursor = self.orders.find(
-            {"address_key": {"$in": wanted}, "created_at": {"$gte": since, "$lte": until}},
+            {"_id": {"$in": sorted(ids)}},
             {
                 "address_key": 1,
                 "created_at": 1,
@@ -155,14 +203,20 @@ class OrderStore:
         )
         found = []
         async for doc in cursor:
+            at, created = doc.get("address_key"), doc.get("created_at")
+            if at not in moments or created is None:
+                continue
+            created = _utc(created)
+            if not any(abs(created - m) <= reach for m in moments[at]):
+                continue
             buyer = doc.get("buyer") or {}
             recipient = doc.get("recipient") or {}
             found.append(
                 StoredNeighbour(
                     Neighbour(
                         order_id=str(doc["_id"]),
-                        address_key=str(doc["address_key"]),
-                        created_at=_utc(doc["created_at"]),
+                        address_key=str(at),
+                        created_at=created,
                         buyer=buyer_key(
                             buyer.get("user_id"), buyer.get("email"), recipient.get("name")
                         ),
