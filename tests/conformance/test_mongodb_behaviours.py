@@ -26,7 +26,7 @@ from pymongo.errors import BulkWriteError, DuplicateKeyError
 
 from orderlens.capabilities import ServerCapabilities
 from orderlens.indexes import create_missing_indexes, ensure_indexes
-from orderlens.mongo import make_client
+from orderlens.mongo import find_by_ids, make_client
 
 Doc = dict[str, Any]
 T0 = datetime(2026, 11, 1, tzinfo=UTC)
@@ -355,6 +355,20 @@ async def test_version_guarded_writes_on_the_indexes_the_server_is_given(
     if capabilities.explain:
         plan = await c.find({"_id": "o2", "version": 4}).explain()
         assert "_id_" in str(plan["queryPlanner"]["winningPlan"]) or "IDHACK" in str(plan)
+
+
+async def test_reads_by_many_ids_answer_each_stored_id_once_in_chunks_or_not(
+    mongo_db: AsyncDatabase[Doc], capabilities: ServerCapabilities
+) -> None:
+    """`orderlens.mongo.find_by_ids` (docs/decisions/0143): `_id: {$in}` over more ids than one
+    chunk, duplicates and absent ids included, in this server's chunk size and in one read."""
+    c = mongo_db["orders"]
+    await c.insert_many([{"_id": f"o{i:04d}", "n": i} for i in range(700)])
+    wanted = [f"o{i:04d}" for i in range(0, 1400, 2)] + ["o0000", "o0002"]
+    present = {f"o{i:04d}" for i in range(0, 700, 2)}
+    for chunk in (capabilities.id_list_chunk, None, 7):
+        found = [d["_id"] async for d in find_by_ids(c, wanted, {"_id": 1}, chunk=chunk)]
+        assert sorted(found) == sorted(present), chunk
 
 
 # -- indexes --------------------------------------------------------------------------------------

@@ -17,6 +17,7 @@ from pymongo.errors import OperationFailure
 from orderlens.mongo import Document
 
 _COMMAND_NOT_FOUND = 59
+_ID_LIST_CHUNK = 256
 
 
 @dataclass(frozen=True)
@@ -35,13 +36,20 @@ class ServerCapabilities:
     unique indexes (`AbstractUniqueIndex.canHandle`), so every guarded write scans the
     collection; where this is false, `orderlens.indexes.ensure_indexes` adds the unique
     `{_id, version}` index the guard then hits (docs/decisions/0140). False on FerretDB 1.24
-    too (0034)."""
+    too (0034).
+
+    `id_list_chunk`: how many ids one `{"_id": {"$in": [...]}}` read should name at most (None:
+    no limit). mongo-java-server finds the documents by index, then matches each found document
+    against the whole list again (`DefaultQueryMatcher`, a linear pass per document), so one read
+    of n ids costs n² comparisons (2,000 ids: ~0.1 s; 10,000: ~0.9 s); in chunks of 256 it is
+    linear. MongoDB answers any list from the index (docs/decisions/0143)."""
 
     version: str
     wire_version: int
     atomic_conditional_updates: bool
     explain: bool
     id_index_serves_compound_filters: bool
+    id_list_chunk: int | None
 
     @classmethod
     def from_replies(
@@ -54,6 +62,7 @@ class ServerCapabilities:
             atomic_conditional_updates=not ferretdb,
             explain=explain,
             id_index_serves_compound_filters=explain and not ferretdb,
+            id_list_chunk=None if explain else _ID_LIST_CHUNK,
         )
 
     @classmethod

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator, Iterable, Mapping
 from typing import Any
 
 from pymongo import AsyncMongoClient
+from pymongo.asynchronous.collection import AsyncCollection
 from pymongo.asynchronous.database import AsyncDatabase
 
 Document = dict[str, Any]
@@ -41,3 +43,21 @@ async def ping(client: AsyncMongoClient[Document]) -> bool:
     except Exception:  # readiness probe: any failure means "not ready"
         return False
     return True
+
+
+async def find_by_ids(
+    collection: AsyncCollection[Document],
+    ids: Iterable[Any],
+    projection: Mapping[str, Any] | None = None,
+    *,
+    chunk: int | None = None,
+) -> AsyncIterator[Document]:
+    """The documents of `collection` whose `_id` is among `ids`: one `_id: {$in}` read, or one
+    per `chunk` ids where the server's cost of such a read grows with the square of the list
+    (`ServerCapabilities.id_list_chunk`, docs/decisions/0143)."""
+    wanted = sorted(set(ids))
+    step = chunk or len(wanted) or 1
+    for start in range(0, len(wanted), step):
+        part = wanted[start : start + step]
+        async for doc in collection.find({"_id": {"$in": part}}, projection):
+            yield doc

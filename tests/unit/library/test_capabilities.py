@@ -73,3 +73,13 @@ def test_the_guard_index_is_declared_only_where_the_id_index_does_not_serve_the_
     )
     assert guard["unique"] is True
     assert list(guard["key"]) == ["_id", "version"]
+
+
+def test_reads_by_many_ids_go_in_chunks_only_where_the_list_is_matched_per_document() -> None:
+    mongodb = ServerCapabilities.from_replies(MONGODB_BUILD_INFO, MONGODB_HELLO, explain=True)
+    local = ServerCapabilities.from_replies(
+        MONGO_JAVA_SERVER_BUILD_INFO, MONGO_JAVA_SERVER_IS_MASTER, explain=False
+    )
+    assert mongodb.id_list_chunk is None
+    assert local.id_list_chunk is not None
+    assert local.id_list_chunk >= 100

@@ -118,6 +118,7 @@ class IngestApp:
             try:
                 capabilities = await ServerCapabilities.read(self.db)
                 self.ingest.store.compare_and_set = capabilities.atomic_conditional_updates
+                self.ingest.store.id_list_chunk = capabilities.id_list_chunk
                 await ensure_indexes(self.db, capabilities)
                 await self.ingest.repair()
                 return

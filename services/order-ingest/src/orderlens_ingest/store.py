@@ -19,7 +19,7 @@ from pymongo.errors import BulkWriteError
 from orderlens.domain.order import Order, RiskFlag
 from orderlens.events import StatusChanged
 from orderlens.indexes import ADDRESS_ORDERS, ORDERS, PARKED_STATUS_EVENTS
-from orderlens.mongo import Document
+from orderlens.mongo import Document, find_by_ids
 from orderlens_ingest.domain.orders import StatusEvent
 from orderlens_ingest.domain.risk import Neighbour, buyer_key
 
@@ -69,8 +69,16 @@ class OrderStore:
     server's conditional updates are not atomic (`ServerCapabilities.atomic_conditional_updates`;
     there one consumer owns an order and the condition would only cost)."""
 
-    def __init__(self, db: AsyncDatabase[Document], *, compare_and_set: bool = True) -> None:
+    def __init__(
+        self,
+        db: AsyncDatabase[Document],
+        *,
+        compare_and_set: bool = True,
+        id_list_chunk: int | None = None,
+    ) -> None:
         self.db = db
+        #: `ServerCapabilities.id_list_chunk`: reads by many ids go in chunks of this size.
+        self.id_list_chunk = id_list_chunk
         self.orders = db[ORDERS]
         self.parked = db[PARKED_STATUS_EVENTS]
         self.addresses = db[ADDRESS_ORDERS]
@@ -83,10 +91,7 @@ class OrderStore:
 
     async def load(self, ids: Iterable[str]) -> dict[str, Order]:
         """One `$in` on `_id`, however many orders: an index read."""
-        wanted = sorted(set(ids))
-        if not wanted:
-            return {}
-        found = self.orders.find({"_id": {"$in": wanted}})
+        found = find_by_ids(self.orders, ids, chunk=self.id_list_chunk)
         return {str(doc["_id"]): Order.from_document(doc) async for doc in found}
 
     @staticmethod
@@ -150,7 +155,7 @@ class OrderStore:
             return set()
         wanted = {order_id: flags for order_id, _, flags in updates}
         lost: set[str] = set()
-        async for doc in self.orders.find({"_id": {"$in": sorted(wanted)}}, {"risk": 1}):
+        async for doc in find_by_ids(self.orders, wanted, {"risk": 1}, chunk=self.id_list_chunk):
             if doc.get("risk") != [f.code for f in wanted[str(doc["_id"])]]:
                 lost.add(str(doc["_id"]))
         return lost
@@ -186,12 +191,13 @@ class OrderStore:
             {_address_day(k, d) for k, ms in moments.items() for m in ms for d in _days(m, reach)}
         )
         ids: set[str] = set()
-        async for doc in self.addresses.find({"_id": {"$in": days}}):
+        async for doc in find_by_ids(self.addresses, days, chunk=self.id_list_chunk):
             ids.update(str(i) for i in doc.get("orders", []))
         if not ids:
             return []
-        cursor = self.orders.find(
-            {"_id": {"$in": sorted(ids)}},
+        cursor = find_by_ids(
+            self.orders,
+            ids,
             {
                 "address_key": 1,
                 "created_at": 1,
@@ -200,6 +206,7 @@ class OrderStore:
                 "version": 1,
                 "risk_flags": 1,
             },
+            chunk=self.id_list_chunk,
         )
         found = []
         async for doc in cursor:
