@@ -17,10 +17,10 @@ from orderlens.domain.sales import COLLECTION as SALES
 from orderlens.events import CloudEvent, EventType, encode
 from orderlens.indexes import ensure_indexes
 from orderlens_devtools.seed import created_event, status_events
+from orderlens_ingest.adapters.mongo_store import OrderStore
 from orderlens_ingest.domain.orders import same_content
 from orderlens_ingest.domain.risk import SHARED_ADDRESS
 from orderlens_ingest.service import Ingest
-from orderlens_ingest.store import OrderStore
 
 
 def _received(event: CloudEvent[Any], offset: int) -> Received:

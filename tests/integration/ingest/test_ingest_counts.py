@@ -15,8 +15,8 @@ from orderlens.consumer import Received
 from orderlens.events import CloudEvent, encode
 from orderlens.indexes import ensure_indexes
 from orderlens_devtools.seed import SeedConfig, created_event, iter_orders, status_events
+from orderlens_ingest.adapters.mongo_store import OrderStore
 from orderlens_ingest.service import Ingest
-from orderlens_ingest.store import OrderStore
 
 
 def _received(events: list[CloudEvent[Any]]) -> list[Received]:

@@ -26,9 +26,9 @@ from orderlens.domain.sales import COLLECTION as SALES
 from orderlens.events import CloudEvent, EventType, encode
 from orderlens.indexes import ensure_indexes
 from orderlens_devtools.seed import SeedConfig, created_event, iter_orders, status_events
+from orderlens_ingest.adapters.mongo_store import OrderStore
 from orderlens_ingest.domain.orders import BOOKKEEPING, same_content
 from orderlens_ingest.service import Ingest
-from orderlens_ingest.store import OrderStore
 
 
 @pytest_asyncio.fixture

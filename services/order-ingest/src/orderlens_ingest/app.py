@@ -1,4 +1,5 @@
-"""Wiring: the MongoDB client, the batch consumer of both topics, the health server, lifecycle."""
+"""Wiring: the MongoDB client and store, the service, the subscriber of both topics on the batch
+consumer, the health server, lifecycle."""
 
 from __future__ import annotations
 
@@ -7,23 +8,19 @@ import contextlib
 import logging
 
 from orderlens.capabilities import ServerCapabilities
-from orderlens.consumer import (
-    BatchConsumer,
-    BatchConsumerConfig,
-    Outcome,
-    Received,
-    is_transient,
-)
+from orderlens.consumer import is_transient
 from orderlens.health import HealthServer, kafka_ready
 from orderlens.indexes import ensure_indexes
-from orderlens.kafka import make_broker
 from orderlens.lifecycle import run_until_signalled
 from orderlens.mongo import database, make_client, ping
+from orderlens_ingest.adapters import kafka_consumer as kafka
+from orderlens_ingest.adapters.kafka_consumer import SERVICE
+from orderlens_ingest.adapters.mongo_store import OrderStore
+from orderlens_ingest.entrypoints.consumers import OrderEventsSubscriber
 from orderlens_ingest.service import Ingest
 from orderlens_ingest.settings import IngestSettings
-from orderlens_ingest.store import OrderStore
 
-SERVICE = "order-ingest"
+__all__ = ["SERVICE", "IngestApp", "run"]
 log = logging.getLogger("orderlens_ingest")
 
 
@@ -37,28 +34,14 @@ class IngestApp:
         )
         self.db = database(self.client, settings.mongodb_database)
         self.ingest = Ingest(OrderStore(self.db), settings.risk_rules())
-        self.broker = make_broker(
-            settings.kafka_bootstrap_servers,
-            client_id=f"orderlens-{SERVICE}",
-            # Through the root handler (JSON lines); per-batch access lines at DEBUG.
-            logger=logging.getLogger("orderlens_ingest.faststream"),
-            log_level=logging.DEBUG,
-        )
-        # One subscriber for both topics, co-partitioned: all events of an order are handled by
-        # one consumer, one batch at a time; the versioned writes catch a consumer left over
-        # from a rebalance (docs/decisions/0034, 0086).
-        self.consumer = BatchConsumer(
-            BatchConsumerConfig.order_events(
-                settings,
-                service=SERVICE,
-                group_id=settings.ingest_group_id,
-                max_records=settings.ingest_max_records,
-                batch_timeout_ms=settings.ingest_batch_timeout_ms,
-                max_poll_interval_ms=settings.ingest_max_poll_interval_ms,
-                session_timeout_ms=settings.ingest_session_timeout_ms,
-                heartbeat_interval_ms=settings.ingest_heartbeat_interval_ms,
+        self.broker = kafka.broker(settings)
+        self.consumer = kafka.batch_consumer(
+            settings,
+            OrderEventsSubscriber(
+                self.ingest,
+                created_topic=settings.topic_orders_created,
+                status_topic=settings.topic_status_changed,
             ),
-            self._batch,
         )
         self.consumer.attach(self.broker)
         self.health = HealthServer(
@@ -73,19 +56,6 @@ class IngestApp:
         )
         self._started = False
         self._stopped = False
-
-    async def _batch(self, batch: list[Received]) -> Outcome:
-        """Snapshots first, then status changes: fewer of them wait for their order."""
-        created_topic = self.settings.topic_orders_created
-        created = [r for r in batch if r.topic == created_topic]
-        changes = [r for r in batch if r.topic != created_topic]
-        snapshots, statuses = await self.ingest.on_batch(created, changes)
-        outcome = Outcome()
-        if created:
-            outcome.per_topic[created_topic] = snapshots
-        if changes:
-            outcome.per_topic[self.settings.topic_status_changed] = statuses
-        return outcome
 
     async def _consuming(self) -> bool:
         return self._started

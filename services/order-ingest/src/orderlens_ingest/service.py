@@ -25,6 +25,7 @@ from orderlens.consumer import Outcome, Received
 from orderlens.domain.order import Order
 from orderlens.events import OrderCreated
 from orderlens.tiktok import TikTokOrder
+from orderlens_ingest.adapters.mongo_store import OrderStore, Write
 from orderlens_ingest.domain.fold import to_ms
 from orderlens_ingest.domain.orders import (
     StatusEvent,
@@ -38,7 +39,6 @@ from orderlens_ingest.domain.risk import (
     RiskRules,
     shared_address_flags,
 )
-from orderlens_ingest.store import OrderStore, Write
 
 log = logging.getLogger("orderlens_ingest")
 

@@ -1,0 +1,1 @@
+"""order-ingest's entrypoints: the Kafka batch subscriber (`consumers`)."""
