@@ -128,7 +128,9 @@ async def check_complete(db: Any, expected: tuple[int, int], who: str) -> None:
     snapshot sets `shop_id`; every status change is one history entry (ids are unique)."""
     orders, changes = expected
     stored = entries = 0
-    async for doc in db.orders.find({}, {"history": 1, "shop_id": 1}):
+    # In batches: mongo-java-server answers a find with one reply of every document, and 20,000
+    # orders' histories (87 MB) are more than PyMongo accepts in one message (48 MB).
+    async for doc in db.orders.find({}, {"history": 1, "shop_id": 1}, batch_size=500):
         stored += "shop_id" in doc
         entries += len(doc.get("history", []))
     if (stored, entries) != (orders, changes):
