@@ -52,6 +52,9 @@ def bench_servers(*, keep: bool = False) -> Iterator[Servers]:
     if bootstrap and uri:
         yield Servers(bootstrap, uri, False, f"external servers: Kafka {bootstrap}, {uri}")
         return
+    # The memory backend holds every database in the JVM heap: 100,000 orders took 1.8 GB of the
+    # default 2 GB, and the collector's thrashing then timed the driver out (2026-12-02 run).
+    os.environ.setdefault("ORDERLENS_MONGO_JAVA_OPTS", "-Xmx4g")
     stack = LocalStack(bench_config())
     stack.up(create_topics=False)
     try:
