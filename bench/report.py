@@ -217,7 +217,7 @@ def _target_measure(target: Mapping[str, Any]) -> str:
         return "not measured"
     if str(target["kind"]).startswith("ratio"):
         slack = target.get("slack") or 0
-        return f"{value:.2f}× (after −{fmt(float(slack))})" if slack else f"{value:.2f}×"
+        return f"{value:.2f}× (service − {slack:g} ms)" if slack else f"{value:.2f}×"
     return fmt(float(value))
 
 

@@ -258,3 +258,16 @@ def test_script_outputs() -> None:
         parse_ingest_throughput("nothing")
     assert last_json('{\n  "a": 1\n}\n') == {"a": 1}
     assert last_json('text\n{"b": 2}\n') == {"b": 2}
+
+
+def test_a_ratio_target_with_slack_is_judged_on_service_minus_slack_over_baseline() -> None:
+    from bench.report import Metric, Target, evaluate
+
+    metric = Metric("p50 q", "p50 — q", "ms", False, service=[17.0, 40.0], baseline=[10.0, 30.0])
+    target = Target("p50 ≤ 1.2× + 5 ms", "p50 q", "ratio_at_most", 1.2, slack=5.0)
+    (judged,) = evaluate([target], [metric.as_dict()])
+    # (17 − 5) / 10 = 1.2 and (40 − 5) / 30 ≈ 1.17: median 1.183, met; without slack 1.52.
+    assert abs(judged["value"] - (1.2 + 35 / 30) / 2) < 1e-9
+    assert judged["met"] is True
+    (plain,) = evaluate([Target("p50 ≤ 1.2×", "p50 q", "ratio_at_most", 1.2)], [metric.as_dict()])
+    assert plain["met"] is False
