@@ -6,28 +6,22 @@ reads again and repeats until what is stored matches what the orders say. The la
 bucket therefore always verified it after its write, so concurrent writers cannot leave a stale
 figure behind (no lost update), and recomputing is idempotent.
 
-The writer of `orders` calls it after every batch for the buckets of every order the batch
-touched, changed or not: a batch replayed after a crash recomputes what the crash left undone.
-Where a replay cannot know the bucket (an order whose paid time moved to another bucket, or a
-batch that skips recomputing unchanged orders), the writer announces the change first:
+order-ingest keeps the buckets by deltas (docs/decisions/0141), as it keeps the tab counts
+(0135): each of its order writes is guarded by the version it read, so it moves the order's
+figures out of one bucket and into another exactly once, and the writer adds exactly that move
+after announcing it:
 
-    await begin(db, keys)         # pending += 1, before writing the orders
+    await begin(db, keys)              # pending += 1, before writing the orders
     ... write the orders ...
-    await recompute(db, keys)
-    await finish(db, keys)        # pending -= 1
+    await apply(db, keys, deltas(...)) # $inc the moves of the writes that matched, pending -= 1
 
-and `repair(db)` (at start-up) recomputes every bucket a crashed writer left pending.
+A redelivered event writes nothing, hence adds nothing; a crash between the order write and
+`apply` leaves the bucket pending, and `repair(db)` (at start-up) recomputes every pending bucket
+with `recompute`. No `$group` runs per batch: on mongo-java-server it was a scan of `orders` per
+batch (0136).
 
 The sums are one `$group` over the buckets' orders in the database (docs/decisions/0087).
 `rebuild_all` recomputes every bucket from the orders (for tests and repairs).
-
-order-ingest keeps the buckets by deltas instead (docs/decisions/0141), as it keeps the tab
-counts (0135): each of its order writes is guarded by the version it read, so it moves the
-order's figures out of one bucket and into another exactly once, and the writer adds exactly
-that move (`deltas`, `apply`: `$inc` by `_id`, `pending -= 1`) after announcing it with `begin`.
-A redelivered event writes nothing, hence adds nothing; a crash between the order write and
-`apply` leaves the bucket pending, and `repair` recomputes it at start-up with the `$group`.
-No `$group` runs per batch: on mongo-java-server it was a scan of `orders` per batch (0136).
 """
 
 from __future__ import annotations
@@ -146,11 +140,6 @@ async def apply(
 async def begin(db: AsyncDatabase[Document], keys: Iterable[BucketKey]) -> None:
     """Announce a change to these buckets, before writing the orders."""
     await _pending(db, Counter(set(keys)), +1)
-
-
-async def finish(db: AsyncDatabase[Document], keys: Iterable[BucketKey]) -> None:
-    """Withdraw the announcements, after `recompute` (a key once per `begin` that named it)."""
-    await _pending(db, Counter(keys), -1)
 
 
 async def _pending(db: AsyncDatabase[Document], counts: Counter[BucketKey], sign: int) -> None:
