@@ -387,6 +387,9 @@ class Simulator:
             }
         )
 
+    async def healthz(self, request: Request) -> Response:
+        return JSONResponse({"status": "ok"})
+
     async def sim_flush(self, request: Request) -> Response:
         self.flush_late()
         return JSONResponse({})
@@ -423,6 +426,7 @@ def create_app(config: Config, simulator: Simulator | None = None) -> Starlette:
         Route("/_sim/shops/{shop_id}/deauthorize", sim.sim_deauthorize, methods=["POST"]),
         Route("/_sim/flush", sim.sim_flush, methods=["POST"]),
         Route("/_sim/stats", sim.sim_stats),
+        Route("/healthz", sim.healthz),
     ]
     app = Starlette(routes=routes, lifespan=lifespan)
     app.state.simulator = sim
