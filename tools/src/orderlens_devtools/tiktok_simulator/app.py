@@ -9,7 +9,7 @@ import json
 import random
 import secrets
 from collections import Counter
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import urlencode
@@ -71,6 +71,9 @@ class Simulator:
         self.outbox: asyncio.Queue[bytes] = asyncio.Queue()
         self.rng = random.Random(11)
         self._held: list[bytes] = []
+        # Test hook: awaited once an action took effect and before TikTok answers it, to crash
+        # the caller exactly between TikTok's answer and the caller's record of it.
+        self.after_action: Callable[[str], Awaitable[None]] | None = None
 
     # -- checks every Open API request passes, in TikTok's order ---------------------------
 
@@ -237,6 +240,8 @@ class Simulator:
         if order is None:
             return fail(422, 21011001, "Package status does not allow shipping")
         self.notify(1, order)
+        if self.after_action is not None:
+            await self.after_action("ship")
         return ok({})
 
     async def cancel(self, request: Request) -> Response:
