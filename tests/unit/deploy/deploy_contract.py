@@ -123,7 +123,7 @@ SERVICES: dict[str, Service] = {
         ),
     )
 }
-ORDERLENS_SERVICES = ("order-ingest", "status-tracker", "query-api", "exporter")
+ORDERLENS_SERVICES = ("order-ingest", "status-tracker", "query-api", "exporter", "tiktok-connector")
 # orderlens services that use neither Kafka nor MongoDB: the console is a client of query-api.
 WEB_SERVICES = ("console",)
 # Every orderlens service with its /healthz, /readyz and /metrics on its HTTP port.
@@ -136,6 +136,8 @@ TOPIC_DEFAULTS = {
     "TOPIC_EXPORT_COMPLETED": "orders.export-completed",
     "TOPIC_DEAD_LETTER": "orders.dead-letter",
 }
+# Topics of one service only: the connector's verified webhooks (docs/decisions/0093).
+SERVICE_TOPICS = {"TOPIC_TIKTOK_NOTIFICATIONS": "tiktok.notifications"}
 
 # Environment variables the services read (pydantic-settings, no prefix).
 COMMON_ENV = {
@@ -180,6 +182,7 @@ SERVICE_ENV: dict[str, set[str]] = {
     },
     "tiktok-connector": COMMON_ENV
     | {
+        "TOPIC_TIKTOK_NOTIFICATIONS",
         "TIKTOK_APP_KEY",
         "TIKTOK_APP_SECRET",
         "TIKTOK_API_BASE_URL",
@@ -202,6 +205,9 @@ SECRET_ENV = {
     "CONSOLE_OIDC_CLIENT_SECRET",
     "METRICS_TOKEN",
     "CURSOR_SECRET",
+    "TIKTOK_APP_KEY",
+    "TIKTOK_APP_SECRET",
+    "TIKTOK_TOKEN_KEYS",
 }
 EXPORT_DIR = "/var/lib/orderlens/exports"
 DRAIN_SECONDS = 30  # consumers' graceful drain is bounded at 30 s

@@ -21,6 +21,7 @@ from deploy_contract import (
     ORDERLENS_SERVICES,
     REPO_ROOT,
     SERVICE_ENV,
+    SERVICE_TOPICS,
     SERVICES,
     TOPIC_DEFAULTS,
     dockerfile_stages,
@@ -510,7 +511,7 @@ def test_kafka_init_script_runs(tmp_path: Path, services: dict[str, dict[str, An
     assert result.returncode == 0, result.stderr
     calls = log.read_text(encoding="utf-8").splitlines()
     creates = [c.split() for c in calls if "--create" in c]
-    assert len(creates) == len(TOPIC_DEFAULTS)
+    assert len(creates) == len(TOPIC_DEFAULTS) + len(SERVICE_TOPICS)
     created = {}
     for args in creates:
         assert "--if-not-exists" in args
@@ -518,5 +519,5 @@ def test_kafka_init_script_runs(tmp_path: Path, services: dict[str, dict[str, An
         topic = args[args.index("--topic") + 1]
         created[topic] = int(args[args.index("--partitions") + 1])
         assert any(a.startswith("retention.ms=") for a in args)
-    assert set(created) == set(TOPIC_DEFAULTS.values())
+    assert set(created) == set(TOPIC_DEFAULTS.values()) | set(SERVICE_TOPICS.values())
     assert created["orders.created"] == created["orders.status-changed"]

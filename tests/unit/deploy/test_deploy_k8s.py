@@ -32,6 +32,7 @@ from deploy_contract import (
     OVERLAYS,
     SECRET_ENV,
     SERVICE_ENV,
+    SERVICE_TOPICS,
     SERVICES,
     TOPIC_DEFAULTS,
     WEB_SERVICES,
@@ -273,7 +274,7 @@ def test_rendered_overlay_has_everything(
             assert name in kinds.get(kind, set()), f"{overlay}: no {kind} {name}"
     assert kinds["HorizontalPodAutoscaler"] == {"query-api"}
     assert kinds["ScaledObject"] == set(KEDA_SCALED)
-    assert len(kinds["KafkaTopic"]) == 5
+    assert len(kinds["KafkaTopic"]) == len(TOPIC_DEFAULTS) + len(SERVICE_TOPICS)
     assert "orderlens-exports" in kinds["PersistentVolumeClaim"]
     assert kinds["PrometheusRule"] == {"orderlens"}
     assert "orderlens-default-deny" in kinds["NetworkPolicy"]
@@ -418,6 +419,19 @@ def test_configuration_and_secret_references(
     api_ref = api_env["JWT_SECRET"]["valueFrom"]["secretKeyRef"]
     assert (token_ref["name"], token_ref["key"]) == (api_ref["name"], api_ref["key"])
     assert "CONSOLE_SESSION_SECRET" in console_env
+    # The connector's app credentials and token keys come from the Secret, never a ConfigMap.
+    connector = objects(rendered, "Deployment")["tiktok-connector"]
+    connector_env = {e["name"]: e for e in container(connector).get("env") or []}
+    for secret in ("TIKTOK_APP_KEY", "TIKTOK_APP_SECRET", "TIKTOK_TOKEN_KEYS"):
+        ref = connector_env[secret]["valueFrom"]["secretKeyRef"]
+        assert ref["name"].startswith("orderlens-secrets"), secret  # dev: a generated name
+        assert not ref.get("optional"), secret
+    connector_config = config_values(rendered, connector)
+    assert connector_config["OAUTH_REDIRECT_URL"].endswith("/oauth/tiktok/callback")
+    if overlay == "prod":
+        assert connector_config["OAUTH_REDIRECT_URL"].startswith("https://")
+        for url in ("TIKTOK_API_BASE_URL", "TIKTOK_AUTH_BASE_URL", "TIKTOK_AUTHORIZE_URL"):
+            assert connector_config[url].startswith("https://"), url
     console_config = config_values(rendered, console)
     assert console_config["CONSOLE_QUERY_API_URL"] == (
         f"http://query-api:{SERVICES['query-api'].port}"
@@ -547,10 +561,13 @@ def test_kafka_topics_match_the_configuration(
     rendered: tuple[dict[str, Any], ...], overlay: str
 ) -> None:
     config = shared_config(rendered)
+    connector = config_values(rendered, objects(rendered, "Deployment")["tiktok-connector"])
     topics = list(objects(rendered, "KafkaTopic").values())
     names = {t["spec"]["topicName"] for t in topics}
-    assert names == {config[key] for key in TOPIC_DEFAULTS}
-    assert names == set(TOPIC_DEFAULTS.values())
+    assert names == {config[key] for key in TOPIC_DEFAULTS} | {
+        connector[key] for key in SERVICE_TOPICS
+    }
+    assert names == set(TOPIC_DEFAULTS.values()) | set(SERVICE_TOPICS.values())
     for topic in topics:
         spec = topic["spec"]
         assert topic["metadata"]["labels"]["strimzi.io/cluster"] == "orderlens"
@@ -661,6 +678,24 @@ def test_network_policies(rendered: tuple[dict[str, Any], ...], overlay: str) ->
         assert 443 not in _egress_ports(policies, pod_labels(deployments[name])), name
     if overlay == "dev":
         assert 8090 in _egress_ports(policies, tracker), "status-tracker -> carrier-simulator"
+    # The connector: TikTok Shop over HTTPS, its webhooks and OAuth callback from the ingress
+    # controller, exposed by an Ingress with those paths only (not /shops, not /metrics).
+    connector = pod_labels(deployments["tiktok-connector"])
+    assert 443 in _egress_ports(policies, connector), "tiktok-connector -> TikTok Shop"
+    assert any(
+        (f.get("namespaceSelector") or {}).get("matchLabels", {}).get("kubernetes.io/metadata.name")
+        == "ingress-nginx"
+        for rule in _ingress_rules(policies, connector)
+        for f in rule.get("from") or []
+    ), "TikTok's webhooks cannot reach the connector"
+    ingress = objects(rendered, "Ingress")["tiktok-connector"]["spec"]
+    paths = {
+        p["path"]: p["backend"]["service"]
+        for rule in ingress["rules"]
+        for p in rule["http"]["paths"]
+    }
+    assert set(paths) == {"/webhooks/tiktok", "/oauth/tiktok/authorize", "/oauth/tiktok/callback"}
+    assert {s["name"] for s in paths.values()} == {"tiktok-connector"}
     console = pod_labels(deployments["console"])
     api = pod_labels(deployments["query-api"])
     assert SERVICES["query-api"].port in _egress_ports(policies, console), "console -> query-api"
