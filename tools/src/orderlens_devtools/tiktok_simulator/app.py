@@ -39,6 +39,7 @@ class Config:
     duplicate_rate: float = 0.1  # share of webhooks sent twice
     late_rate: float = 0.1  # share held back and sent after later ones
     tick_seconds: float = 0.0  # 0: orders progress only when /_sim/tick is called
+    webhook_senders: int = 1  # webhooks in flight at once (TikTok pushes many in parallel)
 
 
 @dataclass
@@ -406,7 +407,9 @@ def create_app(config: Config, simulator: Simulator | None = None) -> Starlette:
 
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
-        tasks.append(asyncio.create_task(sim.deliver_forever()))
+        tasks.extend(
+            asyncio.create_task(sim.deliver_forever()) for _ in range(config.webhook_senders)
+        )
         if config.tick_seconds > 0:
             tasks.append(asyncio.create_task(sim.tick_forever()))
         yield
