@@ -100,7 +100,7 @@ async def start_connector(env: dict[str, str], log: Any) -> asyncio.subprocess.P
         except httpx.TransportError:
             return False
 
-    await wait_for(up, 60, "the connector answers /healthz")
+    await wait_for(up, 180, "the connector answers /healthz")
     return proc
 
 

@@ -8,6 +8,7 @@ import contextlib
 import json
 import random
 import secrets
+import time
 from collections import Counter
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass, field
@@ -40,6 +41,9 @@ class Config:
     late_rate: float = 0.1  # share held back and sent after later ones
     tick_seconds: float = 0.0  # 0: orders progress only when /_sim/tick is called
     webhook_senders: int = 1  # webhooks in flight at once (TikTok pushes many in parallel)
+    # How long an unanswered webhook is retried. TikTok retries over hours; a restarting
+    # receiver under load can take tens of seconds, which must not lose a notification here.
+    webhook_retry_seconds: float = 300.0
 
 
 @dataclass
@@ -302,7 +306,9 @@ class Simulator:
                 if not self.config.webhook_url:
                     continue
                 signature = webhook_signature(self.config.app_key, self.config.app_secret, body)
-                for attempt in range(8):
+                give_up = time.monotonic() + self.config.webhook_retry_seconds
+                attempt = 0
+                while True:
                     try:
                         answer = await http.post(
                             self.config.webhook_url,
@@ -317,9 +323,11 @@ class Simulator:
                             break
                     except httpx.HTTPError:
                         pass
+                    if time.monotonic() > give_up:
+                        self.stats.webhooks_failed += 1
+                        break
                     await asyncio.sleep(min(5.0, 0.2 * 2**attempt))
-                else:
-                    self.stats.webhooks_failed += 1
+                    attempt += 1
 
     async def tick_forever(self) -> None:
         while True:
