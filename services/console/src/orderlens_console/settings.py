@@ -57,6 +57,13 @@ class ConsoleSettings(BaseSettings):
     oidc_role_claim: str = Field(default="orderlens_role", description="ID token claim: role.")
     oidc_shops_claim: str = Field(default="orderlens_shops", description="ID token claim: shops.")
     oidc_subject_claim: str = Field(default="sub", description="ID token claim: user id.")
+    buyer_stalled_hours: int = Field(
+        default=72,
+        ge=1,
+        le=24 * 366,
+        description="A buyer's parcel on its way with no checkpoint for this long is shown as "
+        "stalled (docs/contract.md §4.4).",
+    )
     log_level: str = Field(
         default="INFO",
         validation_alias=AliasChoices("CONSOLE_LOG_LEVEL", "LOG_LEVEL"),
