@@ -96,6 +96,7 @@ async def console_stack(
     topics: TopicNames,
     unique_id: str,
     export_dir: Path,
+    outbox: Path | None = None,
 ) -> AsyncIterator[Stack]:
     common: dict[str, Any] = {
         "kafka_bootstrap_servers": bootstrap,
@@ -112,8 +113,17 @@ async def console_stack(
         "http_port": 0,
     }
     ingest = IngestApp(IngestSettings(**common, ingest_group_id=f"ingest-{unique_id}"))
-    query_api = create_query_api(QueryApiSettings(**common, query_max_time_ms=120_000))
     api_port, console_port = free_port(), free_port()
+    # Buyer links point at this console's landing page; buyer mail goes to `outbox`.
+    mail = {"mail_outbox_dir": str(outbox)} if outbox is not None else {}
+    query_api = create_query_api(
+        QueryApiSettings(
+            **common,
+            query_max_time_ms=120_000,
+            console_public_url=f"http://localhost:{console_port}",
+            **mail,
+        )
+    )
     exporter = build_exporter(ExporterSettings(**common, export_poll_seconds=0.2), owner="e2e")
     await ingest.start()
     await exporter.start()

@@ -15,8 +15,9 @@
   if (!streamUrl || !window.EventSource || !window.fetch || !window.DOMParser) return;
   var live = document.getElementById("live");
   // query-api streams the event as soon as it is on Kafka; order-ingest may store it a moment
-  // later. So a refresh that still shows the old part is tried again, a few times, spaced out.
-  var RETRIES = [250, 500, 1000, 2000, 4000];
+  // later (seconds, on a busy machine). So a refresh that still shows the old part is tried
+  // again, spaced out, for about half a minute; an event order-ingest ignores ends there.
+  var RETRIES = [250, 500, 1000, 2000, 3000, 4000, 4000, 4000, 4000, 4000, 4000];
   var pending = null;
 
   function part(doc) { return doc.getElementById("live-part"); }
