@@ -158,7 +158,8 @@ SERVICE_ENV: dict[str, set[str]] = {
     },
     "query-api": COMMON_ENV
     | {"JWT_SECRET", "JWT_JWKS_URL", "JWT_JWKS_FILE", "JWT_ALGORITHMS", "EXPORT_DIR"}
-    | {"JWT_AUDIENCE", "JWT_ISSUER", "API_DOCS", "METRICS_TOKEN", "CURSOR_SECRET"},
+    | {"JWT_AUDIENCE", "JWT_ISSUER", "API_DOCS", "METRICS_TOKEN", "CURSOR_SECRET"}
+    | {"CONSOLE_PUBLIC_URL", "BUYER_LINK_SECRET"},
     "exporter": COMMON_ENV
     | {"EXPORT_DIR", "EXPORT_MAX_RUNNING_PER_SHOP", "EXPORT_RETENTION_HOURS"},
     "console": {
@@ -202,6 +203,7 @@ SECRET_ENV = {
     "CONSOLE_OIDC_CLIENT_SECRET",
     "METRICS_TOKEN",
     "CURSOR_SECRET",
+    "BUYER_LINK_SECRET",
 }
 EXPORT_DIR = "/var/lib/orderlens/exports"
 DRAIN_SECONDS = 30  # consumers' graceful drain is bounded at 30 s

@@ -12,12 +12,15 @@ from urllib.parse import urlencode
 from fastapi import APIRouter, Depends, FastAPI, Form, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response, StreamingResponse
 
+from orderlens.signed_links import BUYER_LANDING_PATH
 from orderlens_console import buyer_service
 from orderlens_console.adapters.query_api import ApiError
 from orderlens_console.runtime import Runtime
 from orderlens_console.sessions import BUYER_COOKIE, BuyerSession, csrf_ok
 
 router = APIRouter(prefix="/buyer")
+# Where query-api's buyer links point (decision 0182): the one constant both services read.
+landing = APIRouter()
 # Before a buyer has a session, a double-submit cookie guards the link and sign-in forms.
 FORM_CSRF_COOKIE = "orderlens_buyer_form"
 
@@ -131,7 +134,7 @@ async def buyer_home() -> Response:
     return RedirectResponse("/buyer/orders", status_code=303)
 
 
-@router.get("/open", response_class=HTMLResponse)
+@landing.get(BUYER_LANDING_PATH, response_class=HTMLResponse)
 async def open_page(request: Request, token: str = "") -> Response:
     """Where a buyer link lands. Opening it is a button press (a POST), so a mail scanner that
     fetches the link does not spend a one-time sign-in link."""
@@ -145,11 +148,13 @@ async def open_page(request: Request, token: str = "") -> Response:
             offer_sign_in=True,
         )
     form_token = _form_token(request)
-    response = render(request, "open.html", link_token=token, form_token=form_token)
+    response = render(
+        request, "open.html", link_token=token, form_token=form_token, action=BUYER_LANDING_PATH
+    )
     return _with_form_cookie(request, response, form_token)
 
 
-@router.post("/open")
+@landing.post(BUYER_LANDING_PATH)
 async def open_link(
     request: Request,
     token: Annotated[str, Form(max_length=4_000)],
@@ -280,6 +285,7 @@ async def order_stream(request: Request, session: Buyer, order_id: str) -> Respo
 
 def install(app: FastAPI) -> None:
     """The buyer routes and their two redirects/refusals (the seller's lead elsewhere)."""
+    app.include_router(landing)
     app.include_router(router)
 
     @app.exception_handler(BuyerNotSignedIn)
