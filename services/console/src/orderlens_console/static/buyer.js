@@ -19,8 +19,10 @@
   // again, spaced out, for about half a minute; an event order-ingest ignores ends there.
   var RETRIES = [250, 500, 1000, 2000, 3000, 4000, 4000, 4000, 4000, 4000, 4000];
   var pending = null;
-
   function part(doc) { return doc.getElementById("live-part"); }
+  // What the server last sent, before this script marked anything new: the next fetch is
+  // compared with it, not with the marked-up page.
+  var shown = part(document) ? part(document).innerHTML : "";
 
   function refresh(attempt) {
     fetch(window.location.pathname, { headers: { "Accept": "text/html" }, credentials: "same-origin" })
@@ -32,12 +34,13 @@
         var fresh = part(new DOMParser().parseFromString(html, "text/html"));
         var current = part(document);
         if (!fresh || !current) return;
-        if (fresh.innerHTML === current.innerHTML) {
+        if (fresh.innerHTML === shown) {
           if (attempt < RETRIES.length) pending = setTimeout(function () { refresh(attempt + 1); }, RETRIES[attempt]);
           return;
         }
         var known = {};
         current.querySelectorAll("li.checkpoint time").forEach(function (t) { known[t.dateTime + "|" + t.parentNode.textContent] = true; });
+        shown = fresh.innerHTML;
         current.replaceWith(fresh);
         var added = 0;
         fresh.querySelectorAll("li.checkpoint").forEach(function (li) {
