@@ -213,6 +213,14 @@ async def request_mailed_link(page: Page, stack: Stack, outbox: Path, email: str
     return link_in((await asyncio.to_thread(mails_to, outbox, email))[-1])
 
 
+async def fits(page: Page) -> bool:
+    """Nothing sticks out sideways: the page scrolls only down (the tabs scroll inside)."""
+    width: bool = await page.evaluate(
+        "document.documentElement.scrollWidth <= document.documentElement.clientWidth"
+    )
+    return width
+
+
 async def tab_counts(page: Page) -> dict[str, tuple[str, int]]:
     shown: dict[str, tuple[str, int]] = {}
     for link in await page.locator("nav.tabs a[data-tab]").all():
@@ -279,6 +287,7 @@ async def test_a_buyer_follows_an_in_transit_order_from_the_mailed_link(
     for seller_path in ("/orders", "/analysis", "/exports"):
         await expect(page.locator(f"a[href='{seller_path}']")).to_have_count(0)
     await page.screenshot(path=shot("orders-phone"), full_page=True)
+    assert await fits(page), "the order center is wider than a phone"
 
     # The keyboard reaches the In transit tab and opens it.
     in_transit_tab = page.locator("nav.tabs a[data-tab='in_transit']")
@@ -306,10 +315,14 @@ async def test_a_buyer_follows_an_in_transit_order_from_the_mailed_link(
     for seller_only in ("Risk", "Seller note", "history"):
         assert seller_only not in content
     await page.screenshot(path=shot("order-phone"), full_page=True)
+    assert await fits(page), "the order page is wider than a phone"
     wide = await context.new_page()
     await wide.set_viewport_size(DESKTOP)  # type: ignore[arg-type]
     await wide.goto(page.url)
     await wide.screenshot(path=shot("order-desktop"), full_page=True)
+    await wide.goto(f"{stack.console_url}/buyer/orders")
+    assert await tab_counts(wide) == expected
+    await wide.screenshot(path=shot("orders-desktop"), full_page=True)
     await wide.close()
 
     # The seed's last checkpoint is months old: the parcel is stalled, and the page says so.
@@ -375,6 +388,11 @@ async def test_expired_tampered_and_spent_links_are_refused_and_a_sellers_link_o
             await page.get_by_role("button", name="Open my orders").click()
         return (await info.value).status
 
+    incomplete = await page.goto(f"{stack.console_url}/buyer/open")
+    assert incomplete is not None
+    assert incomplete.status == 400
+    await expect(page.get_by_role("alert")).to_contain_text("This link is incomplete")
+
     mailed = await request_mailed_link(page, stack, outbox, buyer.email)
     token = parse_qs(urlparse(mailed).query)["token"][0]
     payload, signature = token.split(".")
@@ -429,4 +447,16 @@ async def test_expired_tampered_and_spent_links_are_refused_and_a_sellers_link_o
     await expect(page.get_by_role("heading", name="Your orders")).to_be_visible()
     shown = await page.locator("li.order").evaluate_all("li => li.map(e => e.dataset.orderId)")
     assert sorted(shown) == sorted(o.order_id for o in buyer.orders)
+
+    # The buyer picks another time zone: every time is shown in it from then on.
+    first = page.locator("li.order").first
+    created = await first.locator("time").first.get_attribute("datetime")
+    assert created is not None
+    await expect(first.locator("time").first).to_have_text(local(created))
+    await page.get_by_label("Time zone of the times shown").fill("Europe/Berlin")
+    await page.get_by_role("button", name="Change time zone").click()
+    berlin = datetime.fromisoformat(created).astimezone(ZoneInfo("Europe/Berlin"))
+    await expect(first.locator("time").first).to_have_text(
+        f"{berlin:%d %b %Y, %H:%M} {berlin.tzname()}"
+    )
     await context.close()
