@@ -114,6 +114,16 @@ SERVICES: dict[str, Service] = {
             ("TOPIC_TIKTOK_NOTIFICATIONS", "TOPIC_STATUS_CHANGED"),
         ),
         Service(
+            "notifier",
+            8086,
+            SERVICE_DOCKERFILE,
+            "orderlens-notifier",
+            "services/notifier",
+            "orderlens-notifier",
+            "orderlens-notifier",
+            ("TOPIC_ORDERS_CREATED", "TOPIC_STATUS_CHANGED", "TOPIC_EXPORT_COMPLETED"),
+        ),
+        Service(
             "carrier-simulator",
             8090,
             "deploy/docker/carrier-simulator.Dockerfile",
@@ -123,7 +133,7 @@ SERVICES: dict[str, Service] = {
         ),
     )
 }
-ORDERLENS_SERVICES = ("order-ingest", "status-tracker", "query-api", "exporter")
+ORDERLENS_SERVICES = ("order-ingest", "status-tracker", "query-api", "exporter", "notifier")
 # orderlens services that use neither Kafka nor MongoDB: the console is a client of query-api.
 WEB_SERVICES = ("console",)
 # Every orderlens service with its /healthz, /readyz and /metrics on its HTTP port.
@@ -158,7 +168,8 @@ SERVICE_ENV: dict[str, set[str]] = {
     },
     "query-api": COMMON_ENV
     | {"JWT_SECRET", "JWT_JWKS_URL", "JWT_JWKS_FILE", "JWT_ALGORITHMS", "EXPORT_DIR"}
-    | {"JWT_AUDIENCE", "JWT_ISSUER", "API_DOCS", "METRICS_TOKEN", "CURSOR_SECRET"},
+    | {"JWT_AUDIENCE", "JWT_ISSUER", "API_DOCS", "METRICS_TOKEN", "CURSOR_SECRET"}
+    | {"MAIL_OUTBOX_DIR"},
     "exporter": COMMON_ENV
     | {"EXPORT_DIR", "EXPORT_MAX_RUNNING_PER_SHOP", "EXPORT_RETENTION_HOURS"},
     "console": {
@@ -188,6 +199,7 @@ SERVICE_ENV: dict[str, set[str]] = {
         "OAUTH_REDIRECT_URL",
         "TIKTOK_TOKEN_KEYS",
     },
+    "notifier": COMMON_ENV | {"MAIL_OUTBOX_DIR", "BUYER_PAGES_URL"},
     "carrier-simulator": {"HTTP_PORT", "LOG_LEVEL"},
 }
 ALL_ENV = set().union(*SERVICE_ENV.values())
@@ -248,6 +260,8 @@ CONTRACT_METRICS: dict[str, Metric] = {
     "orderlens_tiktok_backfill_lag_seconds": _m("gauge", "shop_id"),
     "orderlens_tiktok_shop_connected": _m("gauge", "shop_id"),
     "orderlens_tiktok_actions_total": _m("counter", "result"),
+    "orderlens_notifier_inbox_items_total": _m("counter", "kind"),
+    "orderlens_notifier_mails_total": _m("counter", "kind", "outcome"),
 }
 # Labels Prometheus attaches to every scraped series (target labels), usable in any query.
 TARGET_LABELS = frozenset({"job", "instance", "namespace", "pod", "container", "endpoint"})
