@@ -162,3 +162,28 @@ class QueryApi:
         """One of GET /v1/stats/{sales,top-products,regions,delivery}."""
         result: dict[str, Any] = await self._call("GET", f"/v1/stats/{name}", token, params=params)
         return result
+
+    # -- the inbox and notification preferences (docs/contract.md §5.7) -------------------------
+
+    async def inbox(self, token: str, params: Params) -> dict[str, Any]:
+        result: dict[str, Any] = await self._call("GET", "/v1/inbox", token, params=params)
+        return result
+
+    async def mark_inbox(self, token: str, item_id: str, read: bool) -> dict[str, Any]:
+        path = f"/v1/inbox/{item_id}/{'read' if read else 'unread'}"
+        result: dict[str, Any] = await self._call("POST", path, token)
+        return result
+
+    async def inbox_read_all(self, token: str) -> dict[str, Any]:
+        result: dict[str, Any] = await self._call("POST", "/v1/inbox/read-all", token)
+        return result
+
+    async def preferences(self, token: str) -> dict[str, Any]:
+        result: dict[str, Any] = await self._call("GET", "/v1/me/notification-preferences", token)
+        return result
+
+    async def put_preferences(self, token: str, body: dict[str, Any]) -> dict[str, Any]:
+        result: dict[str, Any] = await self._call(
+            "PUT", "/v1/me/notification-preferences", token, json=body
+        )
+        return result
