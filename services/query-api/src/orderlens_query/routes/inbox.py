@@ -73,7 +73,7 @@ async def get_inbox(
     "/read-all",
     response_model=MarkedAll,
     summary="Mark every item you can see read",
-    responses=problem_responses(401, 403, 503),
+    responses=problem_responses(400, 401, 403, 503),
     dependencies=[Depends(only_params())],
 )
 async def post_read_all(principal: ReadOrders, items: Store) -> MarkedAll:

@@ -28,7 +28,7 @@ Store = Annotated[PreferencesStore, Depends(store)]
     "",
     response_model=NotificationPreferences,
     summary="Your notification preferences (every kind on until you switch it off)",
-    responses=problem_responses(401, 503),
+    responses=problem_responses(400, 401, 403, 503),
     dependencies=[Depends(only_params())],
 )
 async def get_mine(principal: CurrentPrincipal, prefs: Store) -> NotificationPreferences:
@@ -40,7 +40,7 @@ async def get_mine(principal: CurrentPrincipal, prefs: Store) -> NotificationPre
     response_model=NotificationPreferences,
     summary="Replace your notification preferences",
     description="A kind left out is on. Applies to events from now on; earlier items stay.",
-    responses=problem_responses(400, 401, 503),
+    responses=problem_responses(400, 401, 403, 503),
     dependencies=[Depends(only_params())],
 )
 async def put_mine(
