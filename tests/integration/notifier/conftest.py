@@ -107,8 +107,9 @@ def status_event(
     tracking: str | None = None,
     message: str | None = None,
     source: StatusSource = StatusSource.CARRIER,
+    at: datetime | None = None,
 ) -> CloudEvent[StatusChanged]:
-    at = datetime.now(UTC)
+    at = at or datetime.now(UTC)
     package = None
     if tracking is not None:
         package = PackageUpdate(

@@ -7,7 +7,7 @@ from __future__ import annotations
 import re
 import uuid
 from collections import Counter
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 from conftest import (
     BUYER_PAGES,
@@ -186,3 +186,30 @@ async def test_preferences_switch_a_kind_off(stack: Stack) -> None:
     await stack.wait_item(other_user, "new_order", quiet_order)
     assert await stack.items(muted_user, kind="new_order", order_id=quiet_order) == []
     assert not any("was delivered" in str(m["Subject"]) for m in stack.mails(quiet_address))
+
+
+async def test_a_parcel_without_news_for_days_is_reported_stalled(stack: Stack) -> None:
+    order_id = new_order_id()
+    quiet_since = datetime.now(UTC) - timedelta(hours=100)
+    await stack.publish(
+        order_event(order_id, status="AWAITING_COLLECTION"),
+        status_event(order_id, tracking="IN_TRANSIT", at=quiet_since),
+    )
+
+    async def in_transit() -> bool:
+        doc = await stack.db.orders.find_one({"_id": order_id}, {"status": 1})
+        return doc is not None and doc["status"] == "IN_TRANSIT"
+
+    await wait_for(in_transit, 30, "order-ingest's in-transit order")
+    # The sweep uses GET /v1/orders' own `stalled_hours` filter: 72 h without a checkpoint.
+    await stack.restart_notifier(stalled_sweep_seconds=0.2, stalled_hours=72)
+    seller = token("cs-1", Role.CUSTOMER_SERVICE)
+    await stack.wait_item(seller, "parcel_stalled", order_id)
+    [item] = await stack.items(seller, kind="parcel_stalled", order_id=order_id)
+    assert item["title"] == "Parcel stalled"
+    listed = await stack.api.get(
+        "/v1/orders",
+        params={"stalled_hours": "72"},
+        headers={"Authorization": f"Bearer {seller}"},
+    )
+    assert order_id in {o["id"] for o in listed.json()["items"]}
