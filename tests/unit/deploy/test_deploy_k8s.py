@@ -585,11 +585,30 @@ def test_exports_volume(rendered: tuple[dict[str, Any], ...], overlay: str) -> N
         spec = pod_spec(deployments[name])
         volumes = {v["name"]: v for v in spec["volumes"]}
         mounts = {m["name"]: m for m in container(deployments[name])["volumeMounts"]}
-        (claim,) = [n for n, v in volumes.items() if "persistentVolumeClaim" in v]
-        assert volumes[claim]["persistentVolumeClaim"]["claimName"] == "orderlens-exports"
+        (claim,) = [n for n, v in volumes.items() if _claim(v) == "orderlens-exports"]
         assert mounts[claim]["mountPath"] == EXPORT_DIR
         assert bool(mounts[claim].get("readOnly")) is read_only, name
         assert config_values(rendered, deployments[name])["EXPORT_DIR"] == EXPORT_DIR
+
+
+def _claim(volume: dict[str, Any]) -> str | None:
+    claim: str | None = (volume.get("persistentVolumeClaim") or {}).get("claimName")
+    return claim
+
+
+def test_mail_outbox_volume(rendered: tuple[dict[str, Any], ...], overlay: str) -> None:
+    """The notifier and query-api write the same outbox (decision 0186)."""
+    pvc = objects(rendered, "PersistentVolumeClaim")["orderlens-mail-outbox"]["spec"]
+    if overlay == "prod":
+        assert pvc["accessModes"] == ["ReadWriteMany"]
+    deployments = objects(rendered, "Deployment")
+    for name in ("notifier", "query-api"):
+        volumes = {v["name"]: v for v in pod_spec(deployments[name])["volumes"]}
+        mounts = {m["name"]: m for m in container(deployments[name])["volumeMounts"]}
+        (claim,) = [n for n, v in volumes.items() if _claim(v) == "orderlens-mail-outbox"]
+        directory = config_values(rendered, deployments[name])["MAIL_OUTBOX_DIR"]
+        assert mounts[claim]["mountPath"] == directory, name
+        assert not mounts[claim].get("readOnly"), name
 
 
 def _policy_applies(policy: dict[str, Any], labels: dict[str, str]) -> bool:
