@@ -37,6 +37,8 @@ from orderlens.events import (
 from orderlens.roles import SELLER_ROLES, Permission, Role, has_permission
 
 INBOX_COLLECTION = "inbox_items"
+# A carrier's message or an export error is shown as it came, up to this length.
+MAX_DETAIL = 500
 PREFERENCES_COLLECTION = "notification_preferences"
 
 
@@ -227,7 +229,7 @@ class InboxNotice:
             recipient=self.recipient,
             hidden_for=sorted(hidden_for),
             title=INBOX_TITLES[self.kind],
-            detail=self.detail,
+            detail=self.detail[:MAX_DETAIL] if self.detail else None,
             order_id=self.order_id,
             export_id=self.export_id,
             event_id=self.event_id,
@@ -437,6 +439,6 @@ def mail_text(notice: MailNotice, order_url: str) -> tuple[str, str]:
     subject = MAIL_SUBJECTS[notice.kind].format(order_id=notice.order_id)
     lines = [MAIL_LINES[notice.kind].format(order_id=notice.order_id)]
     if notice.detail:
-        lines.append(f"The carrier says: {notice.detail}")
+        lines.append(f"The carrier says: {notice.detail[:MAX_DETAIL]}")
     lines += ["", f"Follow your order here: {order_url}", ""]
     return subject, "\n".join(lines)

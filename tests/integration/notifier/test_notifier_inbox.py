@@ -9,7 +9,7 @@ import uuid
 from collections import Counter
 from datetime import UTC, datetime, timedelta
 
-from conftest import (
+from ntf_support import (
     BUYER_PAGES,
     OTHER_SHOP,
     SHOP,

@@ -8,7 +8,7 @@ import uuid
 from collections.abc import AsyncIterator
 
 import pytest_asyncio
-from conftest import SHOP, Stack, new_order_id, order_event, token
+from ntf_support import SHOP, Stack, new_order_id, order_event, token
 
 from orderlens.roles import Role
 from orderlens_devtools.carrier_simulator import RunningSimulator, SimulatorConfig, running

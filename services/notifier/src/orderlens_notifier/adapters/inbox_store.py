@@ -41,9 +41,9 @@ class InboxStore:
     async def add(self, item: InboxItem) -> bool:
         """Write the item unless it exists: True when this call wrote it. `$setOnInsert` only,
         so a redelivered event changes nothing, not even what query-api wrote (`read_by`)."""
-        result = await self._items.update_one(
-            {"_id": item.id}, {"$setOnInsert": item.to_document()}, upsert=True
-        )
+        doc = item.to_document()
+        del doc["_id"]  # the filter's, on insert
+        result = await self._items.update_one({"_id": item.id}, {"$setOnInsert": doc}, upsert=True)
         return result.upserted_id is not None
 
 
