@@ -18,6 +18,7 @@ SERVICES = {
     "order-ingest": ("orderlens_ingest", "MongoDB not reachable at start-up"),
     "status-tracker": ("orderlens_tracker", "could not create the tracking_jobs indexes"),
     "exporter": ("orderlens_exporter", ""),
+    "notifier": ("orderlens_notifier", "MongoDB not reachable at start-up"),
 }
 
 

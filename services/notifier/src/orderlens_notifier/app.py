@@ -45,14 +45,27 @@ class NotifierApp:
         return self.health.port
 
     async def start(self) -> None:
-        db = database(self.client, self.settings.mongodb_database)
-        await InboxStore(db).ensure_indexes()
-        await PreferencesReader(db).ensure_indexes()
-        await MailLog(db).ensure_indexes()
         await self.health.start()
+        await self._ensure_indexes()
         await self.broker.start()
         self._sweeper = asyncio.create_task(self._sweep_forever())
         log.info("notifier started")
+
+    async def _ensure_indexes(self) -> None:
+        """Retry until MongoDB answers: a notifier started before its database waits for it
+        (and a SIGTERM meanwhile still stops it, orderlens.lifecycle)."""
+        db = database(self.client, self.settings.mongodb_database)
+        delay = 0.5
+        while True:
+            try:
+                await InboxStore(db).ensure_indexes()
+                await PreferencesReader(db).ensure_indexes()
+                await MailLog(db).ensure_indexes()
+                return
+            except Exception as exc:
+                log.warning("MongoDB not reachable at start-up (%s); retrying", type(exc).__name__)
+                await asyncio.sleep(delay)
+                delay = min(delay * 2, 5.0)
 
     async def stop(self) -> None:
         for consumer in self.consumers:
