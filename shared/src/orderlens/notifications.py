@@ -37,6 +37,9 @@ from orderlens.events import (
 from orderlens.roles import SELLER_ROLES, Permission, Role, has_permission
 
 INBOX_COLLECTION = "inbox_items"
+# Items (and the notifier's mail log) are kept this long, then MongoDB's TTL removes them: an
+# inbox is for what needs attention now, not an archive (decision 0185).
+RETENTION = timedelta(days=90)
 # A carrier's message or an export error is shown as it came, up to this length.
 MAX_DETAIL = 500
 PREFERENCES_COLLECTION = "notification_preferences"

@@ -13,6 +13,7 @@ from orderlens.mongo import Document
 from orderlens.notifications import (
     INBOX_COLLECTION,
     PREFERENCES_COLLECTION,
+    RETENTION,
     InboxItem,
     InboxKind,
     MailKind,
@@ -22,6 +23,11 @@ INBOX_INDEXES = [
     IndexModel(
         [("shops", ASCENDING), ("created_at", DESCENDING), ("_id", DESCENDING)],
         name="shops_created",
+    ),
+    IndexModel(
+        [("created_at", ASCENDING)],
+        name="created_ttl",
+        expireAfterSeconds=int(RETENTION.total_seconds()),
     ),
 ]
 # Two separate indexes: MongoDB cannot index two array fields in one.

@@ -16,12 +16,19 @@ from pymongo.errors import DuplicateKeyError
 
 from orderlens.indexes import create_missing_indexes
 from orderlens.mongo import Document
-from orderlens.notifications import MailKind, MailNotice
+from orderlens.notifications import RETENTION, MailKind, MailNotice
 
 CONTACTS_COLLECTION = "notifier_contacts"
 MAILS_COLLECTION = "notifier_mails"
 
-MAIL_INDEXES = [IndexModel([("order_id", ASCENDING)], name="order_id")]
+MAIL_INDEXES = [
+    IndexModel([("order_id", ASCENDING)], name="order_id"),
+    IndexModel(
+        [("claimed_at", ASCENDING)],
+        name="claimed_ttl",
+        expireAfterSeconds=int(RETENTION.total_seconds()),
+    ),
+]
 
 
 @dataclass(frozen=True)
