@@ -25,8 +25,8 @@ from orderlens_tracker.adapters.base import (
     join_location,
     parse_time,
 )
+from orderlens_tracker.adapters.transport import CarrierUnavailable, Transport
 from orderlens_tracker.domain import TrackingSnapshot
-from orderlens_tracker.transport import CarrierUnavailable, Transport
 
 NOT_REGISTERED = -18019902
 ALREADY_REGISTERED = -18019901

@@ -8,8 +8,8 @@ from typing import Any
 from orderlens.domain.status import TrackingStatus
 from orderlens.events import CheckpointData
 from orderlens_tracker.adapters.base import CarrierRejected, Parcel, TrackResult, parse_time
+from orderlens_tracker.adapters.transport import CarrierUnavailable, Transport
 from orderlens_tracker.domain import TrackingSnapshot
-from orderlens_tracker.transport import CarrierUnavailable, Transport
 
 
 class SimulatorAdapter:
