@@ -15,7 +15,7 @@ co-partitioned topics, see below). Per batch it:
 
 Usage (one instance per topic)::
 
-    async def apply(events: list[Received[Any]]) -> Outcome:
+    async def apply(events: list[Received]) -> Outcome:
         ...  # idempotent, durable writes; raise on failure
         return Outcome(applied=len(events))
 
@@ -36,7 +36,7 @@ Usage (one instance per topic)::
     await runner.drain()           # on SIGTERM: finish the batch in flight, commit, accept no more
     await broker.stop()
 
-The function receives a non-empty `list[Received[Any]]`; it must be idempotent (a batch may be
+The function receives a non-empty `list[Received]`; it must be idempotent (a batch may be
 delivered again after a crash or a rebalance). It may return an `Outcome` (counts for the
 applied/ignored metrics) or None (every event counted as applied). An exception it raises is
 classified by `is_transient`: transient ones are retried forever; any other is retried a few
@@ -67,7 +67,7 @@ from collections import Counter
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from functools import partial
-from typing import Any, Generic, Literal, TypeVar
+from typing import Any, Literal, TypeVar
 
 from aiokafka import AIOKafkaConsumer, ConsumerRecord, TopicPartition
 from aiokafka.coordinator.assignors.range import RangePartitionAssignor
@@ -119,10 +119,10 @@ D = TypeVar("D", bound=BaseModel)
 
 
 @dataclass(frozen=True)
-class Received(Generic[D]):
-    """One valid event and where it came from."""
+class Received:
+    """One valid event and where it came from (`events_of` gives the typed events)."""
 
-    event: CloudEvent[D]
+    event: CloudEvent[Any]
     topic: str
     partition: int
     offset: int
@@ -149,10 +149,10 @@ class Outcome:
             self.per_topic.setdefault(topic, Outcome()).merge(outcome)
 
 
-BatchFunction = Callable[[list[Received[Any]]], Awaitable[Outcome | None]]
+BatchFunction = Callable[[list[Received]], Awaitable[Outcome | None]]
 
 
-def events_of(batch: Sequence[Received[Any]], model: type[D]) -> list[CloudEvent[D]]:
+def events_of(batch: Sequence[Received], model: type[D]) -> list[CloudEvent[D]]:
     """The batch's events whose data is a `model`, in batch order: the one typed dispatch of
     the services' subscribers (a handler then works on `CloudEvent[ExportRequested]`, never on
     `Any`). The subscriber's expected types decide what a batch can hold, so for a one-type
@@ -351,7 +351,7 @@ class BatchConsumer:
         started = time.monotonic()
         for topic, count in Counter(r.topic for r in records).items():
             metrics.MESSAGES_CONSUMED.labels(c.service, topic).inc(count)
-        valid: list[Received[Any]] = []
+        valid: list[Received] = []
         invalid: list[tuple[ConsumerRecord[Any, Any], str]] = []
         for record in records:
             try:
@@ -378,7 +378,7 @@ class BatchConsumer:
     def _expected(self, topic: str) -> EventType | None:
         return self.config.expected_types.get(topic, self.config.expected_type)
 
-    async def _apply(self, events: list[Received[Any]]) -> Outcome:
+    async def _apply(self, events: list[Received]) -> Outcome:
         c = self.config
         failures = 0
         attempt = 0
@@ -400,7 +400,7 @@ class BatchConsumer:
             else:
                 return result if result is not None else Outcome(applied=len(events))
 
-    async def _split(self, events: list[Received[Any]]) -> Outcome:
+    async def _split(self, events: list[Received]) -> Outcome:
         log.warning(
             "batch keeps failing; retrying its %d events one by one",
             len(events),
@@ -411,7 +411,7 @@ class BatchConsumer:
             total.merge(await self._apply([received]))
         return total
 
-    async def _dead_letter_event(self, received: Received[Any], exc: Exception) -> None:
+    async def _dead_letter_event(self, received: Received, exc: Exception) -> None:
         reason = f"processing failed: {type(exc).__name__}: {exc}"
         log.error(
             "dead-lettering an event that cannot be processed",

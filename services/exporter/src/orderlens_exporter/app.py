@@ -20,14 +20,14 @@ from orderlens.kafka import make_broker
 from orderlens.lifecycle import run_until_signalled
 from orderlens.logging import configure_logging
 from orderlens.mongo import Document, make_client, ping
-from orderlens_exporter.handlers import requests_consumer
-from orderlens_exporter.orders_source import ORDERS_COLLECTION, MongoOrderSource
-from orderlens_exporter.publisher import CompletionPublisher
-from orderlens_exporter.repository import ExportRepository
+from orderlens_exporter.adapters.orders_source import ORDERS_COLLECTION, MongoOrderSource
+from orderlens_exporter.adapters.publisher import CompletionPublisher
+from orderlens_exporter.adapters.repository import ExportRepository
+from orderlens_exporter.adapters.slots import ShopSlots
+from orderlens_exporter.entrypoints.consumers import requests_consumer
+from orderlens_exporter.entrypoints.worker import Worker
 from orderlens_exporter.service import ExportConfig, ExportService
 from orderlens_exporter.settings import SERVICE, ExporterSettings
-from orderlens_exporter.slots import ShopSlots
-from orderlens_exporter.worker import Worker
 
 log = logging.getLogger("orderlens.exporter")
 

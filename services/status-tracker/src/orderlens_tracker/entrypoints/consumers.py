@@ -11,7 +11,6 @@ case typed events.
 from __future__ import annotations
 
 from datetime import UTC, datetime
-from typing import Any
 
 from orderlens.consumer import BatchConsumer, BatchConsumerConfig, Outcome, Received, events_of
 from orderlens.events import OrderCreated, StatusChanged
@@ -20,7 +19,7 @@ from orderlens_tracker.settings import SERVICE, TrackerSettings
 
 
 def build_consumer(settings: TrackerSettings, jobs: intake.JobWriter) -> BatchConsumer:
-    async def handle(batch: list[Received[Any]]) -> Outcome:
+    async def handle(batch: list[Received]) -> Outcome:
         return await intake.take_in(
             events_of(batch, OrderCreated), events_of(batch, StatusChanged), jobs, datetime.now(UTC)
         )
