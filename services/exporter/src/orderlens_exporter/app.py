@@ -17,7 +17,7 @@ from orderlens.consumer import BatchConsumer
 from orderlens.filestore import LocalFileStore
 from orderlens.health import HealthServer, kafka_ready
 from orderlens.kafka import make_broker
-from orderlens.lifecycle import run_until_signalled
+from orderlens.lifecycle import run_until_signalled, until_done
 from orderlens.logging import configure_logging
 from orderlens.mongo import Document, make_client, ping
 from orderlens_exporter.adapters.orders_source import ORDERS_COLLECTION, MongoOrderSource
@@ -48,9 +48,9 @@ class Exporter:
     _worker_task: asyncio.Task[None] | None = None
 
     async def start(self) -> None:
-        await self.service.repo.ensure_indexes()
-        await self.service.slots.ensure_indexes()
         await self.health.start()
+        await until_done("create the export indexes", self.service.repo.ensure_indexes)
+        await until_done("create the export slot indexes", self.service.slots.ensure_indexes)
         # The records are the jobs: the worker runs them whether or not Kafka is reachable yet
         # (joining the consumer group can take a session timeout after a crash).
         self._worker_task = asyncio.create_task(self.worker.run_forever())
