@@ -6,7 +6,6 @@ import base64
 import hashlib
 import logging
 import os
-import re
 import shlex
 import shutil
 import subprocess
@@ -18,7 +17,7 @@ from typing import Any, ClassVar
 from orderlens_devtools.devstack import paths, proc
 from orderlens_devtools.devstack.aio import run_sync
 from orderlens_devtools.devstack.errors import DevStackError
-from orderlens_devtools.devstack.server import ServerProcess, fetch_jars
+from orderlens_devtools.devstack.server import JarInstall, ServerProcess, fetch_jars, pom_property
 
 log = logging.getLogger("orderlens_devtools.devstack")
 
@@ -63,23 +62,11 @@ def pom_path() -> Path:
 
 def kafka_version() -> str:
     """The Kafka version named by `deploy/local/kafka/pom.xml`."""
-    match = re.search(r"<kafka\.version>([^<]+)</kafka\.version>", pom_path().read_text())
-    if match is None:
-        raise DevStackError(f"no <kafka.version> in {pom_path()}")
-    return match.group(1).strip()
+    return pom_property(pom_path(), "kafka.version")
 
 
-@dataclass(frozen=True)
-class KafkaInstall:
+class KafkaInstall(JarInstall):
     """Fetched Kafka jars and the java executable to run them with."""
-
-    libs_dir: Path
-    java: str
-    version: str
-
-    @property
-    def classpath(self) -> str:
-        return f"{self.libs_dir}/*"
 
 
 def find_java() -> str:

@@ -17,16 +17,14 @@ import asyncio
 import hashlib
 import logging
 import os
-import re
 import shlex
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, ClassVar
 
 from orderlens_devtools.devstack import paths, proc
-from orderlens_devtools.devstack.errors import DevStackError
 from orderlens_devtools.devstack.kafka import find_java
-from orderlens_devtools.devstack.server import ServerProcess, fetch_jars
+from orderlens_devtools.devstack.server import JarInstall, ServerProcess, fetch_jars, pom_property
 
 log = logging.getLogger("orderlens_devtools.devstack")
 
@@ -54,25 +52,14 @@ def source_dir() -> Path:
 
 def server_version() -> str:
     """The mongo-java-server version named by `deploy/local/mongo/pom.xml`."""
-    pom = (source_dir() / "pom.xml").read_text()
-    match = re.search(r"<mongo-java-server\.version>([^<]+)</", pom)
-    if match is None:
-        raise DevStackError(f"no <mongo-java-server.version> in {source_dir() / 'pom.xml'}")
-    return match.group(1).strip()
+    return pom_property(source_dir() / "pom.xml", "mongo-java-server.version")
 
 
 @dataclass(frozen=True)
-class MongoInstall:
+class MongoInstall(JarInstall):
     """Fetched jars, the launcher source and the java executable to run them with."""
 
-    libs_dir: Path
     launcher: Path
-    java: str
-    version: str
-
-    @property
-    def classpath(self) -> str:
-        return f"{self.libs_dir}/*"
 
 
 def install_dir(cache: Path | None = None) -> Path:

@@ -10,10 +10,12 @@ from __future__ import annotations
 
 import logging
 import os
+import re
 import shutil
 import subprocess
 import time
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, ClassVar
 
@@ -21,6 +23,27 @@ from orderlens_devtools.devstack import proc
 from orderlens_devtools.devstack.errors import DevStackError
 
 log = logging.getLogger("orderlens_devtools.devstack")
+
+
+def pom_property(pom: Path, name: str) -> str:
+    """A `<properties>` value of a pom (the server versions are named there)."""
+    match = re.search(rf"<{re.escape(name)}>([^<]+)</{re.escape(name)}>", pom.read_text())
+    if match is None:
+        raise DevStackError(f"no <{name}> in {pom}")
+    return match.group(1).strip()
+
+
+@dataclass(frozen=True)
+class JarInstall:
+    """Fetched jars and the java executable to run them with."""
+
+    libs_dir: Path
+    java: str
+    version: str
+
+    @property
+    def classpath(self) -> str:
+        return f"{self.libs_dir}/*"
 
 
 def fetch_jars(
