@@ -1,9 +1,9 @@
 """The polling loop: hold shards, poll their due parcels, publish what changed.
 
 Tasks of one replica:
-- the coordinator renews and rebalances the shard leases (`adapters/leases.py`), loads the jobs of shards
-  it gains, forgets those of shards it loses, and re-divides the provider's rate limit by the
-  number of live replicas;
+- the coordinator renews and rebalances the shard leases (`adapters/leases.py`), loads the jobs
+  of shards it gains, forgets those of shards it loses, and re-divides the provider's rate limit
+  by the number of live replicas;
 - the refresher loads jobs the consumer created or stopped in the shards held;
 - `concurrency` workers take batches of due jobs and poll them through the adapter;
 - a gauge task reports jobs due and overdue.
