@@ -17,8 +17,7 @@ from orderlens.consumer import BatchConsumer
 from orderlens.filestore import LocalFileStore
 from orderlens.health import HealthServer, kafka_ready
 from orderlens.kafka import make_broker
-from orderlens.lifecycle import run_until_signalled, until_done
-from orderlens.logging import configure_logging
+from orderlens.lifecycle import until_done
 from orderlens.mongo import Document, make_client, ping
 from orderlens_exporter.adapters.orders_source import ORDERS_COLLECTION, MongoOrderSource
 from orderlens_exporter.adapters.publisher import CompletionPublisher
@@ -109,14 +108,3 @@ def build(settings: ExporterSettings, *, owner: str | None = None) -> Exporter:
         checks={"mongodb": lambda: ping(client), "kafka": lambda: kafka_ready(broker)},
     )
     return Exporter(settings, client, broker, service, worker, consumer, health)
-
-
-async def serve(settings: ExporterSettings) -> None:
-    exporter = build(settings)
-    await run_until_signalled(exporter.start, exporter.stop)
-
-
-def main() -> None:
-    settings = ExporterSettings()
-    configure_logging(SERVICE, settings.log_level, json_lines=settings.log_json)
-    asyncio.run(serve(settings))
