@@ -21,7 +21,7 @@ from orderlens.domain.order import Item, Order, PackageDoc
 from orderlens.events import Granularity
 from orderlens.masking import mask_address, mask_buyer, mask_order
 from orderlens.roles import Role, sees_full_pii
-from orderlens_exporter.export_model import ExportItem, ExportOrder, ExportPackage
+from orderlens_exporter.domain.export_model import ExportItem, ExportOrder, ExportPackage
 
 Cell = str | int | Decimal | datetime | None
 Row = tuple[Cell, ...]

@@ -21,7 +21,7 @@ import xlsxwriter
 from xlsxwriter.format import Format
 from xlsxwriter.worksheet import Worksheet
 
-from orderlens_exporter.rows import Column, Row
+from orderlens_exporter.domain.rows import Column, Row
 
 # Excel's row limit is 1,048,576 including the header row.
 MAX_DATA_ROWS_PER_SHEET = 1_048_575

@@ -1,10 +1,15 @@
-"""Kafka entry point: `orders.export-requested` events become queued export jobs."""
+"""Kafka entry point: `orders.export-requested` events become queued export jobs.
+
+The subscriber turns a batch into one call of `ExportService.accept_all` (with the events typed
+by `orderlens.consumer.events_of`) and wakes the worker loop; `orderlens.consumer.BatchConsumer`
+does the at-least-once work (commits after the writes, dead letters, retries).
+"""
 
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
 
-from orderlens.consumer import BatchConsumer, BatchConsumerConfig, Outcome, Received
+from orderlens.consumer import BatchConsumer, BatchConsumerConfig, Outcome, Received, events_of
 from orderlens.events import EventType, ExportRequested
 from orderlens_exporter.service import ExportService
 from orderlens_exporter.settings import SERVICE, ExporterSettings
@@ -13,15 +18,8 @@ from orderlens_exporter.settings import SERVICE, ExporterSettings
 def requests_handler(
     service: ExportService, wake: Callable[[], None]
 ) -> Callable[[list[Received]], Awaitable[Outcome]]:
-    async def apply(events: list[Received]) -> Outcome:
-        outcome = Outcome()
-        for received in events:
-            data = received.event.data
-            assert isinstance(data, ExportRequested)
-            if await service.accept(data, event_id=received.event.id):
-                outcome.applied += 1
-            else:
-                outcome.ignore("duplicate")
+    async def apply(batch: list[Received]) -> Outcome:
+        outcome = await service.accept_all(events_of(batch, ExportRequested))
         wake()
         return outcome
 

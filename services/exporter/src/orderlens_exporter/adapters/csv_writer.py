@@ -8,17 +8,10 @@ from datetime import datetime
 from decimal import Decimal
 from pathlib import Path
 
-from orderlens_exporter.rows import Cell, Column, Row
+from orderlens_exporter.domain.csv_rows import FORMULA_TRIGGERS, neutralise
+from orderlens_exporter.domain.rows import Cell, Column, Row
 
-# OWASP's list: a spreadsheet reads a cell starting with one of these as a formula (or, for tab
-# and CR, may strip them and then read a formula).
-FORMULA_TRIGGERS = ("=", "+", "-", "@", "\t", "\r")
 _BUFFER = 1024 * 1024
-
-
-def neutralise(text: str) -> str:
-    """Prefix a single quote to text a spreadsheet would evaluate; other text is unchanged."""
-    return "'" + text if text.startswith(FORMULA_TRIGGERS) else text
 
 
 def csv_cell(value: Cell) -> str:

@@ -5,10 +5,13 @@ published (the snapshot) when it changes. Writes are by `_id` (the tracking numb
 depend on a read-then-write being atomic.
 
 Writes of several jobs (`save_many`) are one unordered bulk write (docs/decisions/0085).
+Every write `$set`s named fields, so fields a newer tracker stored survive this one's writes;
+reads ignore them (docs/decisions/0190).
 """
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -22,6 +25,8 @@ from orderlens.domain.status import TrackingStatus
 from orderlens.events import CheckpointData
 from orderlens.indexes import create_missing_indexes
 from orderlens_tracker.domain import Package, TrackingSnapshot, shard_of
+
+log = logging.getLogger("orderlens.tracker.jobs")
 
 JOBS = "tracking_jobs"
 
@@ -166,20 +171,38 @@ def snapshot_document(snapshot: TrackingSnapshot) -> dict[str, Any]:
 
 
 def snapshot_from_document(tracking_number: str, doc: dict[str, Any]) -> TrackingSnapshot:
+    """Fields a newer tracker added (to the snapshot or its checkpoints) are ignored
+    (docs/decisions/0190)."""
     return TrackingSnapshot(
         tracking_number=tracking_number,
         status=TrackingStatus(doc["status"]),
         checkpoints=tuple(
-            CheckpointData.model_validate({**c, "at": _utc(c["at"])})
+            CheckpointData.model_validate({**c, "at": _utc(c["at"])}, extra="ignore")
             for c in doc.get("checkpoints") or []
         ),
         estimated_delivery_at=_utc(doc.get("estimated_delivery_at")),
     )
 
 
+def _readable_snapshot(tracking_number: str, raw: Any) -> TrackingSnapshot | None:
+    """The stored snapshot, or None when this version cannot read it (a status it does not
+    know): the parcel is then polled afresh, instead of the load of its whole shard failing
+    and being retried for ever."""
+    if not isinstance(raw, dict):
+        return None
+    try:
+        return snapshot_from_document(tracking_number, raw)
+    except (ValueError, KeyError, TypeError) as exc:
+        log.warning(
+            "unreadable tracking snapshot, polling afresh: %s",
+            exc,
+            extra={"tracking_number": tracking_number},
+        )
+        return None
+
+
 def job_from_document(doc: dict[str, Any]) -> Job:
     number = str(doc["_id"])
-    raw_snapshot = doc.get("snapshot")
     return Job(
         package=Package(
             tracking_number=number,
@@ -190,9 +213,7 @@ def job_from_document(doc: dict[str, Any]) -> Job:
         ),
         shard=int(doc["shard"]),
         active=bool(doc.get("active", True)),
-        snapshot=snapshot_from_document(number, raw_snapshot)
-        if isinstance(raw_snapshot, dict)
-        else None,
+        snapshot=_readable_snapshot(number, doc.get("snapshot")),
         next_due_at=_utc(doc.get("next_due_at")),
     )
 

@@ -1,9 +1,9 @@
 """The polling loop: hold shards, poll their due parcels, publish what changed.
 
 Tasks of one replica:
-- the coordinator renews and rebalances the shard leases (`leases.py`), loads the jobs of shards
-  it gains, forgets those of shards it loses, and re-divides the provider's rate limit by the
-  number of live replicas;
+- the coordinator renews and rebalances the shard leases (`adapters/leases.py`), loads the jobs
+  of shards it gains, forgets those of shards it loses, and re-divides the provider's rate limit
+  by the number of live replicas;
 - the refresher loads jobs the consumer created or stopped in the shards held;
 - `concurrency` workers take batches of due jobs and poll them through the adapter;
 - a gauge task reports jobs due and overdue.
@@ -21,20 +21,21 @@ import time
 from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from typing import Any, Protocol
+from typing import Protocol
 
 from orderlens.domain.status import TrackingStatus
 from orderlens.events import CloudEvent, StatusChanged
+from orderlens.lifecycle import until_done
 from orderlens_tracker import metrics
 from orderlens_tracker.adapters.base import CarrierAdapter, CarrierRejected, Parcel
-from orderlens_tracker.breaker import BreakerOpen, CircuitBreaker
+from orderlens_tracker.adapters.breaker import BreakerOpen, CircuitBreaker
+from orderlens_tracker.adapters.jobs import Job
+from orderlens_tracker.adapters.leases import Lease, Rebalance
+from orderlens_tracker.adapters.ratelimit import TokenBucket
+from orderlens_tracker.adapters.transport import CarrierUnavailable
 from orderlens_tracker.domain import TrackingSnapshot, diff, next_poll, retry_delay, status_event
-from orderlens_tracker.jobs import Job
-from orderlens_tracker.leases import Lease, Rebalance
-from orderlens_tracker.ratelimit import TokenBucket
-from orderlens_tracker.schedule import Schedule, ScheduledJob
+from orderlens_tracker.services.schedule import Schedule, ScheduledJob
 from orderlens_tracker.settings import TrackerSettings
-from orderlens_tracker.transport import CarrierUnavailable
 
 log = logging.getLogger("orderlens.tracker.poller")
 
@@ -105,7 +106,7 @@ class Poller:
     async def start(self) -> None:
         # Announce this replica one renewal period before taking shards, so that the others
         # lower their share of the rate limit and release shards first.
-        await self._retrying(self.leases.heartbeat)
+        await until_done("announce this replica", self.leases.heartbeat)
         self._tasks = [
             asyncio.create_task(self._coordinator(), name="tracker-coordinator"),
             asyncio.create_task(self._refresher(), name="tracker-refresher"),
@@ -353,15 +354,3 @@ class Poller:
     async def _sleep(self, seconds: float) -> None:
         with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(self._stopping.wait(), seconds)
-
-    async def _retrying(self, action: Callable[[], Awaitable[Any]]) -> None:
-        attempt = 0
-        while True:
-            try:
-                await action()
-                return
-            except Exception as exc:
-                delay = retry_delay(attempt, 0.5, 10.0)
-                log.warning("tracker start-up step failed, retrying in %.1fs: %s", delay, exc)
-                await asyncio.sleep(delay)
-                attempt += 1

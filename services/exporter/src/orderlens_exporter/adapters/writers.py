@@ -7,9 +7,9 @@ from pathlib import Path
 from typing import Protocol
 
 from orderlens.events import ExportFormat
-from orderlens_exporter.csv_writer import CsvExportWriter
-from orderlens_exporter.rows import Column, Row
-from orderlens_exporter.xlsx_writer import MAX_DATA_ROWS_PER_SHEET, XlsxExportWriter
+from orderlens_exporter.adapters.csv_writer import CsvExportWriter
+from orderlens_exporter.adapters.xlsx_writer import MAX_DATA_ROWS_PER_SHEET, XlsxExportWriter
+from orderlens_exporter.domain.rows import Column, Row
 
 
 class ExportWriter(Protocol):

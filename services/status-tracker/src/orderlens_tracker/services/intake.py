@@ -10,11 +10,13 @@
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any, Protocol
+from typing import Protocol
 
+from orderlens.consumer import Outcome
 from orderlens.domain.status import TERMINAL_TRACKING, OrderStatus
 from orderlens.events import CloudEvent, OrderCreated, StatusChanged, StatusSource
 from orderlens_tracker.domain import EVENT_SOURCE, Package
@@ -70,27 +72,30 @@ def packages_of_order(event: CloudEvent[OrderCreated]) -> list[Package]:
     return list(found.values())
 
 
-def read(events: Sequence[CloudEvent[Any]]) -> Intake:
-    """Plan the job changes of a batch, in order."""
+def read(
+    created: Sequence[CloudEvent[OrderCreated]] = (),
+    changes: Sequence[CloudEvent[StatusChanged]] = (),
+) -> Intake:
+    """Plan the job changes of a batch. The plan does not depend on the order of the events
+    within the batch: `apply` tracks first and stops after, and a stopped job is never
+    re-activated, so a cancellation wins over a shipment of the same batch."""
     intake = Intake()
-    for event in events:
-        data = event.data
-        if isinstance(data, OrderCreated):
-            if data.order.status in _FINISHED:
-                intake.stop_orders[data.order.id] = f"order {data.order.status.value}"
-                continue
-            packages = packages_of_order(event)
-            intake.track.extend(packages)
-            if not packages:
-                intake.ignored.append("no_tracking_number")
-        elif isinstance(data, StatusChanged):
-            _read_status_change(event, data, intake)
-        else:
-            intake.ignored.append("other_event_type")
+    for event in created:
+        order = event.data.order
+        if order.status in _FINISHED:
+            intake.stop_orders[order.id] = f"order {order.status.value}"
+            continue
+        packages = packages_of_order(event)
+        intake.track.extend(packages)
+        if not packages:
+            intake.ignored.append("no_tracking_number")
+    for change in changes:
+        _read_status_change(change, intake)
     return intake
 
 
-def _read_status_change(event: CloudEvent[Any], data: StatusChanged, intake: Intake) -> None:
+def _read_status_change(event: CloudEvent[StatusChanged], intake: Intake) -> None:
+    data = event.data
     if event.source == EVENT_SOURCE:
         intake.ignored.append("own_event")
         return
@@ -130,3 +135,17 @@ async def apply(intake: Intake, jobs: JobWriter, now: datetime) -> int:
     for number, reason in intake.stop_packages.items():
         await jobs.stop(number, reason, now)
     return len(intake.track) + len(intake.stop_orders) + len(intake.stop_packages)
+
+
+async def take_in(
+    created: Sequence[CloudEvent[OrderCreated]],
+    changes: Sequence[CloudEvent[StatusChanged]],
+    jobs: JobWriter,
+    now: datetime,
+) -> Outcome:
+    """The use case of one batch of order events: plan, carry out, count for the metrics."""
+    plan = read(created, changes)
+    await apply(plan, jobs, now)
+    return Outcome(
+        applied=len(created) + len(changes) - len(plan.ignored), ignored=Counter(plan.ignored)
+    )

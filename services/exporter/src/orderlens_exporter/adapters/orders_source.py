@@ -7,7 +7,7 @@ from collections.abc import AsyncGenerator
 from pymongo.asynchronous.collection import AsyncCollection
 
 from orderlens.mongo import Document
-from orderlens_exporter.export_model import EXPORT_PROJECTION
+from orderlens_exporter.domain.export_model import EXPORT_PROJECTION
 
 ORDERS_COLLECTION = "orders"
 

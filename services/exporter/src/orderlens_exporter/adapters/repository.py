@@ -9,10 +9,14 @@ shop-slot acquisition before the claim, so two workers never take slots for one 
 
 from __future__ import annotations
 
+import logging
 import re
+from collections.abc import AsyncIterator
 from datetime import datetime, timedelta
 
+from pydantic import ValidationError
 from pymongo import ASCENDING, IndexModel, ReturnDocument
+from pymongo.asynchronous.cursor import AsyncCursor
 from pymongo.asynchronous.database import AsyncDatabase
 from pymongo.errors import DuplicateKeyError
 
@@ -20,6 +24,8 @@ from orderlens.domain.export import EXPORTS_COLLECTION, ExportRecord, ExportStat
 from orderlens.filestore import StoredFile
 from orderlens.indexes import create_missing_indexes
 from orderlens.mongo import Document
+
+log = logging.getLogger("orderlens.exporter")
 
 CLAIMS_COLLECTION = "export_claims"
 
@@ -62,7 +68,7 @@ class ExportRepository:
             ]
         }
         cursor = self._exports.find(query, sort=[("created_at", ASCENDING)], limit=limit)
-        return [ExportRecord.from_document(doc) async for doc in cursor]
+        return [record async for record in _readable(cursor)]
 
     async def start(
         self, seen: ExportRecord, *, owner: str, now: datetime, lease: timedelta
@@ -254,7 +260,7 @@ class ExportRepository:
             },
             limit=limit,
         )
-        return [ExportRecord.from_document(doc) async for doc in cursor]
+        return [record async for record in _readable(cursor)]
 
     async def mark_published(self, record: ExportRecord) -> None:
         await self._exports.update_one(
@@ -271,7 +277,7 @@ class ExportRepository:
             },
             limit=limit,
         )
-        return [ExportRecord.from_document(doc) async for doc in cursor]
+        return [record async for record in _readable(cursor)]
 
     async def mark_file_deleted(self, record: ExportRecord, now: datetime) -> None:
         await self._exports.update_one(
@@ -287,3 +293,19 @@ class ExportRepository:
 
     async def count_running(self) -> int:
         return await self._exports.count_documents({"status": ExportStatus.RUNNING.value})
+
+
+async def _readable(cursor: AsyncCursor[Document]) -> AsyncIterator[ExportRecord]:
+    """The records of `cursor` this version can read. Unknown fields are ignored already
+    (`ExportRecord`); a record it cannot read at all (a format it does not know) is passed over
+    and left as it is for a version that can, instead of failing every pass of the worker loop
+    (docs/decisions/0190)."""
+    async for doc in cursor:
+        try:
+            yield ExportRecord.from_document(doc)
+        except ValidationError as exc:
+            log.warning(
+                "passing over an export record this version cannot read: %s",
+                exc.errors()[0].get("msg") if exc.errors() else exc,
+                extra={"export_id": doc.get("_id")},
+            )

@@ -20,10 +20,19 @@ from orderlens.domain.status import OrderStatus, ReturnStatus, TrackingStatus
 from orderlens.events import Granularity
 from orderlens.masking import mask_email, mask_name, mask_phone, mask_postal_code
 from orderlens.roles import Role, sees_full_pii
-from orderlens_exporter.csv_writer import FORMULA_TRIGGERS, neutralise
-from orderlens_exporter.export_model import ExportItem, ExportOrder, ExportPackage
+from orderlens_exporter.domain.export_model import ExportItem, ExportOrder, ExportPackage
 
 TextRow = list[str]
+
+# OWASP's list: a spreadsheet reads a cell starting with one of these as a formula (or, for tab
+# and CR, may strip them and then read a formula).
+FORMULA_TRIGGERS = ("=", "+", "-", "@", "\t", "\r")
+
+
+def neutralise(text: str) -> str:
+    """Prefix a single quote to text a spreadsheet would evaluate; other text is unchanged."""
+    return "'" + text if text.startswith(FORMULA_TRIGGERS) else text
+
 
 # Status cells by value (a StrEnum member is looked up as its value). The values are fixed
 # words, but go through `neutralise` anyway so that this stays right if a vocabulary grows.

@@ -22,8 +22,8 @@ from typing import Any
 import httpx
 
 from orderlens_tracker import metrics
-from orderlens_tracker.breaker import BreakerOpen, CircuitBreaker
-from orderlens_tracker.ratelimit import TokenBucket
+from orderlens_tracker.adapters.breaker import BreakerOpen, CircuitBreaker
+from orderlens_tracker.adapters.ratelimit import TokenBucket
 
 log = logging.getLogger("orderlens.tracker.transport")
 
