@@ -21,8 +21,10 @@ from console_stack import (
     SEED,
     Stack,
     console_stack,
+    idp_claims,
     publish,
     publish_created,
+    token,
 )
 from playwright.async_api import Browser, Page, async_playwright, expect
 
@@ -51,6 +53,27 @@ async def stack(
         topic_names,
         unique_id,
         tmp_path / "exports",
+    ) as running:
+        yield running
+
+
+@pytest_asyncio.fixture
+async def prod_stack(
+    kafka_bootstrap_servers: str,
+    mongodb_uri: str,
+    mongo_db_name: str,
+    topic_names: TopicNames,
+    unique_id: str,
+    tmp_path: Path,
+) -> AsyncIterator[Stack]:
+    async with console_stack(
+        kafka_bootstrap_servers,
+        mongodb_uri,
+        mongo_db_name,
+        topic_names,
+        unique_id,
+        tmp_path / "exports",
+        production=True,
     ) as running:
         yield running
 
@@ -369,3 +392,34 @@ async def test_orders_page_fits_a_phone_and_is_keyboard_navigable(
     focused = await page.evaluate("document.activeElement.closest('main') !== null")
     assert focused, "after skipping, the next Tab lands in the page's content"
     await page.screenshot(path=shot("orders-phone"), full_page=True)
+
+
+async def test_in_production_an_oidc_user_loads_orders_with_the_consoles_own_token(
+    prod_stack: Stack, browser: Browser
+) -> None:
+    """query-api as in deploy/k8s/overlays/prod: RS256/ES256 only, from the identity provider's
+    JWKS and the console's (JWT_TRUSTED_ISSUERS), no shared secret (docs/decisions/0150)."""
+    assert prod_stack.idp is not None
+    async with httpx.AsyncClient(base_url=prod_stack.api_url, timeout=30) as client:
+        refused = await client.get(
+            "/v1/orders", headers={"Authorization": f"Bearer {token(Role.ADMIN)}"}
+        )
+        assert refused.status_code == 401, "a token signed with the local secret is refused"
+    prod_stack.idp.claims = idp_claims(Role.OPERATIONS)
+    page = await browser.new_page(viewport={"width": 1280, "height": 900})
+    await page.goto(f"{prod_stack.console_url}/signin")
+    await expect(page.locator("button[data-role]")).to_have_count(0)  # no demo sign-in
+    await page.get_by_role("link", name="Sign in with your company account").click()
+    await expect(page.get_by_role("heading", name="Orders")).to_be_visible()
+    await expect(page.locator(".who")).to_contain_text("operations")
+    expected = await prod_stack.api_get("/v1/orders", {"view": "to_ship"}, Role.OPERATIONS)
+    assert expected["items"], "the seed has orders to ship"
+    await page.get_by_role("link", name="To ship").click()
+    await expect(page.locator("table.orders")).to_have_attribute("data-view", "to_ship")
+    assert await shown_ids(page) == [o["id"] for o in expected["items"]]
+    # The console never saw an access token from the provider: it called query-api with the
+    # token it signed itself, for a detail page and an action alike.
+    order_id = expected["items"][0]["id"]
+    await page.goto(f"{prod_stack.console_url}/orders/{order_id}")
+    await expect(page.get_by_role("heading", name=re.compile(order_id))).to_be_visible()
+    await page.screenshot(path=shot("orders-production-sign-in"), full_page=True)

@@ -18,6 +18,7 @@ from orderlens_console.entrypoints import http
 from orderlens_console.runtime import Runtime
 from orderlens_console.sessions import SessionCodec
 from orderlens_console.settings import ConsoleSettings
+from orderlens_console.signing import ApiSigner
 
 PACKAGE = Path(__file__).parent
 
@@ -40,6 +41,14 @@ def create_app(settings: ConsoleSettings | None = None) -> FastAPI:
         templates=Jinja2Templates(directory=PACKAGE / "templates"),
         api=QueryApi(settings.query_api_url),
         oidc=oidc,
+        signer=ApiSigner(
+            private_key_pem=(
+                settings.api_signing_key.get_secret_value() if settings.api_signing_key else None
+            ),
+            previous_public_key_pem=settings.api_previous_public_key,
+            issuer=settings.token_issuer,
+            audience=settings.api_token_audience,
+        ),
     )
 
     @asynccontextmanager

@@ -19,12 +19,10 @@ from orderlens.domain.status import BUYER_LABELS, OrderStatus, TrackingStatus, V
 from orderlens.filters import FILTER_PARAMS, PAGING_PARAMS, SortKey
 from orderlens.roles import Action, Permission, Role, has_permission, may_act
 from orderlens.seller_actions import action_error
-from orderlens.tokens import mint_token
 from orderlens_console.adapters.query_api import ApiError, QueryApi
 from orderlens_console.sessions import Session, new_session
 from orderlens_console.settings import ConsoleSettings
 
-API_TOKEN_TTL = timedelta(minutes=10)
 DATE_PRESETS = {
     "today": "Today",
     "24h": "Last 24 h",
@@ -113,18 +111,6 @@ def session_from_claims(settings: ConsoleSettings, claims: Mapping[str, Any]) ->
         raise SignInRefused(f"claim {settings.oidc_shops_claim!r} names no shop")
     name = claims.get("name") or claims.get("email") or sub
     return new_session(sub=sub, name=str(name), role=role, shops=shops)
-
-
-def api_token(settings: ConsoleSettings, session: Session) -> str:
-    """A short-lived query-api token for the session's user (docs/decisions/0101)."""
-    token: str = mint_token(
-        sub=session.sub,
-        role=session.role,
-        shops=session.shops,
-        secret=settings.api_token_secret,
-        ttl=API_TOKEN_TTL,
-    )
-    return token
 
 
 @dataclass(frozen=True)

@@ -114,6 +114,14 @@ async def readyz(request: Request) -> Response:
     )
 
 
+@router.get("/.well-known/jwks.json", include_in_schema=False)
+async def jwks(request: Request) -> Response:
+    # The public keys of the console's query-api tokens; query-api fetches them (decision 0150).
+    return JSONResponse(
+        runtime_of(request).signer.jwks(), headers={"Cache-Control": "public, max-age=300"}
+    )
+
+
 @router.get("/metrics")
 async def metrics() -> Response:
     return Response(generate_latest(), media_type=CONTENT_TYPE_LATEST)
@@ -208,9 +216,7 @@ async def sign_out(session: CsrfChecked) -> Response:
 async def orders(request: Request, session: SignedIn) -> Response:
     runtime = runtime_of(request)
     pairs = list(request.query_params.multi_items())
-    page = await service.orders_page(
-        runtime.api, service.api_token(runtime.settings, session), pairs
-    )
+    page = await service.orders_page(runtime.api, runtime.signer.mint(session), pairs)
     current = dict(pairs)
     base = [(k, v) for k, v in pairs if k not in {"cursor", "view"} and v]
     tab_links = {t["view"]: "/orders?" + urlencode([*base, ("view", t["view"])]) for t in page.tabs}
@@ -248,7 +254,7 @@ async def orders_stream(request: Request, session: SignedIn) -> Response:
     runtime = runtime_of(request)
     body = service.order_stream(
         runtime.api,
-        service.api_token(runtime.settings, session),
+        runtime.signer.mint(session),
         request.headers.get("last-event-id"),
     )
     return StreamingResponse(
@@ -260,9 +266,7 @@ async def orders_stream(request: Request, session: SignedIn) -> Response:
 async def order(request: Request, session: SignedIn, order_id: str) -> Response:
     runtime = runtime_of(request)
     try:
-        detail = await service.order_detail(
-            runtime.api, service.api_token(runtime.settings, session), order_id
-        )
+        detail = await service.order_detail(runtime.api, runtime.signer.mint(session), order_id)
     except ApiError as exc:
         return render(request, "error.html", status_code=exc.status, message=exc.detail)
     return render(
@@ -283,7 +287,7 @@ async def order_action(
     try:
         await service.act(
             runtime.api,
-            service.api_token(runtime.settings, session),
+            runtime.signer.mint(session),
             session,
             order_id,
             action,
@@ -296,9 +300,7 @@ async def order_action(
             f"The order could not be changed: {exc.detail}" if exc.status == 409 else exc.detail
         )
         try:
-            detail = await service.order_detail(
-                runtime.api, service.api_token(runtime.settings, session), order_id
-            )
+            detail = await service.order_detail(runtime.api, runtime.signer.mint(session), order_id)
         except ApiError:
             return render(request, "error.html", status_code=exc.status, message=message)
         return render(
@@ -318,9 +320,7 @@ async def exports_page(request: Request, session: SignedIn) -> Response:
     runtime = runtime_of(request)
     pairs = [(k, v) for k, v in request.query_params.multi_items() if v]
     try:
-        past = await service.exports(
-            runtime.api, service.api_token(runtime.settings, session), session
-        )
+        past = await service.exports(runtime.api, runtime.signer.mint(session), session)
     except service.Forbidden as exc:
         return render(request, "error.html", status_code=403, message=str(exc))
     except ApiError as exc:
@@ -342,7 +342,7 @@ async def create_export(request: Request, session: CsrfChecked) -> Response:
     pairs = [(k, v) for k, v in request.query_params.multi_items() if v]
     try:
         export_id = await service.request_export(
-            runtime.api, service.api_token(runtime.settings, session), session, form, pairs
+            runtime.api, runtime.signer.mint(session), session, form, pairs
         )
     except service.Forbidden as exc:
         return render(request, "error.html", status_code=403, message=str(exc))
@@ -355,9 +355,7 @@ async def create_export(request: Request, session: CsrfChecked) -> Response:
 async def export_page(request: Request, session: SignedIn, export_id: str) -> Response:
     runtime = runtime_of(request)
     try:
-        view = await service.export(
-            runtime.api, service.api_token(runtime.settings, session), session, export_id
-        )
+        view = await service.export(runtime.api, runtime.signer.mint(session), session, export_id)
     except service.Forbidden as exc:
         return render(request, "error.html", status_code=403, message=str(exc))
     except ApiError as exc:
@@ -370,7 +368,7 @@ async def export_download(request: Request, session: SignedIn, export_id: str) -
     runtime = runtime_of(request)
     try:
         headers, body = await service.download(
-            runtime.api, service.api_token(runtime.settings, session), session, export_id
+            runtime.api, runtime.signer.mint(session), session, export_id
         )
     except service.Forbidden as exc:
         return render(request, "error.html", status_code=403, message=str(exc))
@@ -384,9 +382,7 @@ async def analysis_page(request: Request, session: SignedIn) -> Response:
     runtime = runtime_of(request)
     pairs = list(request.query_params.multi_items())
     try:
-        data = await service.analysis(
-            runtime.api, service.api_token(runtime.settings, session), session, pairs
-        )
+        data = await service.analysis(runtime.api, runtime.signer.mint(session), session, pairs)
     except service.Forbidden as exc:
         return render(request, "error.html", status_code=403, message=str(exc))
     except ApiError as exc:
