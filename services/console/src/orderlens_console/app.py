@@ -12,6 +12,7 @@ from fastapi.staticfiles import StaticFiles
 from fastapi.templating import Jinja2Templates
 
 from orderlens.http_metrics import HttpMetrics
+from orderlens_console import formatting
 from orderlens_console.adapters.oidc import OidcProvider
 from orderlens_console.adapters.query_api import QueryApi
 from orderlens_console.entrypoints import http
@@ -35,10 +36,18 @@ def create_app(settings: ConsoleSettings | None = None) -> FastAPI:
         if settings.oidc_issuer
         else None
     )
+    templates = Jinja2Templates(directory=PACKAGE / "templates")
+    templates.env.filters.update(
+        localtime=formatting.localtime,
+        iso=formatting.iso,
+        seller_status=formatting.seller_status,
+        humanize=formatting.humanize,
+    )
+    templates.env.globals["zone_names"] = formatting.ZONE_NAMES
     runtime = Runtime(
         settings=settings,
         codec=SessionCodec(settings.session_secret, settings.session_max_age_seconds),
-        templates=Jinja2Templates(directory=PACKAGE / "templates"),
+        templates=templates,
         api=QueryApi(settings.query_api_url),
         oidc=oidc,
         signer=ApiSigner(

@@ -36,6 +36,7 @@ def _b64(data: bytes) -> str:
 
 def public_jwk(key: PublicKey) -> dict[str, Any]:
     """The key as a JWK with `kid` = its RFC 7638 thumbprint, `alg` and `use`."""
+    required: tuple[str, ...]
     if isinstance(key, ec.EllipticCurvePublicKey):
         if not isinstance(key.curve, ec.SECP256R1):
             raise ValueError("an EC signing key must be on P-256 (ES256)")
