@@ -423,3 +423,144 @@ async def test_in_production_an_oidc_user_loads_orders_with_the_consoles_own_tok
     await page.goto(f"{prod_stack.console_url}/orders/{order_id}")
     await expect(page.get_by_role("heading", name=re.compile(order_id))).to_be_visible()
     await page.screenshot(path=shot("orders-production-sign-in"), full_page=True)
+
+
+BUYER_WORDING = ("Received", "Waiting for delivery", "Returns/Refund")
+
+
+async def test_every_seller_page_uses_the_seller_tabs_and_status_words(
+    stack: Stack, browser: Browser
+) -> None:
+    finished = [
+        o
+        for view in ("delivered", "completed")
+        for o in (await stack.api_get("/v1/orders", {"view": view, "limit": "5"}))["items"]
+    ]
+    assert finished, "the seed has delivered or completed orders (the buyer calls them Received)"
+    page = await sign_in(browser, stack, Role.ADMIN)
+    tabs = page.get_by_role("navigation", name="Status tabs").get_by_role("link")
+    labels = [t.split()[0:-1] for t in await tabs.all_inner_texts()]
+    assert [" ".join(words) for words in labels] == [
+        "Unpaid",
+        "To ship",
+        "Shipped",
+        "Delivered",
+        "Completed",
+        "Cancelled",
+        "Returns",
+    ]
+    seen = []
+    for path in (
+        "/orders",
+        *(f"/orders?view={v}" for v in ("unpaid", "to_ship", "shipped", "delivered", "completed")),
+        *(f"/orders/{o['id']}" for o in finished[:2]),
+        "/exports",
+        "/analysis?from=2026-03-10&to=2026-04-01",
+    ):
+        await page.goto(f"{stack.console_url}{path}")
+        text = await page.locator("main").inner_text()
+        for words in BUYER_WORDING:
+            assert words not in text, f"{path} shows the buyer's wording {words!r}"
+        seen.append(path)
+    order = finished[0]
+    await page.goto(f"{stack.console_url}/orders/{order['id']}")
+    expected = {"DELIVERED": "Delivered", "COMPLETED": "Completed"}[order["status"]]
+    await expect(page.locator("h1 .status")).to_have_text(expected)
+    await page.goto(f"{stack.console_url}/orders?view={order['view']}")
+    cell = page.locator(f"tr[data-order-id='{order['id']}'] td.status")
+    await expect(cell).to_have_text(expected)
+    assert len(seen) == 10
+
+
+def zone_text(iso: str, zone: str) -> str:
+    from orderlens_console.formatting import localtime
+
+    return localtime(iso, zone)
+
+
+async def test_times_show_in_the_chosen_zone_and_dates_are_read_there(
+    stack: Stack, browser: Browser
+) -> None:
+    zone = "America/Los_Angeles"
+    listed = (await stack.api_get("/v1/orders", {"limit": "200"}))["items"]
+    page = await sign_in(browser, stack, Role.OPERATIONS)
+    first = page.locator("table.orders tbody tr").first.locator("time")
+    await expect(first).to_have_text(zone_text(listed[0]["created_at"], "UTC"))
+    await page.get_by_label("Times in").fill(zone)
+    await page.get_by_role("button", name="Set zone").click()
+    await expect(page.locator(".view-zone").first).to_have_text(zone)
+    assert "tz=" not in page.url, "the user's zone is a preference, not a filter"
+    await expect(first).to_have_text(zone_text(listed[0]["created_at"], zone))
+    assert re.search(r" P[DS]T$", await first.inner_text())
+    assert "T" not in (await first.inner_text()).split()[0][4:], "no raw ISO string"
+
+    # A day read in Los Angeles is not the UTC day: pick one where the two differ.
+    days = sorted({o["created_at"][:10] for o in listed})
+    chosen = None
+    for day in days:
+        window = [("created_from", day), ("created_to", day)]
+        local = await stack.api_get("/v1/orders", [*window, ("tz", zone)])
+        utc = await stack.api_get("/v1/orders", window)
+        if local["items"] and [o["id"] for o in local["items"]] != [o["id"] for o in utc["items"]]:
+            chosen = (day, local["items"])
+            break
+    assert chosen, "no day whose orders differ between UTC and Los Angeles: the test proves nothing"
+    day, expected = chosen
+    await page.locator("summary", has_text="Filters").click()
+    await page.get_by_label("From (date)").fill(day)
+    await page.get_by_label("To (date)").fill(day)
+    await page.get_by_role("button", name="Apply filters").click()
+    await expect(page.get_by_label("From (date)")).to_have_value(day)
+    assert await shown_ids(page) == [o["id"] for o in expected]
+    await page.goto(f"{stack.console_url}/orders/{expected[0]['id']}")
+    created = page.locator("time[data-field='created_at']")
+    await expect(created).to_have_text(zone_text(expected[0]["created_at"], zone))
+    await page.screenshot(path=shot("order-detail-zone"), full_page=True)
+
+
+async def test_repeatable_filters_and_a_pasted_id_tracking_number_or_email(
+    stack: Stack, browser: Browser
+) -> None:
+    listed = (await stack.api_get("/v1/orders", {"limit": "200"}))["items"]
+    statuses = sorted({o["status"] for o in listed})
+    assert len(statuses) >= 3, "the seed has orders in several statuses"
+    wanted = statuses[:2]
+    countries = sorted(
+        {o["recipient"]["country_code"] for o in listed if o["recipient"].get("country_code")}
+    )
+    page = await sign_in(browser, stack, Role.OPERATIONS)
+    await page.locator("summary", has_text="Filters").click()
+    await page.get_by_label("Status", exact=True).select_option(wanted)
+    await page.get_by_label("Country").fill(", ".join(countries[:2]))
+    await page.get_by_role("button", name="Apply filters").click()
+    await expect(page).to_have_url(re.compile("status=" + wanted[1]))
+    assert all(f"status={s}" in page.url for s in wanted)
+    expected = await stack.api_get(
+        "/v1/orders",
+        [*(("status", s) for s in wanted), *(("country", c) for c in countries[:2])],
+    )
+    shown = await shown_ids(page)
+    assert shown == [o["id"] for o in expected["items"]]
+    assert {o["status"] for o in expected["items"]} == set(wanted), "any of the statuses"
+    # The bookmarked URL gives the same view, with the fields filled in.
+    await page.goto(page.url)
+    assert await shown_ids(page) == shown
+    selected = await page.get_by_label("Status", exact=True).evaluate(
+        "s => Array.from(s.selectedOptions).map(o => o.value)"
+    )
+    assert selected == wanted
+    await page.screenshot(path=shot("orders-repeatable-filters"), full_page=True)
+
+    tracked = next(o for o in listed if o["tracking_numbers"])
+    mailed = next(o for o in listed if o["buyer"].get("email"))
+    for pasted, order in (
+        (f"  {tracked['tracking_numbers'][0]} ", tracked),
+        (mailed["buyer"]["email"], mailed),
+        (listed[-1]["id"], listed[-1]),
+    ):
+        await page.goto(f"{stack.console_url}/orders")
+        await page.get_by_label("Order id, tracking number or buyer e-mail").fill(pasted)
+        await page.get_by_role("button", name="Find").click()
+        await expect(page.locator(f"tr[data-order-id='{order['id']}']")).to_be_visible()
+        found = await stack.api_get("/v1/orders", {"q": pasted.strip()})
+        assert await shown_ids(page) == [o["id"] for o in found["items"]]
