@@ -276,7 +276,7 @@ async def test_a_status_change_on_kafka_moves_the_row_out_of_to_ship_live(
 async def test_analysis_draws_sales_with_the_comparison_and_the_apis_figures(
     stack: Stack, browser: Browser
 ) -> None:
-    window = {"from": "2026-03-10", "to": "2026-04-01", "tz": "UTC"}
+    window = {"from": "2026-03-22", "to": "2026-04-01", "tz": "UTC"}  # compared: 03-11..21
     sales = await stack.api_get(
         "/v1/stats/sales", {**window, "interval": "week", "compare": "previous_period"}
     )
@@ -289,6 +289,24 @@ async def test_analysis_draws_sales_with_the_comparison_and_the_apis_figures(
     await page.get_by_role("button", name="Show").click()
     first = sales["currencies"][0]
     await expect(page.locator("canvas.sales-chart").first).to_have_attribute("data-drawn", "true")
+    # The comparison window is drawn beside this one, period by period, from the API's figures.
+    previous = await stack.api_get(
+        "/v1/stats/sales",
+        {
+            "from": sales["comparison_from"],
+            "to": sales["comparison_to"],
+            "tz": "UTC",
+            "interval": "week",
+        },
+    )
+    drawn = await page.locator("canvas.sales-chart").first.evaluate(
+        "c => Object.fromEntries(Chart.getChart(c).data.datasets.map(d => [d.label, d.data]))"
+    )
+    before = next((c for c in previous["currencies"] if c["currency"] == first["currency"]), None)
+    assert before is not None, "the comparison window had sales: the check proves something"
+    expected = [float(p["gross"]) for p in before["periods"]][: len(first["periods"])]
+    assert drawn["Gross, comparison"][: len(expected)] == expected
+    assert any(expected), "the comparison window had sales: the check proves something"
     totals = page.locator("table.sales-totals").first.locator("tbody tr").first
     await expect(totals.locator("td").first).to_have_text(str(first["totals"]["orders"]))
     await expect(totals.locator("td").nth(2)).to_have_text(first["totals"]["gross"])

@@ -353,4 +353,20 @@ async def analysis(
         api.stats(token, "regions", window),
         api.stats(token, "delivery", window),
     )
+    # The comparison window's own periods, so the chart draws it beside this one, period by
+    # period (the sales answer carries only its totals).
+    if sales.get("comparison_from") and sales.get("comparison_to"):
+        previous = await api.stats(
+            token,
+            "sales",
+            [
+                ("from", sales["comparison_from"]),
+                ("to", sales["comparison_to"]),
+                ("tz", sales.get("tz") or given["tz"]),
+                ("interval", sales.get("interval") or "day"),
+            ],
+        )
+        by_currency = {c["currency"]: c["periods"] for c in previous.get("currencies", [])}
+        for currency in sales.get("currencies", []):
+            currency["comparison_periods"] = by_currency.get(currency["currency"], [])
     return {"sales": sales, "products": products, "regions": regions, "delivery": delivery}
