@@ -6,7 +6,6 @@ import asyncio
 import csv
 import io
 import re
-import time
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime
 from pathlib import Path
@@ -31,6 +30,7 @@ from playwright.async_api import Browser, Page, async_playwright, expect
 from orderlens.domain.status import OrderStatus
 from orderlens.events import StatusChanged, StatusSource, make_event
 from orderlens.roles import Role
+from orderlens.waiting import wait_for
 from orderlens_devtools.devstack import TopicNames
 from orderlens_devtools.seed.generator import generate_order
 
@@ -156,13 +156,11 @@ async def test_shipping_an_order_moves_it_from_to_ship_to_shipped(
     await page.get_by_role("button", name="Ship").click()
     await expect(page.get_by_role("status")).to_contain_text("ship requested")
 
-    deadline = time.monotonic() + 60
-    while True:
+    async def in_shipped() -> bool:
         await page.goto(f"{stack.console_url}/orders?view=shipped")
-        if order_id in await shown_ids(page):
-            break
-        assert time.monotonic() < deadline, "the shipped order never reached the Shipped tab"
-        await asyncio.sleep(0.5)
+        return order_id in await shown_ids(page)
+
+    await wait_for(in_shipped, 60, "the shipped order reaches the Shipped tab", every=0.5)
     await page.goto(f"{stack.console_url}/orders?view=to_ship")
     assert order_id not in await shown_ids(page)
     await page.goto(f"{stack.console_url}/orders/{order_id}")
@@ -334,6 +332,11 @@ async def test_analyst_sees_masked_names_and_no_actions_customer_service_no_stat
     await expect(nav.get_by_role("link", name="Orders")).to_be_visible()
     await expect(nav.get_by_role("link", name="Analysis")).to_have_count(0)
     await expect(nav.get_by_role("link", name="Exports")).to_have_count(0)
+    # ... and the pages themselves refuse customer service when called directly.
+    for path in ("/analysis", "/exports"):
+        response = await service.goto(f"{stack.console_url}{path}")
+        assert response is not None
+        assert response.status == 403, path
 
 
 async def test_forged_session_missing_csrf_and_forbidden_action_are_refused(
