@@ -40,7 +40,7 @@ def view_zone(url_tz: str | None, chosen: str | None, default: str) -> str:
 
 def seller_status(value: Any) -> str:
     try:
-        return SELLER_STATUS_LABELS[OrderStatus(value)]
+        return str(SELLER_STATUS_LABELS[OrderStatus(value)])
     except ValueError:
         return humanize(value)
 
