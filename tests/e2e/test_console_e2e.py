@@ -430,6 +430,7 @@ async def test_in_production_an_oidc_user_loads_orders_with_the_consoles_own_tok
     page = await browser.new_page(viewport={"width": 1280, "height": 900})
     await page.goto(f"{prod_stack.console_url}/signin")
     await expect(page.locator("button[data-role]")).to_have_count(0)  # no demo sign-in
+    await page.screenshot(path=shot("signin-production"), full_page=True)
     await page.get_by_role("link", name="Sign in with your company account").click()
     await expect(page.get_by_role("heading", name="Orders")).to_be_visible()
     await expect(page.locator(".who")).to_contain_text("operations")

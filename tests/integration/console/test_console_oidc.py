@@ -101,3 +101,19 @@ async def test_oidc_sign_in_is_refused_without_a_role_claim_or_with_a_wrong_stat
         )
         assert forged.status_code == 400
         assert SESSION_COOKIE not in client.cookies
+
+
+async def test_oidc_sign_in_refuses_the_buyer_role(
+    idp_and_console: tuple[DevIdentityProvider, str],
+) -> None:
+    idp, console_url = idp_and_console
+    idp.claims = {
+        "sub": "buyer-1",
+        "https://example.com/orderlens/role": "buyer",
+        "https://example.com/orderlens/shops": ["shop-1"],
+    }
+    async with httpx.AsyncClient(timeout=30) as client:
+        done = await walk_sign_in(client, console_url)
+        assert done.status_code == 403
+        assert "names no seller role" in done.text
+        assert SESSION_COOKIE not in client.cookies

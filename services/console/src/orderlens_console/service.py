@@ -25,7 +25,7 @@ from orderlens.domain.status import (
     view_of,
 )
 from orderlens.filters import FILTER_PARAMS, PAGING_PARAMS, REPEATABLE, SortKey
-from orderlens.roles import Action, Permission, Role, has_permission, may_act
+from orderlens.roles import SELLER_ROLES, Action, Permission, Role, has_permission, may_act
 from orderlens.seller_actions import action_error
 from orderlens_console.adapters.query_api import ApiError, QueryApi
 from orderlens_console.formatting import humanize
@@ -105,6 +105,9 @@ def session_from_claims(settings: ConsoleSettings, claims: Mapping[str, Any]) ->
         role = Role(str(raw_role))
     except ValueError:
         raise SignInRefused(f"claim {settings.oidc_role_claim!r} names no orderlens role") from None
+    if role not in SELLER_ROLES:
+        # Buyers sign in through their links (docs/decisions/0120), never as seller staff.
+        raise SignInRefused(f"claim {settings.oidc_role_claim!r} names no seller role")
     if isinstance(raw_shops, str):
         shops = tuple(s.strip() for s in raw_shops.split(",") if s.strip())
     elif isinstance(raw_shops, list):
