@@ -55,6 +55,7 @@ def test_repeatable_fields_become_repeated_parameters_and_single_ones_stay() -> 
         ("product", "Mug, large"),  # not repeatable: a comma is part of the text
         ("carrier", " "),
         ("preset", ""),
+        ("paid_from", "2026-03-01"),
     ]
     params = service.api_params(pairs)
     assert params == [
@@ -63,6 +64,7 @@ def test_repeatable_fields_become_repeated_parameters_and_single_ones_stay() -> 
         ("status", "AWAITING_SHIPMENT"),
         ("status", "IN_TRANSIT"),
         ("product", "Mug, large"),
+        ("paid_from", "2026-03-01"),
     ]
     grouped: dict[str, list[str]] = {}
     for key, value in params:

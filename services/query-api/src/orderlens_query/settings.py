@@ -35,8 +35,8 @@ class QueryApiSettings(ServiceSettings):
     # trusts it beside the identity provider (docs/decisions/0150).
     jwt_trusted_issuers: tuple[TrustedIssuer, ...] = Field(
         default=(),
-        description="Further issuers, as JSON: `[{\"issuer\", \"jwks_url\" or \"jwks_file\", "
-        "\"audience\"?, \"algorithms\"?, \"max_lifetime_seconds\"?}]`; a token naming one in "
+        description='Further issuers, as JSON: `[{"issuer", "jwks_url" or "jwks_file", '
+        '"audience"?, "algorithms"?, "max_lifetime_seconds"?}]`; a token naming one in '
         "`iss` is verified with its keys only (e.g. the console's).",
     )
 
