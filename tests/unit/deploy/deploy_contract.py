@@ -169,7 +169,7 @@ SERVICE_ENV: dict[str, set[str]] = {
     "query-api": COMMON_ENV
     | {"JWT_SECRET", "JWT_JWKS_URL", "JWT_JWKS_FILE", "JWT_ALGORITHMS", "EXPORT_DIR"}
     | {"JWT_AUDIENCE", "JWT_ISSUER", "API_DOCS", "METRICS_TOKEN", "CURSOR_SECRET"}
-    | {"MAIL_OUTBOX_DIR"},
+    | {"MAIL_OUTBOX_DIR", "JWT_TRUSTED_ISSUERS"},
     "exporter": COMMON_ENV
     | {"EXPORT_DIR", "EXPORT_MAX_RUNNING_PER_SHOP", "EXPORT_RETENTION_HOURS"},
     "console": {
@@ -178,7 +178,11 @@ SERVICE_ENV: dict[str, set[str]] = {
         "CONSOLE_QUERY_API_URL",
         "CONSOLE_PUBLIC_URL",
         "CONSOLE_SESSION_SECRET",
-        "CONSOLE_API_TOKEN_SECRET",
+        "CONSOLE_API_SIGNING_KEY",
+        "CONSOLE_API_PREVIOUS_PUBLIC_KEY",
+        "CONSOLE_API_TOKEN_ISSUER",
+        "CONSOLE_API_TOKEN_AUDIENCE",
+        "CONSOLE_TIME_ZONE",
         "CONSOLE_DEV_SIGN_IN",
         "CONSOLE_DEV_SHOPS",
         "CONSOLE_OIDC_ISSUER",
@@ -210,7 +214,7 @@ SECRET_ENV = {
     "SEVENTEENTRACK_API_KEY",
     "AFTERSHIP_API_KEY",
     "CONSOLE_SESSION_SECRET",
-    "CONSOLE_API_TOKEN_SECRET",
+    "CONSOLE_API_SIGNING_KEY",
     "CONSOLE_OIDC_CLIENT_SECRET",
     "METRICS_TOKEN",
     "CURSOR_SECRET",
@@ -672,3 +676,13 @@ def label_selector_matches(selector: dict[str, Any], labels: dict[str, str]) -> 
         if op == "DoesNotExist" and key in labels:
             return False
     return True
+
+
+def trusted_issuers(value: str) -> tuple[Any, ...]:
+    """JWT_TRUSTED_ISSUERS read exactly as query-api reads it from its environment."""
+    from unittest import mock
+
+    from orderlens_query.settings import QueryApiSettings
+
+    with mock.patch.dict(os.environ, {"JWT_TRUSTED_ISSUERS": value}):
+        return QueryApiSettings().jwt_trusted_issuers

@@ -43,6 +43,7 @@ from deploy_contract import (
     load_yaml_docs,
     rel,
     render_overlay,
+    trusted_issuers,
 )
 
 pytestmark = pytest.mark.unit
@@ -412,13 +413,30 @@ def test_configuration_and_secret_references(
         assert "HS256" not in api["JWT_ALGORITHMS"]
     console = objects(rendered, "Deployment")["console"]
     console_env = {e["name"]: e for e in container(console).get("env") or []}
-    # The console mints the tokens query-api verifies with JWT_SECRET (docs/decisions/0101).
-    api_env = {e["name"]: e for e in container(objects(rendered, "Deployment")["query-api"])["env"]}
-    token_ref = console_env["CONSOLE_API_TOKEN_SECRET"]["valueFrom"]["secretKeyRef"]
-    api_ref = api_env["JWT_SECRET"]["valueFrom"]["secretKeyRef"]
-    assert (token_ref["name"], token_ref["key"]) == (api_ref["name"], api_ref["key"])
+    # The console signs its users' tokens with its own key and query-api trusts its JWKS
+    # (docs/decisions/0150): no secret shared between the two.
+    key_ref = console_env["CONSOLE_API_SIGNING_KEY"]["valueFrom"]["secretKeyRef"]
+    assert key_ref["name"].startswith("orderlens-secrets")  # dev: the generated, hashed name
+    if overlay == "prod":
+        assert not key_ref.get("optional"), "every production replica signs with the same key"
+    assert not any(
+        (e.get("valueFrom") or {}).get("secretKeyRef", {}).get("key") == "JWT_SECRET"
+        for e in console_env.values()
+    ), "the console holds no query-api secret"
     assert "CONSOLE_SESSION_SECRET" in console_env
     console_config = config_values(rendered, console)
+    trusted = trusted_issuers(api["JWT_TRUSTED_ISSUERS"])
+    console_issuer = next(
+        t for t in trusted if t.issuer == console_config["CONSOLE_API_TOKEN_ISSUER"]
+    )
+    assert console_issuer.jwks_url == (
+        f"http://console:{SERVICES['console'].port}/.well-known/jwks.json"
+    )
+    assert console_issuer.audience == console_config["CONSOLE_API_TOKEN_AUDIENCE"]
+    assert (console_issuer.max_lifetime_seconds or 0) in range(1, 3601)
+    if overlay == "prod":
+        assert console_issuer.audience == api["JWT_AUDIENCE"]
+        assert console_issuer.issuer != api["JWT_ISSUER"]
     assert console_config["CONSOLE_QUERY_API_URL"] == (
         f"http://query-api:{SERVICES['query-api'].port}"
     )
@@ -689,3 +707,10 @@ def test_network_policies(rendered: tuple[dict[str, Any], ...], overlay: str) ->
         for rule in _ingress_rules(policies, api)
         for f in rule.get("from") or []
     ), "query-api does not accept the console's calls"
+    # query-api fetches the console's JWKS (docs/decisions/0150).
+    assert SERVICES["console"].port in _egress_ports(policies, api), "query-api -> console JWKS"
+    assert any(
+        label_selector_matches(f.get("podSelector") or {"matchLabels": {"_": "_"}}, api)
+        for rule in _ingress_rules(policies, console)
+        for f in rule.get("from") or []
+    ), "the console does not serve its JWKS to query-api"

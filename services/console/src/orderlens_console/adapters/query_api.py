@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 import contextlib
+import logging
 from collections.abc import AsyncIterator, Sequence
 from typing import Any
 
 import httpx
+
+log = logging.getLogger(__name__)
 
 
 class ApiError(Exception):
@@ -150,7 +153,10 @@ class QueryApi:
                 "GET", "/v1/orders/stream", headers=headers, timeout=timeout
             ) as response:
                 if response.status_code >= 400:
-                    raise ApiError(response.status_code, "the order stream was refused")
+                    # Refused (an expired session, query-api without Kafka): end the relay;
+                    # the page keeps working without live updates and EventSource retries.
+                    log.warning("query-api refused the order stream: %s", response.status_code)
+                    return
                 async for chunk in response.aiter_bytes():
                     yield chunk
         except httpx.HTTPError:

@@ -8,7 +8,7 @@ from urllib.parse import urlencode
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
 
-from orderlens_console import inbox, service
+from orderlens_console import inbox
 from orderlens_console.adapters.query_api import ApiError
 from orderlens_console.entrypoints.http import CsrfChecked, SignedIn, render, runtime_of
 
@@ -16,7 +16,7 @@ router = APIRouter()
 
 
 def _token(request: Request, session: SignedIn) -> str:
-    return service.api_token(runtime_of(request).settings, session)
+    return runtime_of(request).signer.mint(session)
 
 
 @router.get("/inbox", response_class=HTMLResponse)
