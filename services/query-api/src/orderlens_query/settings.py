@@ -10,7 +10,7 @@ from pydantic import Field
 
 from orderlens.settings import ServiceSettings
 from orderlens.signed_links import BUYER_LANDING_PATH
-from orderlens.tokens import LOCAL_DEV_SECRET
+from orderlens.tokens import LOCAL_DEV_SECRET, TrustedIssuer
 
 _PROCESS_KEY = secrets.token_bytes(32)
 
@@ -31,6 +31,14 @@ class QueryApiSettings(ServiceSettings):
     jwt_issuer: str | None = Field(default=None, description="Required `iss`, if any.")
     jwt_max_lifetime_hours: int = Field(
         default=24 * 31, ge=1, description="Longest accepted `exp - iat`; `iat` is required."
+    )
+    # The console signs its users' tokens with its own key and publishes it as a JWKS; query-api
+    # trusts it beside the identity provider (docs/decisions/0150).
+    jwt_trusted_issuers: tuple[TrustedIssuer, ...] = Field(
+        default=(),
+        description='Further issuers, as JSON: `[{"issuer", "jwks_url" or "jwks_file", '
+        '"audience"?, "algorithms"?, "max_lifetime_seconds"?}]`; a token naming one in '
+        "`iss` is verified with its keys only (e.g. the console's).",
     )
 
     max_page_size: int = Field(default=200, ge=1, le=200, description="Largest `limit`.")

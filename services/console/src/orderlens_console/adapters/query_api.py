@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 import contextlib
+import logging
 from collections.abc import AsyncIterator, Sequence
 from typing import Any
 
 import httpx
+
+log = logging.getLogger(__name__)
 
 
 class ApiError(Exception):
@@ -150,7 +153,10 @@ class QueryApi:
                 "GET", path, headers=headers, timeout=timeout
             ) as response:
                 if response.status_code >= 400:
-                    raise ApiError(response.status_code, "the order stream was refused")
+                    # Refused (an expired session, query-api without Kafka): end the relay;
+                    # the page keeps working without live updates and EventSource retries.
+                    log.warning("query-api refused the order stream: %s", response.status_code)
+                    return
                 async for chunk in response.aiter_bytes():
                     yield chunk
         except httpx.HTTPError:
@@ -214,3 +220,28 @@ class QueryApi:
                 await response.aclose()
 
         return body()
+
+    # -- the inbox and notification preferences (docs/contract.md §5.7) -------------------------
+
+    async def inbox(self, token: str, params: Params) -> dict[str, Any]:
+        result: dict[str, Any] = await self._call("GET", "/v1/inbox", token, params=params)
+        return result
+
+    async def mark_inbox(self, token: str, item_id: str, read: bool) -> dict[str, Any]:
+        path = f"/v1/inbox/{item_id}/{'read' if read else 'unread'}"
+        result: dict[str, Any] = await self._call("POST", path, token)
+        return result
+
+    async def inbox_read_all(self, token: str) -> dict[str, Any]:
+        result: dict[str, Any] = await self._call("POST", "/v1/inbox/read-all", token)
+        return result
+
+    async def preferences(self, token: str) -> dict[str, Any]:
+        result: dict[str, Any] = await self._call("GET", "/v1/me/notification-preferences", token)
+        return result
+
+    async def put_preferences(self, token: str, body: dict[str, Any]) -> dict[str, Any]:
+        result: dict[str, Any] = await self._call(
+            "PUT", "/v1/me/notification-preferences", token, json=body
+        )
+        return result
