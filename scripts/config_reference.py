@@ -39,6 +39,7 @@ SERVICE_MODULES: tuple[tuple[str, str], ...] = (
     ("exporter", "orderlens_exporter.settings"),
     ("console", "orderlens_console.settings"),
     ("tiktok-connector", "orderlens_connector.settings"),
+    ("notifier", "orderlens_notifier.settings"),
 )
 
 

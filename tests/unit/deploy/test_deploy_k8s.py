@@ -44,6 +44,7 @@ from deploy_contract import (
     load_yaml_docs,
     rel,
     render_overlay,
+    trusted_issuers,
 )
 
 pytestmark = pytest.mark.unit
@@ -413,11 +414,16 @@ def test_configuration_and_secret_references(
         assert "HS256" not in api["JWT_ALGORITHMS"]
     console = objects(rendered, "Deployment")["console"]
     console_env = {e["name"]: e for e in container(console).get("env") or []}
-    # The console mints the tokens query-api verifies with JWT_SECRET (docs/decisions/0101).
-    api_env = {e["name"]: e for e in container(objects(rendered, "Deployment")["query-api"])["env"]}
-    token_ref = console_env["CONSOLE_API_TOKEN_SECRET"]["valueFrom"]["secretKeyRef"]
-    api_ref = api_env["JWT_SECRET"]["valueFrom"]["secretKeyRef"]
-    assert (token_ref["name"], token_ref["key"]) == (api_ref["name"], api_ref["key"])
+    # The console signs its users' tokens with its own key and query-api trusts its JWKS
+    # (docs/decisions/0150): no secret shared between the two.
+    key_ref = console_env["CONSOLE_API_SIGNING_KEY"]["valueFrom"]["secretKeyRef"]
+    assert key_ref["name"].startswith("orderlens-secrets")  # dev: the generated, hashed name
+    if overlay == "prod":
+        assert not key_ref.get("optional"), "every production replica signs with the same key"
+    assert not any(
+        (e.get("valueFrom") or {}).get("secretKeyRef", {}).get("key") == "JWT_SECRET"
+        for e in console_env.values()
+    ), "the console holds no query-api secret"
     assert "CONSOLE_SESSION_SECRET" in console_env
     # The connector's app credentials and token keys come from the Secret, never a ConfigMap.
     connector = objects(rendered, "Deployment")["tiktok-connector"]
@@ -433,6 +439,18 @@ def test_configuration_and_secret_references(
         for url in ("TIKTOK_API_BASE_URL", "TIKTOK_AUTH_BASE_URL", "TIKTOK_AUTHORIZE_URL"):
             assert connector_config[url].startswith("https://"), url
     console_config = config_values(rendered, console)
+    trusted = trusted_issuers(api["JWT_TRUSTED_ISSUERS"])
+    console_issuer = next(
+        t for t in trusted if t.issuer == console_config["CONSOLE_API_TOKEN_ISSUER"]
+    )
+    assert console_issuer.jwks_url == (
+        f"http://console:{SERVICES['console'].port}/.well-known/jwks.json"
+    )
+    assert console_issuer.audience == console_config["CONSOLE_API_TOKEN_AUDIENCE"]
+    assert (console_issuer.max_lifetime_seconds or 0) in range(1, 3601)
+    if overlay == "prod":
+        assert console_issuer.audience == api["JWT_AUDIENCE"]
+        assert console_issuer.issuer != api["JWT_ISSUER"]
     assert console_config["CONSOLE_QUERY_API_URL"] == (
         f"http://query-api:{SERVICES['query-api'].port}"
     )
@@ -602,11 +620,30 @@ def test_exports_volume(rendered: tuple[dict[str, Any], ...], overlay: str) -> N
         spec = pod_spec(deployments[name])
         volumes = {v["name"]: v for v in spec["volumes"]}
         mounts = {m["name"]: m for m in container(deployments[name])["volumeMounts"]}
-        (claim,) = [n for n, v in volumes.items() if "persistentVolumeClaim" in v]
-        assert volumes[claim]["persistentVolumeClaim"]["claimName"] == "orderlens-exports"
+        (claim,) = [n for n, v in volumes.items() if _claim(v) == "orderlens-exports"]
         assert mounts[claim]["mountPath"] == EXPORT_DIR
         assert bool(mounts[claim].get("readOnly")) is read_only, name
         assert config_values(rendered, deployments[name])["EXPORT_DIR"] == EXPORT_DIR
+
+
+def _claim(volume: dict[str, Any]) -> str | None:
+    claim: str | None = (volume.get("persistentVolumeClaim") or {}).get("claimName")
+    return claim
+
+
+def test_mail_outbox_volume(rendered: tuple[dict[str, Any], ...], overlay: str) -> None:
+    """The notifier and query-api write the same outbox (decision 0186)."""
+    pvc = objects(rendered, "PersistentVolumeClaim")["orderlens-mail-outbox"]["spec"]
+    if overlay == "prod":
+        assert pvc["accessModes"] == ["ReadWriteMany"]
+    deployments = objects(rendered, "Deployment")
+    for name in ("notifier", "query-api"):
+        volumes = {v["name"]: v for v in pod_spec(deployments[name])["volumes"]}
+        mounts = {m["name"]: m for m in container(deployments[name])["volumeMounts"]}
+        (claim,) = [n for n, v in volumes.items() if _claim(v) == "orderlens-mail-outbox"]
+        directory = config_values(rendered, deployments[name])["MAIL_OUTBOX_DIR"]
+        assert mounts[claim]["mountPath"] == directory, name
+        assert not mounts[claim].get("readOnly"), name
 
 
 def _policy_applies(policy: dict[str, Any], labels: dict[str, str]) -> bool:
@@ -705,3 +742,10 @@ def test_network_policies(rendered: tuple[dict[str, Any], ...], overlay: str) ->
         for rule in _ingress_rules(policies, api)
         for f in rule.get("from") or []
     ), "query-api does not accept the console's calls"
+    # query-api fetches the console's JWKS (docs/decisions/0150).
+    assert SERVICES["console"].port in _egress_ports(policies, api), "query-api -> console JWKS"
+    assert any(
+        label_selector_matches(f.get("podSelector") or {"matchLabels": {"_": "_"}}, api)
+        for rule in _ingress_rules(policies, console)
+        for f in rule.get("from") or []
+    ), "the console does not serve its JWKS to query-api"
