@@ -155,7 +155,15 @@ def main() -> int:
     try:
         shops = asyncio.run(seed(uri, args.orders))
         api_port, console_port = free_port(), free_port()
-        processes.append(start_api(uri, api_port))
+        # query-api trusts the console's own tokens from its JWKS (docs/decisions/0150).
+        console_issuer = {
+            "issuer": f"http://localhost:{console_port}",
+            "jwks_url": f"http://127.0.0.1:{console_port}/.well-known/jwks.json",
+            "audience": "orderlens-query-api",
+            "max_lifetime_seconds": 900,
+        }
+        trust = {"JWT_TRUSTED_ISSUERS": json.dumps([console_issuer])}
+        processes.append(start_api(uri, api_port, trust))
         processes.append(start_console(api_port, console_port, shops))
         results = asyncio.run(measure(api_port, console_port, shops, args.runs))
         print(json.dumps({"orders": args.orders, **results}, indent=2))

@@ -50,7 +50,7 @@ from orderlens.export_events import record_from_request
 from orderlens.mongo import Document
 from orderlens.normalise import normalise
 from orderlens_devtools.seed import SeedConfig, final_snapshots, shop_ids
-from orderlens_exporter.orders_source import EXPORT_PROJECTION, order_batches
+from orderlens_exporter.adapters.orders_source import EXPORT_PROJECTION, order_batches
 from orderlens_exporter.pipeline import Progress, plan_export, write_export
 
 VARIANTS = ("exporter-csv", "exporter-xlsx", "raw-csv", "raw-xlsx")

@@ -144,7 +144,9 @@ async def measure(uri: str, port: int, shops: list[str], samples: int) -> dict[s
     return results
 
 
-def start_api(uri: str, port: int) -> subprocess.Popen[bytes]:
+def start_api(
+    uri: str, port: int, extra_env: dict[str, str] | None = None
+) -> subprocess.Popen[bytes]:
     env = {
         **os.environ,
         "MONGODB_URI": uri,
@@ -154,6 +156,7 @@ def start_api(uri: str, port: int) -> subprocess.Popen[bytes]:
         "KAFKA_BOOTSTRAP_SERVERS": "127.0.0.1:1",
         "LOG_LEVEL": "ERROR",
         "QUERY_MAX_TIME_MS": "900000",
+        **(extra_env or {}),
     }
     command = [sys.executable, "-m", "orderlens_query"]
     process = subprocess.Popen(command, env=env, stdout=subprocess.DEVNULL)

@@ -38,6 +38,8 @@ SERVICE_MODULES: tuple[tuple[str, str], ...] = (
     ("query-api", "orderlens_query.settings"),
     ("exporter", "orderlens_exporter.settings"),
     ("console", "orderlens_console.settings"),
+    ("tiktok-connector", "orderlens_connector.settings"),
+    ("notifier", "orderlens_notifier.settings"),
 )
 
 

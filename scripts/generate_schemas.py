@@ -31,13 +31,13 @@ _CHANNELS: dict[str, dict[str, Any]] = {
         "event": EventType.ORDER_CREATED,
         "key": "the order id",
         "senders": ["tiktok-connector", "the seed generator", "any upstream system"],
-        "receivers": ["order-ingest"],
+        "receivers": ["order-ingest", "status-tracker", "notifier"],
     },
     "topic_status_changed": {
         "event": EventType.STATUS_CHANGED,
         "key": "the order id",
         "senders": ["status-tracker", "query-api (seller actions)", "tiktok-connector"],
-        "receivers": ["order-ingest", "status-tracker"],
+        "receivers": ["order-ingest", "status-tracker", "notifier"],
     },
     "topic_export_requested": {
         "event": EventType.EXPORT_REQUESTED,
@@ -49,7 +49,7 @@ _CHANNELS: dict[str, dict[str, Any]] = {
         "event": EventType.EXPORT_COMPLETED,
         "key": "the export id",
         "senders": ["exporter"],
-        "receivers": ["query-api", "notifiers"],
+        "receivers": ["query-api", "notifier"],
     },
 }
 

@@ -6,7 +6,6 @@ import asyncio
 import csv
 import io
 import re
-import time
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime
 from pathlib import Path
@@ -21,14 +20,17 @@ from console_stack import (
     SEED,
     Stack,
     console_stack,
+    idp_claims,
     publish,
     publish_created,
+    token,
 )
 from playwright.async_api import Browser, Page, async_playwright, expect
 
 from orderlens.domain.status import OrderStatus
 from orderlens.events import StatusChanged, StatusSource, make_event
 from orderlens.roles import Role
+from orderlens.waiting import wait_for
 from orderlens_devtools.devstack import TopicNames
 from orderlens_devtools.seed.generator import generate_order
 
@@ -51,6 +53,27 @@ async def stack(
         topic_names,
         unique_id,
         tmp_path / "exports",
+    ) as running:
+        yield running
+
+
+@pytest_asyncio.fixture
+async def prod_stack(
+    kafka_bootstrap_servers: str,
+    mongodb_uri: str,
+    mongo_db_name: str,
+    topic_names: TopicNames,
+    unique_id: str,
+    tmp_path: Path,
+) -> AsyncIterator[Stack]:
+    async with console_stack(
+        kafka_bootstrap_servers,
+        mongodb_uri,
+        mongo_db_name,
+        topic_names,
+        unique_id,
+        tmp_path / "exports",
+        production=True,
     ) as running:
         yield running
 
@@ -133,13 +156,11 @@ async def test_shipping_an_order_moves_it_from_to_ship_to_shipped(
     await page.get_by_role("button", name="Ship").click()
     await expect(page.get_by_role("status")).to_contain_text("ship requested")
 
-    deadline = time.monotonic() + 60
-    while True:
+    async def in_shipped() -> bool:
         await page.goto(f"{stack.console_url}/orders?view=shipped")
-        if order_id in await shown_ids(page):
-            break
-        assert time.monotonic() < deadline, "the shipped order never reached the Shipped tab"
-        await asyncio.sleep(0.5)
+        return order_id in await shown_ids(page)
+
+    await wait_for(in_shipped, 60, "the shipped order reaches the Shipped tab", every=0.5)
     await page.goto(f"{stack.console_url}/orders?view=to_ship")
     assert order_id not in await shown_ids(page)
     await page.goto(f"{stack.console_url}/orders/{order_id}")
@@ -253,7 +274,7 @@ async def test_a_status_change_on_kafka_moves_the_row_out_of_to_ship_live(
 async def test_analysis_draws_sales_with_the_comparison_and_the_apis_figures(
     stack: Stack, browser: Browser
 ) -> None:
-    window = {"from": "2026-03-10", "to": "2026-04-01", "tz": "UTC"}
+    window = {"from": "2026-03-22", "to": "2026-04-01", "tz": "UTC"}  # compared: 03-11..21
     sales = await stack.api_get(
         "/v1/stats/sales", {**window, "interval": "week", "compare": "previous_period"}
     )
@@ -266,6 +287,24 @@ async def test_analysis_draws_sales_with_the_comparison_and_the_apis_figures(
     await page.get_by_role("button", name="Show").click()
     first = sales["currencies"][0]
     await expect(page.locator("canvas.sales-chart").first).to_have_attribute("data-drawn", "true")
+    # The comparison window is drawn beside this one, period by period, from the API's figures.
+    previous = await stack.api_get(
+        "/v1/stats/sales",
+        {
+            "from": sales["comparison_from"],
+            "to": sales["comparison_to"],
+            "tz": "UTC",
+            "interval": "week",
+        },
+    )
+    drawn = await page.locator("canvas.sales-chart").first.evaluate(
+        "c => Object.fromEntries(Chart.getChart(c).data.datasets.map(d => [d.label, d.data]))"
+    )
+    before = next((c for c in previous["currencies"] if c["currency"] == first["currency"]), None)
+    assert before is not None, "the comparison window had sales: the check proves something"
+    expected = [float(p["gross"]) for p in before["periods"]][: len(first["periods"])]
+    assert drawn["Gross, comparison"][: len(expected)] == expected
+    assert any(expected), "the comparison window had sales: the check proves something"
     totals = page.locator("table.sales-totals").first.locator("tbody tr").first
     await expect(totals.locator("td").first).to_have_text(str(first["totals"]["orders"]))
     await expect(totals.locator("td").nth(2)).to_have_text(first["totals"]["gross"])
@@ -293,6 +332,11 @@ async def test_analyst_sees_masked_names_and_no_actions_customer_service_no_stat
     await expect(nav.get_by_role("link", name="Orders")).to_be_visible()
     await expect(nav.get_by_role("link", name="Analysis")).to_have_count(0)
     await expect(nav.get_by_role("link", name="Exports")).to_have_count(0)
+    # ... and the pages themselves refuse customer service when called directly.
+    for path in ("/analysis", "/exports"):
+        response = await service.goto(f"{stack.console_url}{path}")
+        assert response is not None
+        assert response.status == 403, path
 
 
 async def test_forged_session_missing_csrf_and_forbidden_action_are_refused(
@@ -369,3 +413,176 @@ async def test_orders_page_fits_a_phone_and_is_keyboard_navigable(
     focused = await page.evaluate("document.activeElement.closest('main') !== null")
     assert focused, "after skipping, the next Tab lands in the page's content"
     await page.screenshot(path=shot("orders-phone"), full_page=True)
+
+
+async def test_in_production_an_oidc_user_loads_orders_with_the_consoles_own_token(
+    prod_stack: Stack, browser: Browser
+) -> None:
+    """query-api as in deploy/k8s/overlays/prod: RS256/ES256 only, from the identity provider's
+    JWKS and the console's (JWT_TRUSTED_ISSUERS), no shared secret (docs/decisions/0150)."""
+    assert prod_stack.idp is not None
+    async with httpx.AsyncClient(base_url=prod_stack.api_url, timeout=30) as client:
+        refused = await client.get(
+            "/v1/orders", headers={"Authorization": f"Bearer {token(Role.ADMIN)}"}
+        )
+        assert refused.status_code == 401, "a token signed with the local secret is refused"
+    prod_stack.idp.claims = idp_claims(Role.OPERATIONS)
+    page = await browser.new_page(viewport={"width": 1280, "height": 900})
+    await page.goto(f"{prod_stack.console_url}/signin")
+    await expect(page.locator("button[data-role]")).to_have_count(0)  # no demo sign-in
+    await page.screenshot(path=shot("signin-production"), full_page=True)
+    await page.get_by_role("link", name="Sign in with your company account").click()
+    await expect(page.get_by_role("heading", name="Orders")).to_be_visible()
+    await expect(page.locator(".who")).to_contain_text("operations")
+    expected = await prod_stack.api_get("/v1/orders", {"view": "to_ship"}, Role.OPERATIONS)
+    assert expected["items"], "the seed has orders to ship"
+    await page.get_by_role("link", name="To ship").click()
+    await expect(page.locator("table.orders")).to_have_attribute("data-view", "to_ship")
+    assert await shown_ids(page) == [o["id"] for o in expected["items"]]
+    # The console never saw an access token from the provider: it called query-api with the
+    # token it signed itself, for a detail page and an action alike.
+    order_id = expected["items"][0]["id"]
+    await page.goto(f"{prod_stack.console_url}/orders/{order_id}")
+    await expect(page.get_by_role("heading", name=re.compile(order_id))).to_be_visible()
+    await page.screenshot(path=shot("orders-production-sign-in"), full_page=True)
+
+
+BUYER_WORDING = ("Received", "Waiting for delivery", "Returns/Refund")
+
+
+async def test_every_seller_page_uses_the_seller_tabs_and_status_words(
+    stack: Stack, browser: Browser
+) -> None:
+    finished = [
+        o
+        for view in ("delivered", "completed")
+        for o in (await stack.api_get("/v1/orders", {"view": view, "limit": "5"}))["items"]
+    ]
+    assert finished, "the seed has delivered or completed orders (the buyer calls them Received)"
+    page = await sign_in(browser, stack, Role.ADMIN)
+    tabs = page.get_by_role("navigation", name="Status tabs").get_by_role("link")
+    labels = [t.split()[0:-1] for t in await tabs.all_inner_texts()]
+    assert [" ".join(words) for words in labels] == [
+        "Unpaid",
+        "To ship",
+        "Shipped",
+        "Delivered",
+        "Completed",
+        "Cancelled",
+        "Returns",
+    ]
+    seen = []
+    for path in (
+        "/orders",
+        *(f"/orders?view={v}" for v in ("unpaid", "to_ship", "shipped", "delivered", "completed")),
+        *(f"/orders/{o['id']}" for o in finished[:2]),
+        "/exports",
+        "/analysis?from=2026-03-10&to=2026-04-01",
+    ):
+        await page.goto(f"{stack.console_url}{path}")
+        text = await page.locator("main").inner_text()
+        for words in BUYER_WORDING:
+            assert words not in text, f"{path} shows the buyer's wording {words!r}"
+        seen.append(path)
+    order = finished[0]
+    await page.goto(f"{stack.console_url}/orders/{order['id']}")
+    expected = {"DELIVERED": "Delivered", "COMPLETED": "Completed"}[order["status"]]
+    await expect(page.locator("h1 .status")).to_have_text(expected)
+    await page.goto(f"{stack.console_url}/orders?view={order['view']}")
+    cell = page.locator(f"tr[data-order-id='{order['id']}'] td.status")
+    await expect(cell).to_have_text(expected)
+    assert len(seen) == 10
+
+
+def zone_text(iso: str, zone: str) -> str:
+    from orderlens_console.formatting import localtime
+
+    return localtime(iso, zone)
+
+
+async def test_times_show_in_the_chosen_zone_and_dates_are_read_there(
+    stack: Stack, browser: Browser
+) -> None:
+    zone = "America/Los_Angeles"
+    listed = (await stack.api_get("/v1/orders", {"limit": "200"}))["items"]
+    page = await sign_in(browser, stack, Role.OPERATIONS)
+    first = page.locator("table.orders tbody tr").first.locator("time")
+    await expect(first).to_have_text(zone_text(listed[0]["created_at"], "UTC"))
+    await page.get_by_label("Times in").fill(zone)
+    await page.get_by_role("button", name="Set zone").click()
+    await expect(page.locator(".view-zone").first).to_have_text(zone)
+    assert "tz=" not in page.url, "the user's zone is a preference, not a filter"
+    await expect(first).to_have_text(zone_text(listed[0]["created_at"], zone))
+    assert re.search(r" P[DS]T$", await first.inner_text())
+    assert "T" not in (await first.inner_text()).split()[0][4:], "no raw ISO string"
+
+    # A day read in Los Angeles is not the UTC day: pick one where the two differ.
+    days = sorted({o["created_at"][:10] for o in listed})
+    chosen = None
+    for day in days:
+        window = [("created_from", day), ("created_to", day)]
+        local = await stack.api_get("/v1/orders", [*window, ("tz", zone)])
+        utc = await stack.api_get("/v1/orders", window)
+        if local["items"] and [o["id"] for o in local["items"]] != [o["id"] for o in utc["items"]]:
+            chosen = (day, local["items"])
+            break
+    assert chosen, "no day whose orders differ between UTC and Los Angeles: the test proves nothing"
+    day, expected = chosen
+    await page.locator("summary", has_text="Filters").click()
+    await page.get_by_label("From (date)").fill(day)
+    await page.get_by_label("To (date)").fill(day)
+    await page.get_by_role("button", name="Apply filters").click()
+    await expect(page.get_by_label("From (date)")).to_have_value(day)
+    assert await shown_ids(page) == [o["id"] for o in expected]
+    await page.goto(f"{stack.console_url}/orders/{expected[0]['id']}")
+    created = page.locator("time[data-field='created_at']")
+    await expect(created).to_have_text(zone_text(expected[0]["created_at"], zone))
+    await page.screenshot(path=shot("order-detail-zone"), full_page=True)
+
+
+async def test_repeatable_filters_and_a_pasted_id_tracking_number_or_email(
+    stack: Stack, browser: Browser
+) -> None:
+    listed = (await stack.api_get("/v1/orders", {"limit": "200"}))["items"]
+    statuses = sorted({o["status"] for o in listed})
+    assert len(statuses) >= 3, "the seed has orders in several statuses"
+    wanted = statuses[:2]
+    countries = sorted(
+        {o["recipient"]["country_code"] for o in listed if o["recipient"].get("country_code")}
+    )
+    page = await sign_in(browser, stack, Role.OPERATIONS)
+    await page.locator("summary", has_text="Filters").click()
+    await page.get_by_label("Status", exact=True).select_option(wanted)
+    await page.get_by_label("Country").fill(", ".join(countries[:2]))
+    await page.get_by_role("button", name="Apply filters").click()
+    await expect(page).to_have_url(re.compile("status=" + wanted[1]))
+    assert all(f"status={s}" in page.url for s in wanted)
+    expected = await stack.api_get(
+        "/v1/orders",
+        [*(("status", s) for s in wanted), *(("country", c) for c in countries[:2])],
+    )
+    shown = await shown_ids(page)
+    assert shown == [o["id"] for o in expected["items"]]
+    assert {o["status"] for o in expected["items"]} == set(wanted), "any of the statuses"
+    # The bookmarked URL gives the same view, with the fields filled in.
+    await page.goto(page.url)
+    assert await shown_ids(page) == shown
+    selected = await page.get_by_label("Status", exact=True).evaluate(
+        "s => Array.from(s.selectedOptions).map(o => o.value)"
+    )
+    assert selected == wanted
+    await page.screenshot(path=shot("orders-repeatable-filters"), full_page=True)
+
+    tracked = next(o for o in listed if o["tracking_numbers"])
+    mailed = next(o for o in listed if o["buyer"].get("email"))
+    for pasted, order in (
+        (f"  {tracked['tracking_numbers'][0]} ", tracked),
+        (mailed["buyer"]["email"], mailed),
+        (listed[-1]["id"], listed[-1]),
+    ):
+        await page.goto(f"{stack.console_url}/orders")
+        await page.get_by_label("Order id, tracking number or buyer e-mail").fill(pasted)
+        await page.get_by_role("button", name="Find").click()
+        await expect(page.locator(f"tr[data-order-id='{order['id']}']")).to_be_visible()
+        found = await stack.api_get("/v1/orders", {"q": pasted.strip()})
+        assert await shown_ids(page) == [o["id"] for o in found["items"]]

@@ -67,7 +67,7 @@ from collections import Counter
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from functools import partial
-from typing import Any, Literal
+from typing import Any, Literal, TypeVar
 
 from aiokafka import AIOKafkaConsumer, ConsumerRecord, TopicPartition
 from aiokafka.coordinator.assignors.range import RangePartitionAssignor
@@ -84,6 +84,7 @@ from faststream import AckPolicy, Context
 from faststream.kafka import KafkaBroker
 from faststream.kafka.message import KafkaAckableMessage
 from prometheus_client import Counter as PromCounter
+from pydantic import BaseModel
 from pymongo.errors import (
     AutoReconnect,
     ConnectionFailure,
@@ -114,9 +115,12 @@ _TRANSIENT_MONGO_CODES = frozenset(
 )
 
 
+D = TypeVar("D", bound=BaseModel)
+
+
 @dataclass(frozen=True)
 class Received:
-    """One valid event and where it came from."""
+    """One valid event and where it came from (`events_of` gives the typed events)."""
 
     event: CloudEvent[Any]
     topic: str
@@ -146,6 +150,18 @@ class Outcome:
 
 
 BatchFunction = Callable[[list[Received]], Awaitable[Outcome | None]]
+
+
+def events_of(batch: Sequence[Received], model: type[D]) -> list[CloudEvent[D]]:
+    """The batch's events whose data is a `model`, in batch order: the one typed dispatch of
+    the services' subscribers (a handler then works on `CloudEvent[ExportRequested]`, never on
+    `Any`). The subscriber's expected types decide what a batch can hold, so for a one-type
+    subscriber this is every event."""
+    typed: list[CloudEvent[D]] = []
+    for received in batch:
+        if isinstance(received.event.data, model):
+            typed.append(received.event)
+    return typed
 
 
 @dataclass(frozen=True)

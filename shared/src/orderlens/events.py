@@ -11,6 +11,7 @@ from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, model_validato
 
 # Re-exported: the event contract names the export formats the domain defines.
 from orderlens.domain.export import ExportFormat as ExportFormat
+from orderlens.domain.export import ExportRequest
 from orderlens.domain.export import Granularity as Granularity
 from orderlens.domain.status import OrderStatus, ReturnStatus, TrackingStatus, parse_order_status
 from orderlens.tiktok import TikTokOrder
@@ -85,16 +86,9 @@ class StatusChanged(_Strict):
         return self
 
 
-class ExportRequested(_Strict):
+# The request's fields are defined once, in `orderlens.domain.export.ExportRequest`.
+class ExportRequested(_Strict, ExportRequest):
     export_id: str = Field(min_length=1)
-    shop_ids: list[str] = Field(min_length=1)
-    requested_by: str
-    role: str
-    format: ExportFormat
-    granularity: Granularity = Granularity.LINE
-    # The same names and value forms as the query string of GET /v1/orders (docs/contract.md §5.2).
-    filters: dict[str, str | list[str]] = Field(default_factory=dict)
-    tz: str = "UTC"
 
 
 class ExportCompleted(_Strict):

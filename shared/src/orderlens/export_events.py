@@ -13,16 +13,7 @@ from orderlens.events import ExportCompleted, ExportRequested
 
 def requested_event_data(record: ExportRecord) -> ExportRequested:
     """The `orders.export-requested` data that wakes an exporter for `record`."""
-    return ExportRequested(
-        export_id=record.id,
-        shop_ids=record.shop_ids,
-        requested_by=record.requested_by,
-        role=record.role,
-        format=record.format,
-        granularity=record.granularity,
-        filters=record.filters,
-        tz=record.tz,
-    )
+    return ExportRequested(export_id=record.id, **record.request_fields())
 
 
 def completed_event_data(record: ExportRecord) -> ExportCompleted:
@@ -44,15 +35,10 @@ def record_from_request(
     request: ExportRequested, *, now: datetime, event_id: str | None = None
 ) -> ExportRecord:
     """A new `queued` record for a request."""
+    fields = request.request_fields()
     return ExportRecord(
+        **{**fields, "shop_ids": sorted(set(request.shop_ids)), "filters": dict(request.filters)},
         id=request.export_id,
-        shop_ids=sorted(set(request.shop_ids)),
-        requested_by=request.requested_by,
-        role=request.role,
-        format=request.format,
-        granularity=request.granularity,
-        filters=dict(request.filters),
-        tz=request.tz,
         created_at=now,
         updated_at=now,
         request_event_id=event_id,

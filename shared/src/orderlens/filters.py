@@ -54,6 +54,23 @@ from orderlens.masking import mask_postal_code
 MAX_VALUE_LENGTH = 200
 MAX_VALUES = 50
 MAX_STALLED_HOURS = 24 * 366
+# "Stalled" (docs/contract.md §4.4): on its way, with no new checkpoint for N hours. The filter
+# below and `is_stalled` (one order, e.g. the buyer's page) are the same rule.
+STALLABLE_STATUSES = frozenset({OrderStatus.AWAITING_COLLECTION, OrderStatus.IN_TRANSIT})
+
+
+def is_stalled(
+    status: OrderStatus,
+    last_checkpoint_at: datetime | None,
+    updated_at: datetime,
+    *,
+    hours: int,
+    now: datetime,
+) -> bool:
+    """The `stalled_hours` filter's rule for one order."""
+    cutoff = now - timedelta(hours=hours)
+    return status in STALLABLE_STATUSES and (last_checkpoint_at or updated_at) < cutoff
+
 
 # "Any of" parameters; every other parameter may appear once.
 REPEATABLE = frozenset(
@@ -766,13 +783,7 @@ def build_mongo_filter(
         flat["delivery_issue"] = filters.delivery_issue
     if filters.stalled_hours is not None:
         cutoff = (now or datetime.now(UTC)) - timedelta(hours=filters.stalled_hours)
-        conditions.append(
-            {
-                "status": {
-                    "$in": [OrderStatus.AWAITING_COLLECTION.value, OrderStatus.IN_TRANSIT.value]
-                }
-            }
-        )
+        conditions.append({"status": {"$in": sorted(s.value for s in STALLABLE_STATUSES)}})
         conditions.append(
             {
                 "$or": [

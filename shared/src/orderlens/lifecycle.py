@@ -10,8 +10,11 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import logging
 import signal
 from collections.abc import Awaitable, Callable
+
+log = logging.getLogger("orderlens.lifecycle")
 
 
 async def run_until_signalled(
@@ -38,3 +41,25 @@ async def run_until_signalled(
     finally:
         signalled.cancel()
         await stop()
+
+
+async def until_done(
+    what: str,
+    action: Callable[[], Awaitable[object]],
+    *,
+    base_seconds: float = 0.5,
+    cap_seconds: float = 10.0,
+) -> None:
+    """Retry a start-up step (create indexes, connect to Kafka, announce a replica) until it
+    succeeds, backing off exponentially up to `cap_seconds`. It never gives up: the process
+    waits for its dependencies, and a SIGTERM meanwhile cancels it (`run_until_signalled`)."""
+    attempt = 0
+    while True:
+        try:
+            await action()
+            return
+        except Exception as exc:
+            delay = min(cap_seconds, base_seconds * 2 ** min(attempt, 30))
+            log.warning("could not %s, retrying in %.1fs: %s", what, delay, exc)
+            await asyncio.sleep(delay)
+            attempt += 1

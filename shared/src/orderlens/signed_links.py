@@ -26,6 +26,9 @@ from enum import StrEnum
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 MAX_TOKEN_LENGTH = 4_000
+# The console's page that opens a link: query-api builds links as the console's public URL plus
+# this path, so the one setting both read (`CONSOLE_PUBLIC_URL`) configures it (decision 0182).
+BUYER_LANDING_PATH = "/buyer/open"
 
 
 class LinkKind(StrEnum):

@@ -5,11 +5,15 @@ API:
   private_key=None, kid=None) -> str`: a signed token (HS256 with a secret for local use, or
   RS256/ES256 with a PEM private key, e.g. in tests of the JWKS path).
 - `TokenVerifier(secret=, jwks=, jwks_file=, jwks_url=, algorithms=, audience=, issuer=,
-  jwks_refetch_cooldown=30.0)`:
+  jwks_refetch_cooldown=30.0, trusted_issuers=())`:
   `.verify(token) -> Principal`, raising `ExpiredToken` or `InvalidToken` (both `TokenError`)
   with a reason fit for a 401 answer. HS* tokens are checked against the secret only, RS*/ES*
   tokens against the JWKS key named by `kid` only, so a public key can never serve as an HMAC
   secret. `.blocking` is True when verifying may fetch a JWKS URL (call it off the event loop).
+- `TrustedIssuer(issuer, jwks_url | jwks_file, audience, algorithms, max_lifetime_seconds)`: a
+  further issuer whose own key set verifies the tokens that name it in `iss` (public keys only),
+  beside the main configuration, e.g. the console's own signing key next to the identity
+  provider's (docs/decisions/0150).
 - `Principal(sub, role, shops, expires_at, buyer_user_id)`: who is calling and which shops they
   may see. A `buyer` token carries the claim `buyer_user_id` (the buyer's TikTok user id), which
   scopes every buyer read; a seller token must not carry it.
@@ -107,6 +111,28 @@ def mint_token(
     return jwt.encode(claims, key, algorithm=algorithm, headers=headers)
 
 
+class TrustedIssuer(BaseModel):
+    """An issuer trusted beside the main one; a token names it in `iss` and is verified with this
+    issuer's key set, audience and lifetime only (never with an HMAC secret)."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    issuer: str = Field(min_length=1, max_length=500)
+    jwks_url: str | None = Field(default=None, max_length=2_000)
+    jwks_file: str | None = Field(default=None, max_length=2_000)
+    audience: str | None = Field(default=None, max_length=500)
+    algorithms: tuple[str, ...] = ("ES256", "RS256")
+    max_lifetime_seconds: int | None = Field(default=None, ge=1)
+
+    @model_validator(mode="after")
+    def _keys(self) -> TrustedIssuer:
+        if (self.jwks_url is None) == (self.jwks_file is None):
+            raise ValueError("a trusted issuer needs exactly one of jwks_url and jwks_file")
+        if not self.algorithms or any(a.startswith("HS") for a in self.algorithms):
+            raise ValueError("a trusted issuer signs with public-key algorithms only")
+        return self
+
+
 class TokenVerifier:
     def __init__(
         self,
@@ -121,6 +147,7 @@ class TokenVerifier:
         leeway: timedelta = timedelta(seconds=30),
         jwks_refetch_cooldown: float = 30.0,
         max_lifetime: timedelta | None = None,
+        trusted_issuers: Sequence[TrustedIssuer] = (),
     ) -> None:
         unsupported = set(algorithms) - SUPPORTED_ALGORITHMS
         if unsupported:
@@ -146,18 +173,41 @@ class TokenVerifier:
         self._issuer = issuer
         self._leeway = leeway
         self._max_lifetime = max_lifetime
-        if secret is None and self._jwk_set is None and self._jwks_client is None:
+        self._trusted: dict[str, TokenVerifier] = {}
+        for trusted in trusted_issuers:
+            if trusted.issuer == issuer or trusted.issuer in self._trusted:
+                raise ValueError(f"issuer {trusted.issuer!r} is configured twice")
+            lifetime = trusted.max_lifetime_seconds
+            self._trusted[trusted.issuer] = TokenVerifier(
+                jwks_url=trusted.jwks_url,
+                jwks_file=trusted.jwks_file,
+                algorithms=trusted.algorithms,
+                audience=trusted.audience,
+                issuer=trusted.issuer,
+                leeway=leeway,
+                jwks_refetch_cooldown=jwks_refetch_cooldown,
+                max_lifetime=timedelta(seconds=lifetime) if lifetime else max_lifetime,
+            )
+        keyless = secret is None and self._jwk_set is None and self._jwks_client is None
+        if keyless and not self._trusted:
             raise ValueError("a token verifier needs a secret or a JWKS")
 
     @property
     def blocking(self) -> bool:
-        return self._jwks_client is not None
+        return self._jwks_client is not None or any(v.blocking for v in self._trusted.values())
 
     def verify(self, token: str) -> Principal:
         try:
             header = jwt.get_unverified_header(token)
+            unverified = jwt.decode(token, options={"verify_signature": False})
         except jwt.PyJWTError:
             raise InvalidToken("malformed token") from None
+        # The unverified `iss` only picks whose keys to check: a token naming a trusted issuer is
+        # verified with that issuer's keys, audience and issuer check, and nothing else.
+        claimed = unverified.get("iss") if isinstance(unverified, dict) else None
+        trusted = self._trusted.get(claimed) if isinstance(claimed, str) else None
+        if trusted is not None:
+            return trusted.verify(token)
         algorithm = header.get("alg")
         if not isinstance(algorithm, str) or algorithm not in self._algorithms:
             raise InvalidToken("token algorithm is not accepted")

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-import os
 import signal
 import subprocess
 import sys
@@ -17,8 +16,7 @@ from typing import Any
 import httpx
 import pytest
 from aiokafka import AIOKafkaConsumer
-from conn_support import free_port
-from cryptography.fernet import Fernet
+from conn_support import connector_env, free_port
 
 from orderlens.waiting import wait_for
 from orderlens_devtools.devstack.topics import delete_topics, ensure_topics
@@ -64,27 +62,18 @@ async def test_sigkill_mid_backfill_resumes_from_the_cursor(
     shop = running.sim.state.add_shop("Demo")
     now = int(time.time())
     orders = [running.sim.state.new_order(shop.id, at=now - 80 * DAY + i * 60) for i in range(1200)]
-    env = {
-        **os.environ,
-        "KAFKA_BOOTSTRAP_SERVERS": kafka_bootstrap_servers,
-        "MONGODB_URI": mongodb_uri,
-        "MONGODB_DATABASE": mongo_db.name,
-        "TOPIC_TIKTOK_NOTIFICATIONS": notifications,
-        "TOPIC_ORDERS_CREATED": created,
-        "TIKTOK_APP_KEY": KEY,
-        "TIKTOK_APP_SECRET": SECRET,
-        "TIKTOK_API_BASE_URL": running.url,
-        "TIKTOK_AUTH_BASE_URL": running.url,
-        "TIKTOK_AUTHORIZE_URL": f"{running.url}/oauth/authorize",
-        "OAUTH_REDIRECT_URL": f"{url}/oauth/tiktok/callback",
-        "TIKTOK_SHOP_RATE": "2",  # ~1 page a second: slow enough to be killed in the middle
-        "TIKTOK_TOKEN_KEYS": Fernet.generate_key().decode(),
-        "HTTP_HOST": "127.0.0.1",
-        "HTTP_PORT": str(port),
-        "SYNC_POLL_SECONDS": "0.2",
-        "RECONCILE_SECONDS": "3600",
-        "LOG_JSON": "false",
-    }
+    env = connector_env(
+        kafka=kafka_bootstrap_servers,
+        mongodb_uri=mongodb_uri,
+        database=mongo_db.name,
+        simulator_url=running.url,
+        port=port,
+        app_key=KEY,
+        app_secret=SECRET,
+        TOPIC_TIKTOK_NOTIFICATIONS=notifications,
+        TOPIC_ORDERS_CREATED=created,
+        TIKTOK_SHOP_RATE="2",  # ~1 page a second: slow enough to be killed in the middle
+    )
     log = tmp_path / "connector.log"
     consumer = AIOKafkaConsumer(
         created, bootstrap_servers=kafka_bootstrap_servers, auto_offset_reset="earliest"

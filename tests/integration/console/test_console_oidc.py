@@ -4,111 +4,28 @@ claims (custom names) mapped to a role and shops, and the session cookie's attri
 
 from __future__ import annotations
 
-import base64
-import hashlib
-import json
-import time
 from collections.abc import AsyncIterator
-from dataclasses import dataclass, field
-from typing import Any
-from urllib.parse import parse_qs, urlencode, urlparse
+from urllib.parse import parse_qs, urlparse
 
 import httpx
-import jwt
 import pytest
 import pytest_asyncio
-from cryptography.hazmat.primitives.asymmetric import rsa
-from starlette.applications import Starlette
-from starlette.requests import Request
-from starlette.responses import JSONResponse, RedirectResponse, Response
-from starlette.routing import Route
 
 from orderlens.roles import Role
 from orderlens_console.app import create_app
 from orderlens_console.sessions import SESSION_COOKIE, SessionCodec
 from orderlens_console.settings import ConsoleSettings
 from orderlens_devtools.asgi import free_port, serve
+from orderlens_devtools.oidc_provider import DevIdentityProvider
 
 pytestmark = pytest.mark.integration
 CLIENT_ID = "orderlens-console"
 SESSION_SECRET = "test-session-secret-0123456789"
 
 
-@dataclass
-class FakeIdp:
-    """Issues a code for whoever asks, and an RS256 ID token for a code with its PKCE verifier."""
-
-    url: str = ""
-    claims: dict[str, Any] = field(default_factory=dict)
-    codes: dict[str, dict[str, str]] = field(default_factory=dict)
-    exchanges: list[dict[str, str]] = field(default_factory=list)
-    key: Any = field(default_factory=lambda: rsa.generate_private_key(65537, 2048))
-
-    def app(self) -> Starlette:
-        async def discovery(request: Request) -> Response:
-            return JSONResponse(
-                {
-                    "issuer": self.url,
-                    "authorization_endpoint": f"{self.url}/authorize",
-                    "token_endpoint": f"{self.url}/token",
-                    "jwks_uri": f"{self.url}/jwks",
-                }
-            )
-
-        async def authorize(request: Request) -> Response:
-            q = request.query_params
-            assert q["code_challenge_method"] == "S256"
-            code = f"code-{len(self.codes)}"
-            self.codes[code] = {
-                "challenge": q["code_challenge"],
-                "nonce": q["nonce"],
-                "redirect_uri": q["redirect_uri"],
-            }
-            target = q["redirect_uri"] + "?" + urlencode({"code": code, "state": q["state"]})
-            return RedirectResponse(target, status_code=302)
-
-        async def token(request: Request) -> Response:
-            form = dict(await request.form())
-            self.exchanges.append({k: str(v) for k, v in form.items()})
-            grant = self.codes.pop(str(form.get("code")), None)
-            verifier = str(form.get("code_verifier", ""))
-            digest = hashlib.sha256(verifier.encode()).digest()
-            challenge = base64.urlsafe_b64encode(digest).rstrip(b"=").decode()
-            if grant is None or challenge != grant["challenge"]:
-                return JSONResponse({"error": "invalid_grant"}, status_code=400)
-            now = int(time.time())
-            id_token = jwt.encode(
-                {
-                    "iss": self.url,
-                    "aud": CLIENT_ID,
-                    "iat": now,
-                    "exp": now + 300,
-                    "nonce": grant["nonce"],
-                    **self.claims,
-                },
-                self.key,
-                algorithm="RS256",
-                headers={"kid": "k1"},
-            )
-            return JSONResponse({"id_token": id_token, "token_type": "Bearer"})
-
-        async def jwks(request: Request) -> Response:
-            public = json.loads(jwt.algorithms.RSAAlgorithm.to_jwk(self.key.public_key()))
-            return JSONResponse({"keys": [{**public, "kid": "k1", "use": "sig", "alg": "RS256"}]})
-
-        return Starlette(
-            routes=[
-                Route("/.well-known/openid-configuration", discovery),
-                Route("/authorize", authorize),
-                Route("/token", token, methods=["POST"]),
-                Route("/jwks", jwks),
-            ]
-        )
-
-
 @pytest_asyncio.fixture
-async def idp_and_console() -> AsyncIterator[tuple[FakeIdp, str]]:
-    idp = FakeIdp()
+async def idp_and_console() -> AsyncIterator[tuple[DevIdentityProvider, str]]:
+    idp = DevIdentityProvider(CLIENT_ID)
     idp_port, console_port = free_port(), free_port()
     idp.url = f"http://127.0.0.1:{idp_port}"
     async with serve(idp.app(), idp_port):
@@ -138,7 +55,7 @@ async def walk_sign_in(client: httpx.AsyncClient, console_url: str) -> httpx.Res
 
 
 async def test_oidc_code_flow_with_pkce_maps_configured_claims_to_a_session(
-    idp_and_console: tuple[FakeIdp, str],
+    idp_and_console: tuple[DevIdentityProvider, str],
 ) -> None:
     idp, console_url = idp_and_console
     idp.claims = {
@@ -167,7 +84,7 @@ async def test_oidc_code_flow_with_pkce_maps_configured_claims_to_a_session(
 
 
 async def test_oidc_sign_in_is_refused_without_a_role_claim_or_with_a_wrong_state(
-    idp_and_console: tuple[FakeIdp, str],
+    idp_and_console: tuple[DevIdentityProvider, str],
 ) -> None:
     idp, console_url = idp_and_console
     idp.claims = {"sub": "user-7", "https://example.com/orderlens/shops": ["shop-1"]}
@@ -183,4 +100,20 @@ async def test_oidc_sign_in_is_refused_without_a_role_claim_or_with_a_wrong_stat
             f"{console_url}/auth/callback", params={"code": "code-x", "state": state + "x"}
         )
         assert forged.status_code == 400
+        assert SESSION_COOKIE not in client.cookies
+
+
+async def test_oidc_sign_in_refuses_the_buyer_role(
+    idp_and_console: tuple[DevIdentityProvider, str],
+) -> None:
+    idp, console_url = idp_and_console
+    idp.claims = {
+        "sub": "buyer-1",
+        "https://example.com/orderlens/role": "buyer",
+        "https://example.com/orderlens/shops": ["shop-1"],
+    }
+    async with httpx.AsyncClient(timeout=30) as client:
+        done = await walk_sign_in(client, console_url)
+        assert done.status_code == 403
+        assert "names no seller role" in done.text
         assert SESSION_COOKIE not in client.cookies

@@ -259,3 +259,63 @@ async def read_topic(
         raise AssertionError(f"{topic}: got {len(found)} messages: {json.dumps(len(found))}")
     finally:
         await consumer.stop()
+
+
+async def test_records_and_slots_a_newer_version_wrote_are_read_and_keep_their_fields(
+    stack: ExportStack,
+) -> None:
+    """docs/decisions/0190: a record and a slot with fields this version does not know, behind
+    an older record it cannot read at all (a format it does not know)."""
+    now = datetime.now(UTC)
+    shop = stack.shops[1]
+    unreadable = {
+        **ExportRecord(
+            id=new_export_id(),
+            shop_ids=[shop],
+            requested_by="user-admin",
+            role="admin",
+            format=ExportFormat.CSV,
+            created_at=now - timedelta(minutes=10),
+            updated_at=now - timedelta(minutes=10),
+        ).to_document(),
+        "format": "parquet",
+    }
+    newer = ExportRecord(
+        id=new_export_id(),
+        shop_ids=[shop],
+        requested_by="user-admin",
+        role="admin",
+        format=ExportFormat.CSV,
+        granularity=Granularity.ORDER,
+        filters={"shop_id": [shop]},
+        created_at=now - timedelta(minutes=5),
+        updated_at=now - timedelta(minutes=5),
+    )
+    await stack.db.exports.insert_many(
+        [unreadable, {**newer.to_document(), "priority": "high", "notify": {"email": "a@b.c"}}]
+    )
+    # The shop's only slot, left behind by a newer worker that died.
+    await stack.db.export_slots.insert_one(
+        {
+            "_id": f"{shop}#0",
+            "shop_id": shop,
+            "export_id": "exp-a-worker-that-died",
+            "attempt": 1,
+            "acquired_at": now - timedelta(minutes=5),
+            "worker_zone": "eu-1",
+        }
+    )
+    try:
+        view = await stack.wait(newer.id)
+        assert view["status"] == "succeeded", view
+        assert view["rows"] == sum(1 for o in stack.orders if o.shop_id == shop)
+        stored = await stack.db.exports.find_one({"_id": newer.id})
+        assert stored is not None
+        assert stored["priority"] == "high"
+        assert stored["notify"] == {"email": "a@b.c"}
+        # The record it cannot read stays as it was, for a version that can.
+        left = await stack.db.exports.find_one({"_id": unreadable["_id"]})
+        assert left is not None
+        assert (left["status"], left["attempts"], left["format"]) == ("queued", 0, "parquet")
+    finally:
+        await stack.db.exports.delete_one({"_id": unreadable["_id"]})

@@ -18,7 +18,7 @@ from exp_stack import ExportStack
 
 from orderlens.domain.order import Order
 from orderlens.roles import Role
-from orderlens_exporter.rows import LINE_COLUMNS, ORDER_COLUMNS
+from orderlens_exporter.domain.rows import LINE_COLUMNS, ORDER_COLUMNS
 
 
 def by_id(stack: ExportStack) -> dict[str, Order]:

@@ -17,7 +17,8 @@ import pytest
 SERVICES = {
     "order-ingest": ("orderlens_ingest", "MongoDB not reachable at start-up"),
     "status-tracker": ("orderlens_tracker", "could not create the tracking_jobs indexes"),
-    "exporter": ("orderlens_exporter", ""),
+    "exporter": ("orderlens_exporter", "could not create the export indexes"),
+    "notifier": ("orderlens_notifier", "MongoDB not reachable at start-up"),
 }
 
 
@@ -46,8 +47,8 @@ def test_sigterm_while_waiting_for_the_database_at_start_up(service: str, tmp_pa
     )
     seen: list[str] = []
     try:
-        # Starting and retrying: wait until it says it is retrying (the exporter, which logs no
-        # retry line, until it has logged anything at all), reading its output as it comes.
+        # Starting and retrying: wait until it says it is retrying, reading its output as it
+        # comes.
         deadline = time.monotonic() + 30
         assert process.stdout is not None
         while True:

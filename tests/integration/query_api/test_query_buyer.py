@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, urlparse
 
+import httpx
 import pytest
 import pytest_asyncio
 from pymongo import AsyncMongoClient
@@ -323,3 +324,40 @@ async def test_one_time_sign_in_link_from_the_outbox(api: Api, outbox: Path) -> 
     bad = await api.client.post("/v1/buyer-sign-in", json={"email": "not an address"})
     assert bad.status_code == 400
     assert "email" in bad.text
+
+
+async def test_no_buyer_answer_carries_a_seller_only_field(api: Api) -> None:
+    """Every answer a buyer gets: each tab's pages and each of their orders' detail (those with
+    risk flags and packages among them), and the session a link is exchanged for."""
+    ana = buyer_auth(api, ANA)
+    mine = _owned(api, ANA)
+    assert any(o.risk_flags for o in mine), "some of Ana's orders carry risk flags to leave out"
+    notes = {o.seller_note for o in mine if o.seller_note}
+    risk_reasons = {f.reason for o in mine for f in o.risk_flags}
+    answers: list[httpx.Response] = []
+    for tab in [None, *BuyerTab]:
+        cursor: str | None = None
+        while True:
+            params = {
+                "limit": "7",
+                **({"tab": tab} if tab else {}),
+                **({"cursor": cursor} if cursor else {}),
+            }
+            response = await api.client.get("/v1/me/orders", params=params, headers=ana)
+            assert response.status_code == 200, response.text
+            answers.append(response)
+            cursor = response.json()["next_cursor"]
+            if cursor is None:
+                break
+    for order in mine:
+        response = await api.client.get(f"/v1/me/orders/{order.id}", headers=ana)
+        assert response.status_code == 200, response.text
+        answers.append(response)
+    link = await api.client.post(
+        "/v1/buyer-links", json={"buyer_user_id": ANA}, headers=api.auth(Role.CUSTOMER_SERVICE)
+    )
+    answers.append(await _session(api, link.json()["token"]))
+    for response in answers:
+        leaked = _keys(response.json()) & SELLER_ONLY_FIELDS
+        assert not leaked, (str(response.url), leaked)
+        assert not any(text in response.text for text in notes | risk_reasons), response.url

@@ -9,7 +9,7 @@ from typing import Any
 from pymongo.asynchronous.database import AsyncDatabase
 
 from orderlens.waiting import wait_for
-from orderlens_tracker.leases import ShardLeases
+from orderlens_tracker.adapters.leases import ShardLeases
 
 SHARDS = 16
 

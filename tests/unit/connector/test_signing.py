@@ -67,6 +67,18 @@ def test_request_sign_matches_checks_the_sign_parameter() -> None:
     assert not request_sign_matches("s", "/p", {"app_key": "k", "timestamp": "1"}, b"x", "")
 
 
+def test_documented_webhook_signature_example() -> None:
+    # Partner Center, "Webhooks overview" (docs/tiktok-endpoints.md): app key abcdef, secret 123.
+    body = (
+        b'{"type":1,"tts_notification_id":"7380066284010030890","shop_id":"7495540735365777507",'
+        b'"timestamp":1718305585,"data":{"is_on_hold_order":true,"order_id":"576653688135258178",'
+        b'"order_status":"UNPAID","update_time":1718305585}}'
+    )
+    expected = "5dec0f11ec2f6783b8deee53c9ffbf8d024302f7c7e7fa55a35d17629031ac05"
+    assert webhook_signature("abcdef", "123", body) == expected
+    assert webhook_signature_matches("abcdef", "123", body, expected)
+
+
 def test_webhook_signature_hand_computed() -> None:
     body = b'{"type":1,"tts_notification_id":"7","shop_id":"9","timestamp":1,"data":{}}'
     expected = hmac.new(b"appsecret", b"appkey" + body, hashlib.sha256).hexdigest()

@@ -27,5 +27,5 @@ def test_every_vendored_file_matches_its_recorded_sha256() -> None:
 @pytest.mark.unit
 def test_no_page_loads_anything_from_another_origin() -> None:
     templates = Path(orderlens_console.__file__).parent / "templates"
-    for template in templates.glob("*.html"):
+    for template in templates.rglob("*.html"):
         assert not re.search(r'(src|href)="(https?:)?//', template.read_text()), template.name

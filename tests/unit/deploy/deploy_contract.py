@@ -114,6 +114,16 @@ SERVICES: dict[str, Service] = {
             ("TOPIC_TIKTOK_NOTIFICATIONS", "TOPIC_STATUS_CHANGED"),
         ),
         Service(
+            "notifier",
+            8086,
+            SERVICE_DOCKERFILE,
+            "orderlens-notifier",
+            "services/notifier",
+            "orderlens-notifier",
+            "orderlens-notifier",
+            ("TOPIC_ORDERS_CREATED", "TOPIC_STATUS_CHANGED", "TOPIC_EXPORT_COMPLETED"),
+        ),
+        Service(
             "carrier-simulator",
             8090,
             "deploy/docker/carrier-simulator.Dockerfile",
@@ -123,7 +133,14 @@ SERVICES: dict[str, Service] = {
         ),
     )
 }
-ORDERLENS_SERVICES = ("order-ingest", "status-tracker", "query-api", "exporter")
+ORDERLENS_SERVICES = (
+    "order-ingest",
+    "status-tracker",
+    "query-api",
+    "exporter",
+    "tiktok-connector",
+    "notifier",
+)
 # orderlens services that use neither Kafka nor MongoDB: the console is a client of query-api.
 WEB_SERVICES = ("console",)
 # Every orderlens service with its /healthz, /readyz and /metrics on its HTTP port.
@@ -136,6 +153,8 @@ TOPIC_DEFAULTS = {
     "TOPIC_EXPORT_COMPLETED": "orders.export-completed",
     "TOPIC_DEAD_LETTER": "orders.dead-letter",
 }
+# Topics of one service only: the connector's verified webhooks (docs/decisions/0093).
+SERVICE_TOPICS = {"TOPIC_TIKTOK_NOTIFICATIONS": "tiktok.notifications"}
 
 # Environment variables the services read (pydantic-settings, no prefix).
 COMMON_ENV = {
@@ -158,7 +177,8 @@ SERVICE_ENV: dict[str, set[str]] = {
     },
     "query-api": COMMON_ENV
     | {"JWT_SECRET", "JWT_JWKS_URL", "JWT_JWKS_FILE", "JWT_ALGORITHMS", "EXPORT_DIR"}
-    | {"JWT_AUDIENCE", "JWT_ISSUER", "API_DOCS", "METRICS_TOKEN", "CURSOR_SECRET"},
+    | {"JWT_AUDIENCE", "JWT_ISSUER", "API_DOCS", "METRICS_TOKEN", "CURSOR_SECRET"}
+    | {"MAIL_OUTBOX_DIR", "JWT_TRUSTED_ISSUERS", "CONSOLE_PUBLIC_URL", "BUYER_LINK_SECRET"},
     "exporter": COMMON_ENV
     | {"EXPORT_DIR", "EXPORT_MAX_RUNNING_PER_SHOP", "EXPORT_RETENTION_HOURS"},
     "console": {
@@ -167,7 +187,11 @@ SERVICE_ENV: dict[str, set[str]] = {
         "CONSOLE_QUERY_API_URL",
         "CONSOLE_PUBLIC_URL",
         "CONSOLE_SESSION_SECRET",
-        "CONSOLE_API_TOKEN_SECRET",
+        "CONSOLE_API_SIGNING_KEY",
+        "CONSOLE_API_PREVIOUS_PUBLIC_KEY",
+        "CONSOLE_API_TOKEN_ISSUER",
+        "CONSOLE_API_TOKEN_AUDIENCE",
+        "CONSOLE_TIME_ZONE",
         "CONSOLE_DEV_SIGN_IN",
         "CONSOLE_DEV_SHOPS",
         "CONSOLE_OIDC_ISSUER",
@@ -180,6 +204,7 @@ SERVICE_ENV: dict[str, set[str]] = {
     },
     "tiktok-connector": COMMON_ENV
     | {
+        "TOPIC_TIKTOK_NOTIFICATIONS",
         "TIKTOK_APP_KEY",
         "TIKTOK_APP_SECRET",
         "TIKTOK_API_BASE_URL",
@@ -188,6 +213,7 @@ SERVICE_ENV: dict[str, set[str]] = {
         "OAUTH_REDIRECT_URL",
         "TIKTOK_TOKEN_KEYS",
     },
+    "notifier": COMMON_ENV | {"MAIL_OUTBOX_DIR", "BUYER_PAGES_URL"},
     "carrier-simulator": {"HTTP_PORT", "LOG_LEVEL"},
 }
 ALL_ENV = set().union(*SERVICE_ENV.values())
@@ -198,10 +224,14 @@ SECRET_ENV = {
     "SEVENTEENTRACK_API_KEY",
     "AFTERSHIP_API_KEY",
     "CONSOLE_SESSION_SECRET",
-    "CONSOLE_API_TOKEN_SECRET",
+    "CONSOLE_API_SIGNING_KEY",
     "CONSOLE_OIDC_CLIENT_SECRET",
     "METRICS_TOKEN",
     "CURSOR_SECRET",
+    "TIKTOK_APP_KEY",
+    "TIKTOK_APP_SECRET",
+    "TIKTOK_TOKEN_KEYS",
+    "BUYER_LINK_SECRET",
 }
 EXPORT_DIR = "/var/lib/orderlens/exports"
 DRAIN_SECONDS = 30  # consumers' graceful drain is bounded at 30 s
@@ -248,6 +278,8 @@ CONTRACT_METRICS: dict[str, Metric] = {
     "orderlens_tiktok_backfill_lag_seconds": _m("gauge", "shop_id"),
     "orderlens_tiktok_shop_connected": _m("gauge", "shop_id"),
     "orderlens_tiktok_actions_total": _m("counter", "result"),
+    "orderlens_notifier_inbox_items_total": _m("counter", "kind"),
+    "orderlens_notifier_mails_total": _m("counter", "kind", "outcome"),
 }
 # Labels Prometheus attaches to every scraped series (target labels), usable in any query.
 TARGET_LABELS = frozenset({"job", "instance", "namespace", "pod", "container", "endpoint"})
@@ -658,3 +690,13 @@ def label_selector_matches(selector: dict[str, Any], labels: dict[str, str]) -> 
         if op == "DoesNotExist" and key in labels:
             return False
     return True
+
+
+def trusted_issuers(value: str) -> tuple[Any, ...]:
+    """JWT_TRUSTED_ISSUERS read exactly as query-api reads it from its environment."""
+    from unittest import mock
+
+    from orderlens_query.settings import QueryApiSettings
+
+    with mock.patch.dict(os.environ, {"JWT_TRUSTED_ISSUERS": value}):
+        return QueryApiSettings().jwt_trusted_issuers

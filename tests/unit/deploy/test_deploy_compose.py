@@ -21,11 +21,13 @@ from deploy_contract import (
     ORDERLENS_SERVICES,
     REPO_ROOT,
     SERVICE_ENV,
+    SERVICE_TOPICS,
     SERVICES,
     TOPIC_DEFAULTS,
     dockerfile_stages,
     load_yaml,
     load_yaml_docs,
+    trusted_issuers,
 )
 
 pytestmark = pytest.mark.unit
@@ -242,8 +244,8 @@ def test_service_environment_matches_the_settings(services: dict[str, dict[str, 
     assert "JWT_SECRET" in environment(services["query-api"])
     console = environment(services["console"])
     assert console["CONSOLE_QUERY_API_URL"] == f"http://query-api:{SERVICES['query-api'].port}"
-    # The console's tokens are verified by query-api: the same secret, defaults included.
-    assert console["CONSOLE_API_TOKEN_SECRET"] == environment(services["query-api"])["JWT_SECRET"]
+    # query-api trusts the console's own key from its JWKS (docs/decisions/0150).
+    _assert_trusts_console(environment(services["query-api"]), console)
 
 
 def test_kafka_is_kraft_and_reachable(services: dict[str, dict[str, Any]]) -> None:
@@ -393,7 +395,7 @@ def test_compose_go_loads_the_file() -> None:
     assert api["build"]["args"] == {"SERVICE": "query-api", "HTTP_PORT": "8000"}
     console = project["services"]["console"]
     assert console["build"]["args"] == {"SERVICE": "console", "HTTP_PORT": "8084"}
-    assert console["environment"]["CONSOLE_API_TOKEN_SECRET"] == api["environment"]["JWT_SECRET"]
+    _assert_trusts_console(api["environment"], console["environment"])
 
 
 def test_compose_go_rejects_an_invalid_file(tmp_path: Path) -> None:
@@ -510,7 +512,7 @@ def test_kafka_init_script_runs(tmp_path: Path, services: dict[str, dict[str, An
     assert result.returncode == 0, result.stderr
     calls = log.read_text(encoding="utf-8").splitlines()
     creates = [c.split() for c in calls if "--create" in c]
-    assert len(creates) == len(TOPIC_DEFAULTS)
+    assert len(creates) == len(TOPIC_DEFAULTS) + len(SERVICE_TOPICS)
     created = {}
     for args in creates:
         assert "--if-not-exists" in args
@@ -518,5 +520,14 @@ def test_kafka_init_script_runs(tmp_path: Path, services: dict[str, dict[str, An
         topic = args[args.index("--topic") + 1]
         created[topic] = int(args[args.index("--partitions") + 1])
         assert any(a.startswith("retention.ms=") for a in args)
-    assert set(created) == set(TOPIC_DEFAULTS.values())
+    assert set(created) == set(TOPIC_DEFAULTS.values()) | set(SERVICE_TOPICS.values())
     assert created["orders.created"] == created["orders.status-changed"]
+
+
+def _assert_trusts_console(api_env: dict[str, Any], console_env: dict[str, Any]) -> None:
+    trusted = trusted_issuers(api_env["JWT_TRUSTED_ISSUERS"])
+    match = [t for t in trusted if t.issuer == console_env["CONSOLE_API_TOKEN_ISSUER"]]
+    assert match, "query-api does not trust the console's tokens"
+    assert match[0].jwks_url == f"http://console:{SERVICES['console'].port}/.well-known/jwks.json"
+    assert match[0].audience == console_env["CONSOLE_API_TOKEN_AUDIENCE"]
+    assert "CONSOLE_API_TOKEN_SECRET" not in console_env, "the console holds no query-api secret"

@@ -32,6 +32,7 @@ from deploy_contract import (
     OVERLAYS,
     SECRET_ENV,
     SERVICE_ENV,
+    SERVICE_TOPICS,
     SERVICES,
     TOPIC_DEFAULTS,
     WEB_SERVICES,
@@ -43,6 +44,7 @@ from deploy_contract import (
     load_yaml_docs,
     rel,
     render_overlay,
+    trusted_issuers,
 )
 
 pytestmark = pytest.mark.unit
@@ -273,7 +275,7 @@ def test_rendered_overlay_has_everything(
             assert name in kinds.get(kind, set()), f"{overlay}: no {kind} {name}"
     assert kinds["HorizontalPodAutoscaler"] == {"query-api"}
     assert kinds["ScaledObject"] == set(KEDA_SCALED)
-    assert len(kinds["KafkaTopic"]) == 5
+    assert len(kinds["KafkaTopic"]) == len(TOPIC_DEFAULTS) + len(SERVICE_TOPICS)
     assert "orderlens-exports" in kinds["PersistentVolumeClaim"]
     assert kinds["PrometheusRule"] == {"orderlens"}
     assert "orderlens-default-deny" in kinds["NetworkPolicy"]
@@ -412,13 +414,43 @@ def test_configuration_and_secret_references(
         assert "HS256" not in api["JWT_ALGORITHMS"]
     console = objects(rendered, "Deployment")["console"]
     console_env = {e["name"]: e for e in container(console).get("env") or []}
-    # The console mints the tokens query-api verifies with JWT_SECRET (docs/decisions/0101).
-    api_env = {e["name"]: e for e in container(objects(rendered, "Deployment")["query-api"])["env"]}
-    token_ref = console_env["CONSOLE_API_TOKEN_SECRET"]["valueFrom"]["secretKeyRef"]
-    api_ref = api_env["JWT_SECRET"]["valueFrom"]["secretKeyRef"]
-    assert (token_ref["name"], token_ref["key"]) == (api_ref["name"], api_ref["key"])
+    # The console signs its users' tokens with its own key and query-api trusts its JWKS
+    # (docs/decisions/0150): no secret shared between the two.
+    key_ref = console_env["CONSOLE_API_SIGNING_KEY"]["valueFrom"]["secretKeyRef"]
+    assert key_ref["name"].startswith("orderlens-secrets")  # dev: the generated, hashed name
+    if overlay == "prod":
+        assert not key_ref.get("optional"), "every production replica signs with the same key"
+    assert not any(
+        (e.get("valueFrom") or {}).get("secretKeyRef", {}).get("key") == "JWT_SECRET"
+        for e in console_env.values()
+    ), "the console holds no query-api secret"
     assert "CONSOLE_SESSION_SECRET" in console_env
+    # The connector's app credentials and token keys come from the Secret, never a ConfigMap.
+    connector = objects(rendered, "Deployment")["tiktok-connector"]
+    connector_env = {e["name"]: e for e in container(connector).get("env") or []}
+    for secret in ("TIKTOK_APP_KEY", "TIKTOK_APP_SECRET", "TIKTOK_TOKEN_KEYS"):
+        ref = connector_env[secret]["valueFrom"]["secretKeyRef"]
+        assert ref["name"].startswith("orderlens-secrets"), secret  # dev: a generated name
+        assert not ref.get("optional"), secret
+    connector_config = config_values(rendered, connector)
+    assert connector_config["OAUTH_REDIRECT_URL"].endswith("/oauth/tiktok/callback")
+    if overlay == "prod":
+        assert connector_config["OAUTH_REDIRECT_URL"].startswith("https://")
+        for url in ("TIKTOK_API_BASE_URL", "TIKTOK_AUTH_BASE_URL", "TIKTOK_AUTHORIZE_URL"):
+            assert connector_config[url].startswith("https://"), url
     console_config = config_values(rendered, console)
+    trusted = trusted_issuers(api["JWT_TRUSTED_ISSUERS"])
+    console_issuer = next(
+        t for t in trusted if t.issuer == console_config["CONSOLE_API_TOKEN_ISSUER"]
+    )
+    assert console_issuer.jwks_url == (
+        f"http://console:{SERVICES['console'].port}/.well-known/jwks.json"
+    )
+    assert console_issuer.audience == console_config["CONSOLE_API_TOKEN_AUDIENCE"]
+    assert (console_issuer.max_lifetime_seconds or 0) in range(1, 3601)
+    if overlay == "prod":
+        assert console_issuer.audience == api["JWT_AUDIENCE"]
+        assert console_issuer.issuer != api["JWT_ISSUER"]
     assert console_config["CONSOLE_QUERY_API_URL"] == (
         f"http://query-api:{SERVICES['query-api'].port}"
     )
@@ -547,10 +579,13 @@ def test_kafka_topics_match_the_configuration(
     rendered: tuple[dict[str, Any], ...], overlay: str
 ) -> None:
     config = shared_config(rendered)
+    connector = config_values(rendered, objects(rendered, "Deployment")["tiktok-connector"])
     topics = list(objects(rendered, "KafkaTopic").values())
     names = {t["spec"]["topicName"] for t in topics}
-    assert names == {config[key] for key in TOPIC_DEFAULTS}
-    assert names == set(TOPIC_DEFAULTS.values())
+    assert names == {config[key] for key in TOPIC_DEFAULTS} | {
+        connector[key] for key in SERVICE_TOPICS
+    }
+    assert names == set(TOPIC_DEFAULTS.values()) | set(SERVICE_TOPICS.values())
     for topic in topics:
         spec = topic["spec"]
         assert topic["metadata"]["labels"]["strimzi.io/cluster"] == "orderlens"
@@ -585,11 +620,30 @@ def test_exports_volume(rendered: tuple[dict[str, Any], ...], overlay: str) -> N
         spec = pod_spec(deployments[name])
         volumes = {v["name"]: v for v in spec["volumes"]}
         mounts = {m["name"]: m for m in container(deployments[name])["volumeMounts"]}
-        (claim,) = [n for n, v in volumes.items() if "persistentVolumeClaim" in v]
-        assert volumes[claim]["persistentVolumeClaim"]["claimName"] == "orderlens-exports"
+        (claim,) = [n for n, v in volumes.items() if _claim(v) == "orderlens-exports"]
         assert mounts[claim]["mountPath"] == EXPORT_DIR
         assert bool(mounts[claim].get("readOnly")) is read_only, name
         assert config_values(rendered, deployments[name])["EXPORT_DIR"] == EXPORT_DIR
+
+
+def _claim(volume: dict[str, Any]) -> str | None:
+    claim: str | None = (volume.get("persistentVolumeClaim") or {}).get("claimName")
+    return claim
+
+
+def test_mail_outbox_volume(rendered: tuple[dict[str, Any], ...], overlay: str) -> None:
+    """The notifier and query-api write the same outbox (decision 0186)."""
+    pvc = objects(rendered, "PersistentVolumeClaim")["orderlens-mail-outbox"]["spec"]
+    if overlay == "prod":
+        assert pvc["accessModes"] == ["ReadWriteMany"]
+    deployments = objects(rendered, "Deployment")
+    for name in ("notifier", "query-api"):
+        volumes = {v["name"]: v for v in pod_spec(deployments[name])["volumes"]}
+        mounts = {m["name"]: m for m in container(deployments[name])["volumeMounts"]}
+        (claim,) = [n for n, v in volumes.items() if _claim(v) == "orderlens-mail-outbox"]
+        directory = config_values(rendered, deployments[name])["MAIL_OUTBOX_DIR"]
+        assert mounts[claim]["mountPath"] == directory, name
+        assert not mounts[claim].get("readOnly"), name
 
 
 def _policy_applies(policy: dict[str, Any], labels: dict[str, str]) -> bool:
@@ -661,6 +715,24 @@ def test_network_policies(rendered: tuple[dict[str, Any], ...], overlay: str) ->
         assert 443 not in _egress_ports(policies, pod_labels(deployments[name])), name
     if overlay == "dev":
         assert 8090 in _egress_ports(policies, tracker), "status-tracker -> carrier-simulator"
+    # The connector: TikTok Shop over HTTPS, its webhooks and OAuth callback from the ingress
+    # controller, exposed by an Ingress with those paths only (not /shops, not /metrics).
+    connector = pod_labels(deployments["tiktok-connector"])
+    assert 443 in _egress_ports(policies, connector), "tiktok-connector -> TikTok Shop"
+    assert any(
+        (f.get("namespaceSelector") or {}).get("matchLabels", {}).get("kubernetes.io/metadata.name")
+        == "ingress-nginx"
+        for rule in _ingress_rules(policies, connector)
+        for f in rule.get("from") or []
+    ), "TikTok's webhooks cannot reach the connector"
+    ingress = objects(rendered, "Ingress")["tiktok-connector"]["spec"]
+    paths = {
+        p["path"]: p["backend"]["service"]
+        for rule in ingress["rules"]
+        for p in rule["http"]["paths"]
+    }
+    assert set(paths) == {"/webhooks/tiktok", "/oauth/tiktok/authorize", "/oauth/tiktok/callback"}
+    assert {s["name"] for s in paths.values()} == {"tiktok-connector"}
     console = pod_labels(deployments["console"])
     api = pod_labels(deployments["query-api"])
     assert SERVICES["query-api"].port in _egress_ports(policies, console), "console -> query-api"
@@ -670,3 +742,10 @@ def test_network_policies(rendered: tuple[dict[str, Any], ...], overlay: str) ->
         for rule in _ingress_rules(policies, api)
         for f in rule.get("from") or []
     ), "query-api does not accept the console's calls"
+    # query-api fetches the console's JWKS (docs/decisions/0150).
+    assert SERVICES["console"].port in _egress_ports(policies, api), "query-api -> console JWKS"
+    assert any(
+        label_selector_matches(f.get("podSelector") or {"matchLabels": {"_": "_"}}, api)
+        for rule in _ingress_rules(policies, console)
+        for f in rule.get("from") or []
+    ), "the console does not serve its JWKS to query-api"

@@ -62,6 +62,7 @@ TIKTOK = {
     "orderlens_tiktok_shop_connected",
     "orderlens_tiktok_actions_total",
 }
+NOTIFIER = {"orderlens_notifier_inbox_items_total", "orderlens_notifier_mails_total"}
 # Which service must expose what (the shared library's families count for every service).
 OWNED = {
     "order-ingest": CONSUMER,
@@ -70,6 +71,7 @@ OWNED = {
     "query-api": HTTP,
     "console": HTTP,
     "tiktok-connector": TIKTOK,
+    "notifier": CONSUMER | NOTIFIER,
 }
 SERVICE_PACKAGES = {
     "order-ingest": "orderlens_ingest",
@@ -78,6 +80,7 @@ SERVICE_PACKAGES = {
     "exporter": "orderlens_exporter",
     "console": "orderlens_console",
     "tiktok-connector": "orderlens_connector",
+    "notifier": "orderlens_notifier",
 }
 SHARED_MODULE = "orderlens.metrics"
 

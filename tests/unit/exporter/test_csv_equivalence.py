@@ -28,11 +28,11 @@ from orderlens.mongo import Document
 from orderlens.normalise import normalise
 from orderlens.roles import Role
 from orderlens_devtools.seed import SeedConfig, final_snapshots
-from orderlens_exporter.csv_rows import CsvRowBuilder, _amount
-from orderlens_exporter.csv_writer import CsvExportWriter
-from orderlens_exporter.export_model import EXPORT_PROJECTION, export_order
+from orderlens_exporter.adapters.csv_writer import CsvExportWriter
+from orderlens_exporter.domain.csv_rows import CsvRowBuilder, _amount
+from orderlens_exporter.domain.export_model import EXPORT_PROJECTION, export_order
+from orderlens_exporter.domain.rows import columns_for, order_rows
 from orderlens_exporter.pipeline import InvalidExport, Progress, plan_export, write_export
-from orderlens_exporter.rows import columns_for, order_rows
 
 SYNCED = datetime(2026, 5, 1, tzinfo=UTC)
 SEED = SeedConfig(orders=400, shops=3, seed=7, end=SYNCED)

@@ -14,8 +14,9 @@ import pytest
 from orderlens.domain.order import Order
 from orderlens.events import Granularity
 from orderlens.roles import Role
-from orderlens_exporter.csv_writer import CsvExportWriter, neutralise
-from orderlens_exporter.rows import LINE_COLUMNS, Column, Row, order_rows
+from orderlens_exporter.adapters.csv_writer import CsvExportWriter
+from orderlens_exporter.domain.csv_rows import neutralise
+from orderlens_exporter.domain.rows import LINE_COLUMNS, Column, Row, order_rows
 
 MakeOrder = Callable[..., Order]
 COLUMNS = (Column("Text", 10), Column("Amount", 10), Column("Time", 10), Column("Qty", 5))

@@ -7,7 +7,7 @@ import pytest
 from pydantic import BaseModel
 
 from orderlens.domain.order import Item, Order, PackageDoc
-from orderlens_exporter.export_model import ExportItem, ExportOrder, ExportPackage
+from orderlens_exporter.domain.export_model import ExportItem, ExportOrder, ExportPackage
 
 # The slim nested models stand for the read model's own.
 _SAME = {

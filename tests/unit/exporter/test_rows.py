@@ -10,7 +10,7 @@ from zoneinfo import ZoneInfo
 from orderlens.domain.order import Order
 from orderlens.events import Granularity
 from orderlens.roles import Role
-from orderlens_exporter.rows import LINE_COLUMNS, ORDER_COLUMNS, order_rows
+from orderlens_exporter.domain.rows import LINE_COLUMNS, ORDER_COLUMNS, order_rows
 
 MakeOrder = Callable[..., Order]
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
-from orderlens_exporter.slots import Slot, slot_is_live
+from orderlens_exporter.adapters.slots import Slot, slot_is_live
 
 NOW = datetime(2026, 5, 1, 12, 0, tzinfo=UTC)
 GRACE = timedelta(seconds=60)

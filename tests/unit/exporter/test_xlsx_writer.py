@@ -15,8 +15,8 @@ from openpyxl.worksheet.worksheet import Worksheet
 from orderlens.domain.order import Order
 from orderlens.events import Granularity
 from orderlens.roles import Role
-from orderlens_exporter.rows import ORDER_COLUMNS, Column, Row, order_rows
-from orderlens_exporter.xlsx_writer import XlsxExportWriter
+from orderlens_exporter.adapters.xlsx_writer import XlsxExportWriter
+from orderlens_exporter.domain.rows import ORDER_COLUMNS, Column, Row, order_rows
 
 MakeOrder = Callable[..., Order]
 COLUMNS = (Column("Text", 10), Column("Amount", 10), Column("Time", 10), Column("Qty", 5))

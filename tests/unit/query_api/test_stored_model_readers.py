@@ -9,7 +9,7 @@ from pydantic import ValidationError
 
 from orderlens.domain.order import Order
 from orderlens.roles import Role
-from orderlens_exporter.export_model import export_order
+from orderlens_exporter.domain.export_model import export_order
 from orderlens_query.presenters import detail, stored_order
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from tracker_fakes import ManualClock
 
-from orderlens_tracker.breaker import BreakerOpen, BreakerState, CircuitBreaker
+from orderlens_tracker.adapters.breaker import BreakerOpen, BreakerState, CircuitBreaker
 
 
 def state(breaker: CircuitBreaker) -> BreakerState:

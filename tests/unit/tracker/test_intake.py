@@ -14,8 +14,8 @@ from orderlens.events import (
     make_event,
 )
 from orderlens.tiktok import TikTokOrder
-from orderlens_tracker import intake
 from orderlens_tracker.domain import EVENT_SOURCE, Package
+from orderlens_tracker.services import intake
 
 NOW = datetime(2026, 11, 20, 8, 0, tzinfo=UTC)
 
@@ -75,7 +75,7 @@ def changed(
 
 
 def test_a_shipped_order_is_followed_package_by_package() -> None:
-    plan = intake.read([created()])
+    plan = intake.read(created=[created()])
     assert plan.track == [
         Package("TN0001", "576461413038785752", "shop-1", "p1", "USPS"),
         Package("TN0002", "576461413038785752", "shop-1", "p2", "UPS"),
@@ -83,7 +83,7 @@ def test_a_shipped_order_is_followed_package_by_package() -> None:
 
 
 def test_the_order_level_tracking_number_counts_too() -> None:
-    plan = intake.read([created(tracking_number="TN0009", packages=[{"id": "p9"}])])
+    plan = intake.read(created=[created(tracking_number="TN0009", packages=[{"id": "p9"}])])
     assert Package("TN0009", "576461413038785752", "shop-1", "p9", "UPS") in plan.track
 
 
@@ -91,7 +91,9 @@ def test_an_unshipped_order_has_nothing_to_follow() -> None:
     event = created()
     order = event.data.order.model_copy(update={"line_items": event.data.order.line_items[3:]})
     plan = intake.read(
-        [make_event(OrderCreated(shop_id="shop-1", order=order), source="t", subject=order.id)]
+        created=[
+            make_event(OrderCreated(shop_id="shop-1", order=order), source="t", subject=order.id)
+        ]
     )
     assert plan.track == []
     assert plan.ignored == ["no_tracking_number"]
@@ -99,36 +101,42 @@ def test_an_unshipped_order_has_nothing_to_follow() -> None:
 
 def test_a_finished_order_stops_its_jobs() -> None:
     for status in ("DELIVERED", "COMPLETED", "CANCELLED"):
-        plan = intake.read([created(status)])
+        plan = intake.read(created=[created(status)])
         assert plan.track == []
         assert plan.stop_orders == {"576461413038785752": f"order {status}"}
 
 
 def test_a_seller_ship_action_starts_a_job() -> None:
     package = PackageUpdate(package_id="p1", carrier="fedex", tracking_number="TN0003")
-    plan = intake.read([changed(status="AWAITING_COLLECTION", package=package)])
+    plan = intake.read(changes=[changed(status="AWAITING_COLLECTION", package=package)])
     assert plan.track == [Package("TN0003", "576461413038785752", "shop-1", "p1", "fedex")]
 
 
 def test_the_trackers_own_events_change_nothing() -> None:
     package = PackageUpdate(tracking_number="TN0003", tracking_status=TrackingStatus.DELIVERED)
-    plan = intake.read([changed(StatusSource.CARRIER, event_source=EVENT_SOURCE, package=package)])
+    plan = intake.read(
+        changes=[changed(StatusSource.CARRIER, event_source=EVENT_SOURCE, package=package)]
+    )
     assert plan == intake.Intake(ignored=["own_event"])
 
 
 def test_another_source_reporting_a_final_state_stops_the_job() -> None:
     package = PackageUpdate(tracking_number="TN0003", tracking_status=TrackingStatus.DELIVERED)
-    plan = intake.read([changed(StatusSource.CARRIER, event_source="connector", package=package)])
+    plan = intake.read(
+        changes=[changed(StatusSource.CARRIER, event_source="connector", package=package)]
+    )
     assert plan.stop_packages == {"TN0003": "carrier reported DELIVERED"}
     moving = PackageUpdate(tracking_number="TN0003", tracking_status=TrackingStatus.IN_TRANSIT)
     assert (
-        intake.read([changed(StatusSource.CARRIER, event_source="connector", package=moving)]).track
+        intake.read(
+            changes=[changed(StatusSource.CARRIER, event_source="connector", package=moving)]
+        ).track
         == []
     )
 
 
 def test_cancelling_or_completing_stops_the_order() -> None:
-    plan = intake.read([changed(status="CANCELLED", reason="buyer asked")])
+    plan = intake.read(changes=[changed(status="CANCELLED", reason="buyer asked")])
     assert plan.stop_orders == {"576461413038785752": "order CANCELLED"}
 
 
@@ -150,7 +158,8 @@ async def test_the_plan_is_carried_out() -> None:
     jobs = RecordingJobs()
     package = PackageUpdate(tracking_number="TN0007", tracking_status=TrackingStatus.DELIVERED)
     plan = intake.read(
-        [created(), changed(StatusSource.PLATFORM, event_source="tiktok", package=package)]
+        created=[created()],
+        changes=[changed(StatusSource.PLATFORM, event_source="tiktok", package=package)],
     )
     assert await intake.apply(plan, jobs, NOW) == 3
     assert jobs.calls == [("track", "TN0001"), ("track", "TN0002"), ("stop", "TN0007")]

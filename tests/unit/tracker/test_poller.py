@@ -10,15 +10,15 @@ import pytest
 from orderlens.domain.status import TrackingStatus
 from orderlens.events import CheckpointData, CloudEvent, StatusChanged
 from orderlens_tracker.adapters.base import CarrierRejected, Parcel, TrackResult
-from orderlens_tracker.breaker import BreakerOpen, CircuitBreaker
+from orderlens_tracker.adapters.breaker import BreakerOpen, CircuitBreaker
+from orderlens_tracker.adapters.jobs import Job
+from orderlens_tracker.adapters.leases import Lease, Rebalance
+from orderlens_tracker.adapters.ratelimit import TokenBucket
+from orderlens_tracker.adapters.transport import CarrierUnavailable
 from orderlens_tracker.domain import Package, TrackingSnapshot
-from orderlens_tracker.jobs import Job
-from orderlens_tracker.leases import Lease, Rebalance
-from orderlens_tracker.poller import Poller
-from orderlens_tracker.ratelimit import TokenBucket
-from orderlens_tracker.schedule import ScheduledJob
+from orderlens_tracker.services.poller import Poller
+from orderlens_tracker.services.schedule import ScheduledJob
 from orderlens_tracker.settings import TrackerSettings
-from orderlens_tracker.transport import CarrierUnavailable
 
 T0 = datetime(2026, 11, 20, 8, 0, tzinfo=UTC)
 

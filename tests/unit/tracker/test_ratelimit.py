@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from tracker_fakes import ManualClock
 
-from orderlens_tracker.ratelimit import TokenBucket
+from orderlens_tracker.adapters.ratelimit import TokenBucket
 
 
 async def test_requests_are_paced_at_the_rate(clock: ManualClock) -> None:

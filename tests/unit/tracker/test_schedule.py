@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from orderlens_tracker.domain import Package
-from orderlens_tracker.schedule import Schedule, ScheduledJob
+from orderlens_tracker.services.schedule import Schedule, ScheduledJob
 
 
 def job(number: str, due: float, shard: int = 0) -> ScheduledJob:

@@ -8,8 +8,8 @@ import httpx
 import pytest
 from tracker_fakes import ManualClock, make_transport
 
-from orderlens_tracker.breaker import BreakerOpen, BreakerState
-from orderlens_tracker.transport import CarrierUnavailable, RetryPolicy, parse_retry_after
+from orderlens_tracker.adapters.breaker import BreakerOpen, BreakerState
+from orderlens_tracker.adapters.transport import CarrierUnavailable, RetryPolicy, parse_retry_after
 
 URL = "https://carrier.test/track"
 

@@ -6,9 +6,9 @@ from collections.abc import Callable
 
 import httpx
 
-from orderlens_tracker.breaker import CircuitBreaker
-from orderlens_tracker.ratelimit import TokenBucket
-from orderlens_tracker.transport import RetryPolicy, Transport
+from orderlens_tracker.adapters.breaker import CircuitBreaker
+from orderlens_tracker.adapters.ratelimit import TokenBucket
+from orderlens_tracker.adapters.transport import RetryPolicy, Transport
 
 
 class ManualClock:

@@ -12,12 +12,14 @@ from fastapi.staticfiles import StaticFiles
 from fastapi.templating import Jinja2Templates
 
 from orderlens.http_metrics import HttpMetrics
+from orderlens_console import formatting
 from orderlens_console.adapters.oidc import OidcProvider
 from orderlens_console.adapters.query_api import QueryApi
-from orderlens_console.entrypoints import http
+from orderlens_console.entrypoints import buyer, http, inbox
 from orderlens_console.runtime import Runtime
 from orderlens_console.sessions import SessionCodec
 from orderlens_console.settings import ConsoleSettings
+from orderlens_console.signing import ApiSigner
 
 PACKAGE = Path(__file__).parent
 
@@ -34,12 +36,28 @@ def create_app(settings: ConsoleSettings | None = None) -> FastAPI:
         if settings.oidc_issuer
         else None
     )
+    templates = Jinja2Templates(directory=PACKAGE / "templates")
+    templates.env.filters.update(
+        localtime=formatting.localtime,
+        iso=formatting.iso,
+        seller_status=formatting.seller_status,
+        humanize=formatting.humanize,
+    )
+    templates.env.globals["zone_names"] = formatting.ZONE_NAMES
     runtime = Runtime(
         settings=settings,
         codec=SessionCodec(settings.session_secret, settings.session_max_age_seconds),
-        templates=Jinja2Templates(directory=PACKAGE / "templates"),
+        templates=templates,
         api=QueryApi(settings.query_api_url),
         oidc=oidc,
+        signer=ApiSigner(
+            private_key_pem=(
+                settings.api_signing_key.get_secret_value() if settings.api_signing_key else None
+            ),
+            previous_public_key_pem=settings.api_previous_public_key,
+            issuer=settings.token_issuer,
+            audience=settings.api_token_audience,
+        ),
     )
 
     @asynccontextmanager
@@ -52,6 +70,8 @@ def create_app(settings: ConsoleSettings | None = None) -> FastAPI:
     app = FastAPI(title="orderlens console", lifespan=lifespan, docs_url=None, redoc_url=None)
     app.state.runtime = runtime
     app.include_router(http.router)
+    buyer.install(app)
+    app.include_router(inbox.router)
     app.mount("/static", StaticFiles(directory=PACKAGE / "static"), name="static")
     app.add_middleware(HttpMetrics, service="console")
 

@@ -1,4 +1,5 @@
-"""What the routes share: settings, the session codec, templates and the API clients."""
+"""What the routes share: settings, the session codec, templates, the API clients and the key
+signing the users' query-api tokens."""
 
 from __future__ import annotations
 
@@ -10,6 +11,7 @@ from orderlens_console.adapters.oidc import OidcProvider
 from orderlens_console.adapters.query_api import QueryApi
 from orderlens_console.sessions import SessionCodec
 from orderlens_console.settings import ConsoleSettings
+from orderlens_console.signing import ApiSigner
 
 
 @dataclass
@@ -19,6 +21,7 @@ class Runtime:
     templates: Jinja2Templates
     api: QueryApi
     oidc: OidcProvider | None
+    signer: ApiSigner
 
     @property
     def redirect_uri(self) -> str:

@@ -15,16 +15,23 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from orderlens.domain.status import BUYER_LABELS, OrderStatus, TrackingStatus, View, view_of
-from orderlens.filters import FILTER_PARAMS, PAGING_PARAMS, SortKey
-from orderlens.roles import Action, Permission, Role, has_permission, may_act
+from orderlens.domain.status import (
+    SELLER_STATUS_LABELS,
+    SELLER_VIEW_LABELS,
+    OrderStatus,
+    ReturnStatus,
+    TrackingStatus,
+    View,
+    view_of,
+)
+from orderlens.filters import FILTER_PARAMS, PAGING_PARAMS, REPEATABLE, SortKey
+from orderlens.roles import SELLER_ROLES, Action, Permission, Role, has_permission, may_act
 from orderlens.seller_actions import action_error
-from orderlens.tokens import mint_token
 from orderlens_console.adapters.query_api import ApiError, QueryApi
+from orderlens_console.formatting import humanize
 from orderlens_console.sessions import Session, new_session
 from orderlens_console.settings import ConsoleSettings
 
-API_TOKEN_TTL = timedelta(minutes=10)
 DATE_PRESETS = {
     "today": "Today",
     "24h": "Last 24 h",
@@ -33,15 +40,8 @@ DATE_PRESETS = {
     "90d": "Last 90 days",
     "custom": "Custom",
 }
-TABS: tuple[tuple[View, str], ...] = (
-    (View.UNPAID, "Unpaid"),
-    (View.TO_SHIP, "To ship"),
-    (View.SHIPPED, "Shipped"),
-    (View.DELIVERED, "Delivered"),
-    (View.COMPLETED, "Completed"),
-    (View.CANCELLED, "Cancelled"),
-    (View.RETURNS, "Returns"),
-)
+# The seller's tabs (docs/contract.md §4.2), in the order of the orders' life.
+TABS: tuple[tuple[View, str], ...] = tuple(SELLER_VIEW_LABELS.items())
 # Every sort query-api offers (orderlens.filters.SortKey), each way; "Any" is its default,
 # newest created first.
 SORT_CHOICES = [
@@ -52,7 +52,9 @@ SORT_CHOICES = [
         ("", "lowest first" if key is SortKey.TOTAL else "oldest first"),
     )
 ]
-TRACKING_CHOICES = [(s.value, s.value.replace("_", " ").capitalize()) for s in TrackingStatus]
+TRACKING_CHOICES = [(s.value, humanize(s.value)) for s in TrackingStatus]
+STATUS_CHOICES = [(s.value, label) for s, label in SELLER_STATUS_LABELS.items()]
+RETURN_CHOICES = [(s.value, humanize(s.value)) for s in ReturnStatus if s is not ReturnStatus.NONE]
 # Console-only parameters: never sent to query-api as they are.
 CONSOLE_PARAMS = frozenset({"preset"})
 FORWARDED = FILTER_PARAMS | PAGING_PARAMS
@@ -103,6 +105,9 @@ def session_from_claims(settings: ConsoleSettings, claims: Mapping[str, Any]) ->
         role = Role(str(raw_role))
     except ValueError:
         raise SignInRefused(f"claim {settings.oidc_role_claim!r} names no orderlens role") from None
+    if role not in SELLER_ROLES:
+        # Buyers sign in through their links (docs/decisions/0120), never as seller staff.
+        raise SignInRefused(f"claim {settings.oidc_role_claim!r} names no seller role")
     if isinstance(raw_shops, str):
         shops = tuple(s.strip() for s in raw_shops.split(",") if s.strip())
     elif isinstance(raw_shops, list):
@@ -113,18 +118,6 @@ def session_from_claims(settings: ConsoleSettings, claims: Mapping[str, Any]) ->
         raise SignInRefused(f"claim {settings.oidc_shops_claim!r} names no shop")
     name = claims.get("name") or claims.get("email") or sub
     return new_session(sub=sub, name=str(name), role=role, shops=shops)
-
-
-def api_token(settings: ConsoleSettings, session: Session) -> str:
-    """A short-lived query-api token for the session's user (docs/decisions/0101)."""
-    token: str = mint_token(
-        sub=session.sub,
-        role=session.role,
-        shops=session.shops,
-        secret=settings.api_token_secret,
-        ttl=API_TOKEN_TTL,
-    )
-    return token
 
 
 @dataclass(frozen=True)
@@ -169,22 +162,36 @@ def _zone(name: str) -> ZoneInfo:
         return ZoneInfo("UTC")
 
 
-def api_params(
-    pairs: Iterable[tuple[str, str]], *, now: datetime | None = None
-) -> list[tuple[str, str]]:
-    """The console's URL query → query-api's: empty fields dropped, a date preset made concrete.
+def _values(key: str, value: str) -> list[str]:
+    """A field of a repeatable filter may hold several values, comma-separated ("US, CA")."""
+    if key in REPEATABLE:
+        return [part.strip() for part in value.split(",") if part.strip()]
+    return [value.strip()] if value.strip() else []
 
-    A preset is read in the `tz` of the view (the shop's), so "today" starts at its midnight.
+
+def api_params(
+    pairs: Iterable[tuple[str, str]], *, zone: str | None = None, now: datetime | None = None
+) -> list[tuple[str, str]]:
+    """The console's URL query → query-api's: empty fields dropped, repeatable fields split into
+    repeated parameters ("any of", docs/contract.md §5.2), a date preset made concrete.
+
+    Dates and presets are read in the view's zone (`tz`, else `zone`: the user's or the shop's),
+    so "today" starts at its midnight.
     """
     kept = [
-        (k, v.strip()) for k, v in pairs if v.strip() and (k in FORWARDED or k in CONSOLE_PARAMS)
+        (k, part)
+        for k, v in pairs
+        if k in FORWARDED or k in CONSOLE_PARAMS
+        for part in _values(k, v)
     ]
+    if zone and zone != "UTC" and not any(k == "tz" for k, _ in kept):
+        kept.append(("tz", zone))
     preset = next((v for k, v in kept if k == "preset"), None)
     out = [(k, v) for k, v in kept if k not in CONSOLE_PARAMS]
     if preset and preset != "custom":
         out = [(k, v) for k, v in out if k not in {"created_from", "created_to"}]
-        zone = _zone(next((v for k, v in out if k == "tz"), "UTC"))
-        local_now = (now or datetime.now(UTC)).astimezone(zone)
+        local_zone = _zone(next((v for k, v in out if k == "tz"), "UTC"))
+        local_now = (now or datetime.now(UTC)).astimezone(local_zone)
         if preset == "today":
             out.append(("created_from", local_now.date().isoformat()))
         elif preset == "24h":
@@ -204,7 +211,7 @@ class OrdersPage:
 
 
 # What the live script shows for a status the stream announces (the table's own labels).
-STATUS_LABELS = {status.value: label for status, label in BUYER_LABELS.items()}
+STATUS_LABELS = {status.value: label for status, label in SELLER_STATUS_LABELS.items()}
 
 
 def _view_of(status: Any) -> str:
@@ -214,8 +221,10 @@ def _view_of(status: Any) -> str:
         return ""
 
 
-async def orders_page(api: QueryApi, token: str, pairs: list[tuple[str, str]]) -> OrdersPage:
-    params = api_params(pairs)
+async def orders_page(
+    api: QueryApi, token: str, pairs: list[tuple[str, str]], zone: str
+) -> OrdersPage:
+    params = api_params(pairs, zone=zone)
     count_params = [
         (k, v) for k, v in params if k not in PAGING_PARAMS and k not in {"view", "status"}
     ]
@@ -270,13 +279,15 @@ def _export_allowed(session: Session) -> None:
         raise Forbidden(f"role {session.role.value} may not export orders")
 
 
-def export_filters(pairs: Iterable[tuple[str, str]]) -> dict[str, str | list[str]]:
+def export_filters(
+    pairs: Iterable[tuple[str, str]], zone: str | None = None
+) -> dict[str, str | list[str]]:
     """The orders view's filters (without paging) in the form POST /v1/exports takes."""
     filters: dict[str, list[str]] = {}
-    for key, value in api_params(pairs):
+    for key, value in api_params(pairs, zone=zone):
         if key in FILTER_PARAMS:
             filters.setdefault(key, []).append(value)
-    return {k: v[0] if len(v) == 1 else v for k, v in filters.items()}
+    return {k: v if k in REPEATABLE else v[0] for k, v in filters.items()}
 
 
 async def request_export(
@@ -285,13 +296,15 @@ async def request_export(
     session: Session,
     form: Mapping[str, str],
     pairs: list[tuple[str, str]],
+    zone: str,
 ) -> str:
     _export_allowed(session)
+    tz = form.get("tz") or zone
     body = {
         "format": form.get("format", "csv"),
         "granularity": form.get("granularity", "line"),
-        "tz": form.get("tz") or "UTC",
-        "filters": export_filters(pairs),
+        "tz": tz,
+        "filters": export_filters(pairs, tz),
     }
     accepted = await api.create_export(token, body)
     return str(accepted["export_id"])
@@ -324,12 +337,13 @@ STATS_WINDOW = ("from", "to", "tz")
 
 
 async def analysis(
-    api: QueryApi, token: str, session: Session, pairs: list[tuple[str, str]]
+    api: QueryApi, token: str, session: Session, pairs: list[tuple[str, str]], zone: str
 ) -> dict[str, Any]:
-    """The four analyses of one window (docs/contract.md §5.5), fetched together."""
+    """The four analyses of one window (docs/contract.md §5.5), fetched together, with the
+    window's days and buckets in the view's zone."""
     if not has_permission(session.role, Permission.READ_STATS):
         raise Forbidden(f"role {session.role.value} may not read stats")
-    given = {k: v.strip() for k, v in pairs if v.strip()}
+    given = {"tz": zone, **{k: v.strip() for k, v in pairs if v.strip()}}
     window = [(k, given[k]) for k in STATS_WINDOW if k in given]
     sales_params = [
         *window,
@@ -342,4 +356,20 @@ async def analysis(
         api.stats(token, "regions", window),
         api.stats(token, "delivery", window),
     )
+    # The comparison window's own periods, so the chart draws it beside this one, period by
+    # period (the sales answer carries only its totals).
+    if sales.get("comparison_from") and sales.get("comparison_to"):
+        previous = await api.stats(
+            token,
+            "sales",
+            [
+                ("from", sales["comparison_from"]),
+                ("to", sales["comparison_to"]),
+                ("tz", sales.get("tz") or given["tz"]),
+                ("interval", sales.get("interval") or "day"),
+            ],
+        )
+        by_currency = {c["currency"]: c["periods"] for c in previous.get("currencies", [])}
+        for currency in sales.get("currencies", []):
+            currency["comparison_periods"] = by_currency.get(currency["currency"], [])
     return {"sales": sales, "products": products, "regions": regions, "delivery": delivery}

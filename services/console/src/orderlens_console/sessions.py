@@ -19,6 +19,9 @@ from orderlens.roles import Role
 
 SESSION_COOKIE = "orderlens_session"
 FLOW_COOKIE = "orderlens_oidc"
+# A buyer's session is another cookie with another key salt: it never reads as a seller's
+# session, nor a seller's as a buyer's (decision 0180).
+BUYER_COOKIE = "orderlens_buyer"
 
 
 class Session(BaseModel):
@@ -35,10 +38,35 @@ def new_session(*, sub: str, name: str, role: Role, shops: tuple[str, ...]) -> S
     return Session(sub=sub, name=name, role=role, shops=shops, csrf=secrets.token_urlsafe(24))
 
 
+class BuyerSession(BaseModel):
+    """A signed-in buyer: the buyer token query-api issued for their link, and their time zone."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    buyer_user_id: str = Field(min_length=1, max_length=100)
+    api_token: str = Field(min_length=1, max_length=4_000)
+    expires_at: int = Field(description="Unix seconds: the buyer token's expiry.")
+    tz: str = Field(default="UTC", max_length=64)
+    csrf: str = Field(min_length=16)
+
+
+def new_buyer_session(
+    *, buyer_user_id: str, api_token: str, expires_at: int, tz: str
+) -> BuyerSession:
+    return BuyerSession(
+        buyer_user_id=buyer_user_id,
+        api_token=api_token,
+        expires_at=expires_at,
+        tz=tz,
+        csrf=secrets.token_urlsafe(24),
+    )
+
+
 class SessionCodec:
     def __init__(self, secret: str, max_age_seconds: int) -> None:
         self._session = URLSafeTimedSerializer(secret, salt="orderlens-console-session")
         self._flow = URLSafeTimedSerializer(secret, salt="orderlens-console-oidc-flow")
+        self._buyer = URLSafeTimedSerializer(secret, salt="orderlens-console-buyer-session")
         self._max_age = max_age_seconds
 
     def dumps(self, session: Session) -> str:
@@ -53,6 +81,19 @@ class SessionCodec:
         except (BadSignature, ValidationError, TypeError):
             return None
 
+    def dumps_buyer(self, session: BuyerSession) -> str:
+        return self._buyer.dumps(session.model_dump(mode="json"))
+
+    def loads_buyer(self, cookie: str | None, now: float) -> BuyerSession | None:
+        """None for a missing, forged or edited cookie, and once its buyer token has expired."""
+        if not cookie:
+            return None
+        try:
+            session = BuyerSession.model_validate(self._buyer.loads(cookie, max_age=self._max_age))
+        except (BadSignature, ValidationError, TypeError):
+            return None
+        return session if session.expires_at > now else None
+
     def dumps_flow(self, flow: dict[str, str]) -> str:
         return self._flow.dumps(flow)
 
@@ -66,5 +107,5 @@ class SessionCodec:
         return data if isinstance(data, dict) else None
 
 
-def csrf_ok(session: Session, presented: str | None) -> bool:
+def csrf_ok(session: Session | BuyerSession, presented: str | None) -> bool:
     return presented is not None and hmac.compare_digest(session.csrf, presented)

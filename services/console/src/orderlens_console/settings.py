@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from pydantic import AliasChoices, Field
+from pydantic import AliasChoices, Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-from orderlens.tokens import LOCAL_DEV_SECRET
+from orderlens.filters import parse_tz
 
 
 class ConsoleSettings(BaseSettings):
@@ -35,12 +35,30 @@ class ConsoleSettings(BaseSettings):
     session_max_age_seconds: int = Field(
         default=8 * 3600, ge=60, description="Lifetime of a session cookie."
     )
-    # The console mints the query-api token of a signed-in user with this HS256 key; query-api
-    # must trust it (its JWT_SECRET) (docs/decisions/0101).
-    api_token_secret: str = Field(
-        default=LOCAL_DEV_SECRET,
-        min_length=16,
-        description="HS256 key of the query-api tokens the console mints (query-api's JWT_SECRET).",
+    # The console signs its users' query-api tokens with its own key and publishes the public
+    # half at /.well-known/jwks.json; query-api trusts it as an issuer (docs/decisions/0150).
+    api_signing_key: SecretStr | None = Field(
+        default=None,
+        description="PEM private key (EC P-256 → ES256, or RSA ≥ 2048 bits → RS256) signing the "
+        "query-api tokens of signed-in users; every replica needs the same. Unset: a key per "
+        "process (one local console only).",
+    )
+    api_previous_public_key: str | None = Field(
+        default=None,
+        description="PEM key still published in the JWKS during a rotation (the former key).",
+    )
+    api_token_issuer: str | None = Field(
+        default=None,
+        description="`iss` of the console's tokens (query-api's trusted issuer); unset: "
+        "`public_url`.",
+    )
+    api_token_audience: str | None = Field(
+        default="orderlens-query-api", description="`aud` of the console's tokens."
+    )
+    time_zone: str = Field(
+        default="UTC",
+        description="IANA time zone the pages show times and read dates in, unless the user "
+        "chooses another (the shop's zone).",
     )
 
     dev_sign_in: bool = Field(
@@ -57,11 +75,28 @@ class ConsoleSettings(BaseSettings):
     oidc_role_claim: str = Field(default="orderlens_role", description="ID token claim: role.")
     oidc_shops_claim: str = Field(default="orderlens_shops", description="ID token claim: shops.")
     oidc_subject_claim: str = Field(default="sub", description="ID token claim: user id.")
+    buyer_stalled_hours: int = Field(
+        default=72,
+        ge=1,
+        le=24 * 366,
+        description="A buyer's parcel on its way with no checkpoint for this long is shown as "
+        "stalled (docs/contract.md §4.4).",
+    )
     log_level: str = Field(
         default="INFO",
         validation_alias=AliasChoices("CONSOLE_LOG_LEVEL", "LOG_LEVEL"),
         description="Python logging level.",
     )
+
+    @field_validator("time_zone")
+    @classmethod
+    def _zone(cls, value: str) -> str:
+        parse_tz(value)
+        return value
+
+    @property
+    def token_issuer(self) -> str:
+        return self.api_token_issuer or self.public_url.rstrip("/")
 
     @property
     def secure_cookies(self) -> bool:

@@ -17,17 +17,16 @@ from orderlens.consumer import BatchConsumer
 from orderlens.filestore import LocalFileStore
 from orderlens.health import HealthServer, kafka_ready
 from orderlens.kafka import make_broker
-from orderlens.lifecycle import run_until_signalled
-from orderlens.logging import configure_logging
+from orderlens.lifecycle import until_done
 from orderlens.mongo import Document, make_client, ping
-from orderlens_exporter.handlers import requests_consumer
-from orderlens_exporter.orders_source import ORDERS_COLLECTION, MongoOrderSource
-from orderlens_exporter.publisher import CompletionPublisher
-from orderlens_exporter.repository import ExportRepository
+from orderlens_exporter.adapters.orders_source import ORDERS_COLLECTION, MongoOrderSource
+from orderlens_exporter.adapters.publisher import CompletionPublisher
+from orderlens_exporter.adapters.repository import ExportRepository
+from orderlens_exporter.adapters.slots import ShopSlots
+from orderlens_exporter.entrypoints.consumers import requests_consumer
+from orderlens_exporter.entrypoints.worker import Worker
 from orderlens_exporter.service import ExportConfig, ExportService
 from orderlens_exporter.settings import SERVICE, ExporterSettings
-from orderlens_exporter.slots import ShopSlots
-from orderlens_exporter.worker import Worker
 
 log = logging.getLogger("orderlens.exporter")
 
@@ -48,9 +47,9 @@ class Exporter:
     _worker_task: asyncio.Task[None] | None = None
 
     async def start(self) -> None:
-        await self.service.repo.ensure_indexes()
-        await self.service.slots.ensure_indexes()
         await self.health.start()
+        await until_done("create the export indexes", self.service.repo.ensure_indexes)
+        await until_done("create the export slot indexes", self.service.slots.ensure_indexes)
         # The records are the jobs: the worker runs them whether or not Kafka is reachable yet
         # (joining the consumer group can take a session timeout after a crash).
         self._worker_task = asyncio.create_task(self.worker.run_forever())
@@ -109,14 +108,3 @@ def build(settings: ExporterSettings, *, owner: str | None = None) -> Exporter:
         checks={"mongodb": lambda: ping(client), "kafka": lambda: kafka_ready(broker)},
     )
     return Exporter(settings, client, broker, service, worker, consumer, health)
-
-
-async def serve(settings: ExporterSettings) -> None:
-    exporter = build(settings)
-    await run_until_signalled(exporter.start, exporter.stop)
-
-
-def main() -> None:
-    settings = ExporterSettings()
-    configure_logging(SERVICE, settings.log_level, json_lines=settings.log_json)
-    asyncio.run(serve(settings))

@@ -22,12 +22,12 @@ from orderlens.events import ExportFormat, Granularity
 from orderlens.filters import FilterError, build_mongo_filter, parse_filters, parse_tz
 from orderlens.mongo import Document
 from orderlens.roles import Role, sees_full_pii
-from orderlens_exporter.csv_rows import CsvRowBuilder
-from orderlens_exporter.csv_writer import CsvExportWriter
-from orderlens_exporter.export_model import export_order
-from orderlens_exporter.rows import columns_for, iter_rows
-from orderlens_exporter.writers import ExportWriter, open_writer
-from orderlens_exporter.xlsx_writer import MAX_DATA_ROWS_PER_SHEET
+from orderlens_exporter.adapters.csv_writer import CsvExportWriter
+from orderlens_exporter.adapters.writers import ExportWriter, open_writer
+from orderlens_exporter.adapters.xlsx_writer import MAX_DATA_ROWS_PER_SHEET
+from orderlens_exporter.domain.csv_rows import CsvRowBuilder
+from orderlens_exporter.domain.export_model import export_order
+from orderlens_exporter.domain.rows import columns_for, iter_rows
 
 
 class InvalidExport(ValueError):

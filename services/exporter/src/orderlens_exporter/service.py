@@ -1,6 +1,6 @@
 """The exporter's service layer: accept requests, claim jobs, run them, sweep what is left.
 
-The Kafka consumer calls `accept`; the worker loop calls `claim_next`, `run` and `sweep`. The
+The Kafka consumer calls `accept_all`; the worker loop calls `claim_next`, `run` and `sweep`. The
 adapters (MongoDB repository, per-shop slots, order source, file store, event publisher) are
 passed in, so the rules here are testable without servers.
 """
@@ -11,12 +11,12 @@ import asyncio
 import contextlib
 import logging
 import time
-from collections.abc import AsyncGenerator, Awaitable, Callable
+from collections.abc import AsyncGenerator, Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any, Protocol
 
-from orderlens.consumer import is_transient
+from orderlens.consumer import Outcome, is_transient
 from orderlens.domain.export import (
     ExportRecord,
     ExportStatus,
@@ -24,11 +24,13 @@ from orderlens.domain.export import (
     file_key,
     is_valid_export_id,
 )
-from orderlens.events import ExportRequested
+from orderlens.events import CloudEvent, ExportRequested
 from orderlens.export_events import record_from_request
 from orderlens.filestore import FileStore
 from orderlens.mongo import Document
 from orderlens_exporter import metrics
+from orderlens_exporter.adapters.repository import ExportRepository
+from orderlens_exporter.adapters.slots import ShopSlots
 from orderlens_exporter.pipeline import (
     ExportPlan,
     InvalidExport,
@@ -36,8 +38,6 @@ from orderlens_exporter.pipeline import (
     plan_export,
     write_export,
 )
-from orderlens_exporter.repository import ExportRepository
-from orderlens_exporter.slots import ShopSlots
 
 log = logging.getLogger("orderlens.exporter")
 
@@ -113,6 +113,16 @@ class ExportService:
             raise InvalidExport(f"export id {request.export_id!r} is not a safe identifier")
         record = record_from_request(request, now=self.clock(), event_id=event_id)
         return await self.repo.insert_if_absent(record)
+
+    async def accept_all(self, requests: Sequence[CloudEvent[ExportRequested]]) -> Outcome:
+        """`accept` each request of a batch, in order; a redelivered one counts as a duplicate."""
+        outcome = Outcome()
+        for event in requests:
+            if await self.accept(event.data, event_id=event.id):
+                outcome.applied += 1
+            else:
+                outcome.ignore("duplicate")
+        return outcome
 
     # -- claiming ---------------------------------------------------------------------------
 

@@ -24,7 +24,9 @@ from orderlens_query.routes import (
     buyer_links,
     exports,
     health,
+    inbox,
     orders,
+    preferences,
     stats,
     stream,
 )
@@ -159,5 +161,7 @@ def create_app(settings: QueryApiSettings | None = None) -> FastAPI:
     app.include_router(health.router)
     app.include_router(buyer.router)
     app.include_router(buyer_links.router)
+    app.include_router(inbox.router)
+    app.include_router(preferences.router)
     app.openapi = _without_fastapi_422(app)  # type: ignore[method-assign]
     return app

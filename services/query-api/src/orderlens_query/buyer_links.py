@@ -15,10 +15,10 @@ from collections import defaultdict
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
+from orderlens.mail_outbox import FileOutbox
 from orderlens.roles import Role
 from orderlens.signed_links import BuyerLink, LinkKind, LinkRefused, sign_link, verify_link
 from orderlens.tokens import Principal, mint_token
-from orderlens_query.buyer_mail import FileOutbox
 from orderlens_query.link_uses import LinkUses
 from orderlens_query.order_reader import OrderReader
 

@@ -8,6 +8,7 @@ from typing import Any
 from orderlens.domain.buyer import BUYER_TAB_LABELS, TAB_STATUSES, BuyerTab
 from orderlens.domain.status import ReturnStatus
 from orderlens.filters import ListOptions, decode_cursor, encode_cursor, with_keyset
+from orderlens.mongo import Document
 from orderlens.tokens import Principal
 from orderlens_query.models.buyer import (
     BuyerOrderDetail,
@@ -65,9 +66,21 @@ async def list_my_orders(
     )
 
 
-async def my_order(reader: OrderReader, principal: Principal, order_id: str) -> ApiModel | None:
+async def _my_doc(reader: OrderReader, principal: Principal, order_id: str) -> Document | None:
     scope = buyer_scope(principal)
     doc = await reader.get(order_id, principal.shops)
     if doc is None or (doc.get("buyer") or {}).get("user_id") != scope["buyer.user_id"]:
         return None
+    return doc
+
+
+async def my_order(reader: OrderReader, principal: Principal, order_id: str) -> ApiModel | None:
+    doc = await _my_doc(reader, principal, order_id)
+    if doc is None:
+        return None
     return buyer_view(BuyerOrderDetail, detail(stored_order(doc), principal.role))
+
+
+async def owns_order(reader: OrderReader, principal: Principal, order_id: str) -> bool:
+    """Whether the order is the buyer's: its stream is theirs to follow (else 404)."""
+    return await _my_doc(reader, principal, order_id) is not None

@@ -102,8 +102,11 @@ async def order_events(
     bootstrap_servers: str,
     topics: tuple[str, ...],
     resume: Position | None,
+    order_ids: frozenset[str] | None = None,
 ) -> AsyncIterator[tuple[str, StreamEvent | None]]:
-    """(position, event) pairs; event None is a heartbeat (nothing new for a while)."""
+    """(position, event) pairs; event None is a heartbeat (nothing new for a while).
+
+    `order_ids`, when given, narrows the token's shops to those orders (a buyer's stream)."""
     consumer = AIOKafkaConsumer(
         bootstrap_servers=bootstrap_servers, enable_auto_commit=False, group_id=None
     )
@@ -136,10 +139,29 @@ async def order_events(
                 for record in records:
                     position[f"{tp.topic}:{tp.partition}"] = record.offset + 1
                     found = stream_event(record.value) if record.value else None
-                    if found is not None and found.shop_id in shops:
-                        yield encode_position(position), found
+                    if found is None or found.shop_id not in shops:
+                        continue
+                    if order_ids is not None and found.order_id not in order_ids:
+                        continue
+                    yield encode_position(position), found
     finally:
         await consumer.stop()
+
+
+async def sse_frames(events: AsyncIterator[tuple[str, StreamEvent | None]]) -> AsyncIterator[bytes]:
+    """The pairs of `order_events` as server-sent events: `ready` once positioned, then `order`
+    events, and a comment line as heartbeat."""
+    ready = False
+    async for position, event in events:
+        if not ready:
+            # The consumer is positioned: whatever is published from now on will come.
+            ready = True
+            yield f"id: {position}\nevent: ready\ndata: {{}}\n\n".encode()
+        elif event is None:
+            yield f": heartbeat\nid: {position}\n\n".encode()
+        else:
+            data = json.dumps(event.payload(), separators=(",", ":"))
+            yield f"id: {position}\nevent: order\ndata: {data}\n\n".encode()
 
 
 async def _partitions(consumer: AIOKafkaConsumer, topic: str) -> set[int]:

@@ -36,4 +36,5 @@ def make_verifier(settings: QueryApiSettings) -> TokenVerifier:
         audience=settings.jwt_audience,
         issuer=settings.jwt_issuer,
         max_lifetime=timedelta(hours=settings.jwt_max_lifetime_hours),
+        trusted_issuers=settings.jwt_trusted_issuers,
     )

@@ -9,7 +9,8 @@ from functools import cached_property
 from pydantic import Field
 
 from orderlens.settings import ServiceSettings
-from orderlens.tokens import LOCAL_DEV_SECRET
+from orderlens.signed_links import BUYER_LANDING_PATH
+from orderlens.tokens import LOCAL_DEV_SECRET, TrustedIssuer
 
 _PROCESS_KEY = secrets.token_bytes(32)
 
@@ -30,6 +31,14 @@ class QueryApiSettings(ServiceSettings):
     jwt_issuer: str | None = Field(default=None, description="Required `iss`, if any.")
     jwt_max_lifetime_hours: int = Field(
         default=24 * 31, ge=1, description="Longest accepted `exp - iat`; `iat` is required."
+    )
+    # The console signs its users' tokens with its own key and publishes it as a JWKS; query-api
+    # trusts it beside the identity provider (docs/decisions/0150).
+    jwt_trusted_issuers: tuple[TrustedIssuer, ...] = Field(
+        default=(),
+        description='Further issuers, as JSON: `[{"issuer", "jwks_url" or "jwks_file", '
+        '"audience"?, "algorithms"?, "max_lifetime_seconds"?}]`; a token naming one in '
+        "`iss` is verified with its keys only (e.g. the console's).",
     )
 
     max_page_size: int = Field(default=200, ge=1, le=200, description="Largest `limit`.")
@@ -72,9 +81,12 @@ class QueryApiSettings(ServiceSettings):
         default="orderlens-local-buyer-link-secret-not-for-production",
         description="HMAC-SHA256 key of buyer links (seller-sent and one-time sign-in links).",
     )
-    buyer_link_base_url: str = Field(
-        default="http://localhost:8090/buyer/open",
-        description="Where a buyer link points (the console's page that exchanges it).",
+    # CONSOLE_PUBLIC_URL, which the console reads too: buyer links open its landing page, so
+    # one value configures both (decision 0182).
+    console_public_url: str = Field(
+        default="http://localhost:8084",
+        description="The console's external URL; buyer links open its page "
+        f"`{BUYER_LANDING_PATH}`.",
     )
     buyer_sign_in_ttl_minutes: int = Field(
         default=15, ge=1, le=1_440, description="Lifetime of a mailed one-time sign-in link."
@@ -87,6 +99,10 @@ class QueryApiSettings(ServiceSettings):
         description="Directory where outgoing mail is written, one .eml file per message.",
     )
     mail_from: str = Field(default="orders@orderlens.local", description="Sender of buyer mail.")
+
+    @property
+    def buyer_link_base_url(self) -> str:
+        return self.console_public_url.rstrip("/") + BUYER_LANDING_PATH
 
     @property
     def algorithms(self) -> tuple[str, ...]:

@@ -7,8 +7,7 @@ import asyncio
 from orderlens.lifecycle import run_until_signalled
 from orderlens.logging import configure_logging
 from orderlens_tracker.app import TrackerApp
-from orderlens_tracker.consumer import SERVICE
-from orderlens_tracker.settings import TrackerSettings
+from orderlens_tracker.settings import SERVICE, TrackerSettings
 
 
 async def run(settings: TrackerSettings) -> None:

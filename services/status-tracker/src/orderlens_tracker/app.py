@@ -2,11 +2,9 @@
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
 import logging
 import uuid
-from collections.abc import Awaitable, Callable
 from typing import Any
 
 import httpx
@@ -14,20 +12,21 @@ from faststream.kafka import KafkaBroker
 from pymongo import AsyncMongoClient
 
 from orderlens.consumer import BatchConsumer
-from orderlens.events import CloudEvent, StatusChanged
 from orderlens.health import HealthServer, kafka_ready
-from orderlens.kafka import make_broker, publish_event
+from orderlens.kafka import make_broker
+from orderlens.lifecycle import until_done
 from orderlens.mongo import make_client, ping
 from orderlens_tracker import metrics
 from orderlens_tracker.adapters import CarrierAdapter, build_adapter
-from orderlens_tracker.breaker import BreakerState, CircuitBreaker
-from orderlens_tracker.consumer import SERVICE, build_consumer
-from orderlens_tracker.jobs import JobStore
-from orderlens_tracker.leases import ShardLeases
-from orderlens_tracker.poller import Poller
-from orderlens_tracker.ratelimit import TokenBucket
-from orderlens_tracker.settings import TrackerSettings
-from orderlens_tracker.transport import RetryPolicy, Transport
+from orderlens_tracker.adapters.breaker import BreakerState, CircuitBreaker
+from orderlens_tracker.adapters.jobs import JobStore
+from orderlens_tracker.adapters.leases import ShardLeases
+from orderlens_tracker.adapters.publisher import StatusPublisher
+from orderlens_tracker.adapters.ratelimit import TokenBucket
+from orderlens_tracker.adapters.transport import RetryPolicy, Transport
+from orderlens_tracker.entrypoints.consumers import build_consumer
+from orderlens_tracker.services.poller import Poller
+from orderlens_tracker.settings import SERVICE, TrackerSettings
 
 log = logging.getLogger("orderlens.tracker")
 
@@ -103,7 +102,7 @@ class TrackerApp:
             leases=self.leases,
             breaker=self.breaker,
             limiter=self.limiter,
-            publish=self._publish,
+            publish=StatusPublisher(self.broker, settings.topic_status_changed),
         )
         self.health = HealthServer(
             service=SERVICE,
@@ -112,13 +111,10 @@ class TrackerApp:
             checks={"mongodb": lambda: ping(self.mongo), "kafka": lambda: kafka_ready(self.broker)},
         )
 
-    async def _publish(self, event: CloudEvent[StatusChanged]) -> None:
-        await publish_event(self.broker, self.settings.topic_status_changed, event)
-
     async def start(self) -> None:
         await self.health.start()
-        await _until_done("create the tracking_jobs indexes", self.jobs.ensure_indexes)
-        await _until_done("connect to Kafka", self.broker.start)
+        await until_done("create the tracking_jobs indexes", self.jobs.ensure_indexes)
+        await until_done("connect to Kafka", self.broker.start)
         await self.poller.start()
         log.info(
             "status-tracker started",
@@ -142,16 +138,3 @@ class TrackerApp:
         await self.http.aclose()
         await self.health.stop()
         await self.mongo.close()
-
-
-async def _until_done(what: str, action: Callable[[], Awaitable[Any]]) -> None:
-    attempt = 0
-    while True:
-        try:
-            await action()
-            return
-        except Exception as exc:
-            delay = min(10.0, 0.5 * 2**attempt)
-            log.warning("could not %s, retrying in %.1fs: %s", what, delay, exc)
-            await asyncio.sleep(delay)
-            attempt += 1

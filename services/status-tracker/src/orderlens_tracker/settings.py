@@ -9,6 +9,7 @@ from pydantic import Field, model_validator
 from orderlens.domain.status import TrackingStatus
 from orderlens.settings import ServiceSettings
 
+SERVICE = "status-tracker"
 HOUR = 3600.0
 
 

@@ -53,20 +53,31 @@ class ExportStatus(StrEnum):
 FINISHED = frozenset({ExportStatus.SUCCEEDED, ExportStatus.FAILED})
 
 
-class ExportRecord(BaseModel):
+class ExportRequest(BaseModel):
+    """What a user asked to export: the one definition of the fields that the request event
+    (`orderlens.events.ExportRequested`) carries and the record keeps."""
+
+    shop_ids: list[str] = Field(min_length=1)
+    requested_by: str
+    role: str
+    format: ExportFormat
+    granularity: Granularity = Granularity.LINE
+    # The same names and value forms as the query string of GET /v1/orders (docs/contract.md §5.2).
+    filters: dict[str, str | list[str]] = Field(default_factory=dict)
+    tz: str = "UTC"
+
+    def request_fields(self) -> dict[str, Any]:
+        """These fields alone, to build the other model from."""
+        return {name: getattr(self, name) for name in ExportRequest.model_fields}
+
+
+class ExportRecord(ExportRequest):
     """One export as stored; `id` is stored as `_id`. Field names are the MongoDB names."""
 
     # Unknown stored fields are ignored so that a newer writer never breaks an older reader.
     model_config = ConfigDict(extra="ignore")
 
     id: str
-    shop_ids: list[str] = Field(min_length=1)
-    requested_by: str
-    role: str
-    format: ExportFormat
-    granularity: Granularity = Granularity.LINE
-    filters: dict[str, str | list[str]] = Field(default_factory=dict)
-    tz: str = "UTC"
     status: ExportStatus = ExportStatus.QUEUED
     created_at: datetime
     updated_at: datetime

@@ -95,6 +95,29 @@ BUYER_LABELS: dict[OrderStatus, str] = {
     OrderStatus.CANCELLED: "Cancelled",
 }
 
+# The seller's wording (docs/contract.md §4.2): the console's tabs, and each status as the
+# seller's order page names it. The buyer's groups above are for buyers only.
+SELLER_VIEW_LABELS: dict[View, str] = {
+    View.UNPAID: "Unpaid",
+    View.TO_SHIP: "To ship",
+    View.SHIPPED: "Shipped",
+    View.DELIVERED: "Delivered",
+    View.COMPLETED: "Completed",
+    View.CANCELLED: "Cancelled",
+    View.RETURNS: "Returns",
+}
+SELLER_STATUS_LABELS: dict[OrderStatus, str] = {
+    OrderStatus.UNPAID: "Unpaid",
+    OrderStatus.ON_HOLD: "On hold",
+    OrderStatus.AWAITING_SHIPMENT: "Awaiting shipment",
+    OrderStatus.PARTIALLY_SHIPPING: "Partially shipped",
+    OrderStatus.AWAITING_COLLECTION: "Awaiting collection",
+    OrderStatus.IN_TRANSIT: "In transit",
+    OrderStatus.DELIVERED: "Delivered",
+    OrderStatus.COMPLETED: "Completed",
+    OrderStatus.CANCELLED: "Cancelled",
+}
+
 TERMINAL_TRACKING = frozenset(
     {TrackingStatus.DELIVERED, TrackingStatus.RETURNED_TO_SENDER, TrackingStatus.EXPIRED}
 )

@@ -15,6 +15,7 @@ _COMMANDS = {
     "carrier-simulator": "orderlens_devtools.cli.carrier_simulator",
     "dev": "orderlens_devtools.cli.dev",
     "seed": "orderlens_devtools.cli.seed",
+    "tiktok": "orderlens_devtools.cli.tiktok",
     "token": "orderlens_devtools.cli.token",
 }
 

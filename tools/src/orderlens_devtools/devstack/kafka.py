@@ -6,18 +6,18 @@ import base64
 import hashlib
 import logging
 import os
-import re
 import shlex
 import shutil
 import subprocess
-import time
 import uuid
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any, ClassVar
 
 from orderlens_devtools.devstack import paths, proc
 from orderlens_devtools.devstack.aio import run_sync
 from orderlens_devtools.devstack.errors import DevStackError
+from orderlens_devtools.devstack.server import JarInstall, ServerProcess, fetch_jars, pom_property
 
 log = logging.getLogger("orderlens_devtools.devstack")
 
@@ -62,23 +62,11 @@ def pom_path() -> Path:
 
 def kafka_version() -> str:
     """The Kafka version named by `deploy/local/kafka/pom.xml`."""
-    match = re.search(r"<kafka\.version>([^<]+)</kafka\.version>", pom_path().read_text())
-    if match is None:
-        raise DevStackError(f"no <kafka.version> in {pom_path()}")
-    return match.group(1).strip()
+    return pom_property(pom_path(), "kafka.version")
 
 
-@dataclass(frozen=True)
-class KafkaInstall:
+class KafkaInstall(JarInstall):
     """Fetched Kafka jars and the java executable to run them with."""
-
-    libs_dir: Path
-    java: str
-    version: str
-
-    @property
-    def classpath(self) -> str:
-        return f"{self.libs_dir}/*"
 
 
 def find_java() -> str:
@@ -108,40 +96,8 @@ def provision_kafka(cache: Path | None = None) -> KafkaInstall:
     java = find_java()
     target = install_dir(cache)
     version = kafka_version()
-    install = KafkaInstall(libs_dir=target / "libs", java=java, version=version)
-    if (target / ".complete").is_file():
-        return install
-    with proc.file_lock(target.parent / ".lock"):
-        if (target / ".complete").is_file():
-            return install
-        mvn = os.environ.get("ORDERLENS_MVN") or shutil.which("mvn")
-        if mvn is None:
-            raise DevStackError("mvn not found: install Maven >= 3.6 (e.g. apt-get install maven)")
-        tmp = target.with_name(f"{target.name}.tmp-{os.getpid()}")
-        shutil.rmtree(tmp, ignore_errors=True)
-        log.info("fetching Kafka %s jars with Maven into %s", version, target)
-        started = time.monotonic()
-        cmd = [
-            mvn,
-            "-B",
-            "-q",
-            "-f",
-            str(pom_path()),
-            "dependency:copy-dependencies",
-            f"-DoutputDirectory={tmp / 'libs'}",
-            "-DincludeScope=runtime",
-        ]
-        result = subprocess.run(cmd, capture_output=True, text=True, check=False)
-        if result.returncode != 0 or not list((tmp / "libs").glob("kafka_2.13-*.jar")):
-            shutil.rmtree(tmp, ignore_errors=True)
-            raise DevStackError(
-                f"Maven could not fetch Kafka ({' '.join(cmd)}):\n{result.stdout}{result.stderr}"
-            )
-        (tmp / ".complete").write_text(f"{version}\n")
-        shutil.rmtree(target, ignore_errors=True)
-        tmp.replace(target)
-        log.info("Kafka jars ready in %.1fs", time.monotonic() - started)
-    return install
+    fetch_jars(pom_path(), target, what="Kafka", marker_jar="kafka_2.13-*.jar", version=version)
+    return KafkaInstall(libs_dir=target / "libs", java=java, version=version)
 
 
 def _cluster_id() -> str:
@@ -149,8 +105,14 @@ def _cluster_id() -> str:
 
 
 @dataclass
-class KafkaServer:
+class KafkaServer(ServerProcess):
     """One single-node KRaft Kafka whose config, data, pid record and log live under `home`."""
+
+    label: ClassVar[str] = "Kafka"
+    record_name: ClassVar[str] = "kafka.pid.json"
+    port_settings: ClassVar[str] = "ORDERLENS_KAFKA_PORT / --kafka-port"
+    health_poll_seconds: ClassVar[float] = 0.5
+    abort_seconds: ClassVar[float] = 10.0
 
     home: Path
     log_file: Path
@@ -164,16 +126,24 @@ class KafkaServer:
         return f"{self.host}:{self.port}"
 
     @property
-    def data_dir(self) -> Path:
-        return self.home / "data"
+    def address(self) -> str:
+        return self.bootstrap_servers
 
     @property
     def config_file(self) -> Path:
         return self.home / "server.properties"
 
-    @property
-    def record_file(self) -> Path:
-        return self.home / "kafka.pid.json"
+    def ports(self) -> tuple[int, ...]:
+        return (self.port, self.controller_port)
+
+    def healthy(self) -> bool:
+        return kafka_healthy(self.bootstrap_servers)
+
+    def record_info(self) -> dict[str, Any]:
+        return {
+            "bootstrap_servers": self.bootstrap_servers,
+            "controller_port": self.controller_port,
+        }
 
     def server_properties(self) -> str:
         props = {
@@ -210,16 +180,6 @@ class KafkaServer:
         lines = ["# Written by orderlens_devtools.devstack; regenerated on every start."]
         lines += [f"{key}={value}" for key, value in props.items()]
         return "\n".join(lines) + "\n"
-
-    def running(self) -> proc.ProcessRecord | None:
-        """The pid record of the running broker, or None (a stale record is removed)."""
-        record = proc.ProcessRecord.load(self.record_file)
-        if record is None:
-            return None
-        if record.alive():
-            return record
-        self.record_file.unlink(missing_ok=True)
-        return None
 
     def _java(self, install: KafkaInstall, main_class: str, *args: str) -> list[str]:
         extra = shlex.split(os.environ.get("ORDERLENS_KAFKA_JAVA_OPTS", ""))
@@ -260,79 +220,13 @@ class KafkaServer:
 
     def start(self, install: KafkaInstall, *, timeout: float = 120.0) -> proc.ProcessRecord:
         """Start the broker unless it runs already, then wait until it serves metadata."""
-        record = self.running()
-        if record is not None:
-            return record
-        for port in (self.port, self.controller_port):
-            if not proc.port_free_soon(self.host, port):
-                raise DevStackError(
-                    f"port {self.host}:{port} is in use by another process; "
-                    "choose other ports (ORDERLENS_KAFKA_PORT / --kafka-port)"
-                )
-        self._write_config()
-        self._format(install)
-        proc.rotate_log(self.log_file)
-        started = time.monotonic()
-        record = proc.spawn_detached(
-            self._java(install, "kafka.Kafka", str(self.config_file)),
-            log_file=self.log_file,
-            cwd=self.home,
-        )
-        record = proc.ProcessRecord(
-            pid=record.pid,
-            argv=record.argv,
-            start_ticks=record.start_ticks,
-            info={
-                "bootstrap_servers": self.bootstrap_servers,
-                "controller_port": self.controller_port,
-            },
-        )
-        record.save(self.record_file)
-        try:
-            self.wait_healthy(timeout=timeout, record=record)
-        except BaseException:
-            proc.terminate(record.pid, timeout=10)
-            self.record_file.unlink(missing_ok=True)
-            raise
-        log.info("Kafka ready on %s in %.1fs", self.bootstrap_servers, time.monotonic() - started)
-        return record
 
-    def wait_healthy(
-        self, *, timeout: float = 120.0, record: proc.ProcessRecord | None = None
-    ) -> None:
-        alive = record.alive if record is not None else None
-        what = f"Kafka on {self.bootstrap_servers}"
-        deadline = time.monotonic() + timeout
-        proc.wait_until(
-            lambda: proc.port_open(self.host, self.port),
-            timeout=timeout,
-            what=what,
-            alive=alive,
-            log_file=self.log_file,
-        )
-        proc.wait_until(
-            lambda: kafka_healthy(self.bootstrap_servers),
-            timeout=max(1.0, deadline - time.monotonic()),
-            what=what,
-            alive=alive,
-            log_file=self.log_file,
-            interval=0.5,
-        )
+        def command() -> list[str]:
+            self._write_config()
+            self._format(install)
+            return self._java(install, "kafka.Kafka", str(self.config_file))
 
-    def stop(self, *, timeout: float = 30.0) -> bool:
-        """Stop the broker (SIGTERM, then SIGKILL after `timeout`). True if one was running."""
-        record = self.running()
-        if record is None:
-            return False
-        proc.terminate(record.pid, timeout=timeout)
-        self.record_file.unlink(missing_ok=True)
-        return True
-
-    def wipe(self) -> None:
-        """Delete the broker's data (it must be stopped)."""
-        if self.running() is not None:
-            raise DevStackError("stop Kafka before wiping its data")
-        shutil.rmtree(self.data_dir, ignore_errors=True)
+        return self.launch(command, timeout=timeout)
 
 
 async def kafka_metadata_ok(bootstrap_servers: str, request_timeout: float = 5.0) -> bool:

@@ -17,17 +17,14 @@ import asyncio
 import hashlib
 import logging
 import os
-import re
 import shlex
-import shutil
-import subprocess
-import time
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any, ClassVar
 
 from orderlens_devtools.devstack import paths, proc
-from orderlens_devtools.devstack.errors import DevStackError
 from orderlens_devtools.devstack.kafka import find_java
+from orderlens_devtools.devstack.server import JarInstall, ServerProcess, fetch_jars, pom_property
 
 log = logging.getLogger("orderlens_devtools.devstack")
 
@@ -55,25 +52,14 @@ def source_dir() -> Path:
 
 def server_version() -> str:
     """The mongo-java-server version named by `deploy/local/mongo/pom.xml`."""
-    pom = (source_dir() / "pom.xml").read_text()
-    match = re.search(r"<mongo-java-server\.version>([^<]+)</", pom)
-    if match is None:
-        raise DevStackError(f"no <mongo-java-server.version> in {source_dir() / 'pom.xml'}")
-    return match.group(1).strip()
+    return pom_property(source_dir() / "pom.xml", "mongo-java-server.version")
 
 
 @dataclass(frozen=True)
-class MongoInstall:
+class MongoInstall(JarInstall):
     """Fetched jars, the launcher source and the java executable to run them with."""
 
-    libs_dir: Path
     launcher: Path
-    java: str
-    version: str
-
-    @property
-    def classpath(self) -> str:
-        return f"{self.libs_dir}/*"
 
 
 def install_dir(cache: Path | None = None) -> Path:
@@ -95,48 +81,21 @@ def provision_mongo(cache: Path | None = None) -> MongoInstall:
     java = find_java()
     target = install_dir(cache)
     version = server_version()
-    install = MongoInstall(
+    fetch_jars(
+        source_dir() / "pom.xml",
+        target,
+        what="mongo-java-server",
+        marker_jar="mongo-java-server-*.jar",
+        version=version,
+        extra_files=(source_dir() / "Launcher.java",),
+    )
+    return MongoInstall(
         libs_dir=target / "libs", launcher=target / "Launcher.java", java=java, version=version
     )
-    if (target / ".complete").is_file():
-        return install
-    with proc.file_lock(target.parent / ".lock"):
-        if (target / ".complete").is_file():
-            return install
-        mvn = os.environ.get("ORDERLENS_MVN") or shutil.which("mvn")
-        if mvn is None:
-            raise DevStackError("mvn not found: install Maven >= 3.6 (e.g. apt-get install maven)")
-        tmp = target.with_name(f"{target.name}.tmp-{os.getpid()}")
-        shutil.rmtree(tmp, ignore_errors=True)
-        log.info("fetching mongo-java-server %s jars with Maven into %s", version, target)
-        started = time.monotonic()
-        cmd = [
-            mvn,
-            "-B",
-            "-q",
-            "-f",
-            str(source_dir() / "pom.xml"),
-            "dependency:copy-dependencies",
-            f"-DoutputDirectory={tmp / 'libs'}",
-            "-DincludeScope=runtime",
-        ]
-        result = subprocess.run(cmd, capture_output=True, text=True, check=False)
-        if result.returncode != 0 or not list((tmp / "libs").glob("mongo-java-server-*.jar")):
-            shutil.rmtree(tmp, ignore_errors=True)
-            raise DevStackError(
-                f"Maven could not fetch mongo-java-server ({' '.join(cmd)}):\n"
-                f"{result.stdout}{result.stderr}"
-            )
-        shutil.copy2(source_dir() / "Launcher.java", tmp / "Launcher.java")
-        (tmp / ".complete").write_text(f"{version}\n")
-        shutil.rmtree(target, ignore_errors=True)
-        tmp.replace(target)
-        log.info("mongo-java-server jars fetched in %.1fs", time.monotonic() - started)
-    return install
 
 
 @dataclass
-class MongoServer:
+class MongoServer(ServerProcess):
     """One mongo-java-server process whose store, pid record and log live under `home`.
 
     `stop()` and `start()` keep the port and, with `store=True`, the data, so a test can take
@@ -151,34 +110,28 @@ class MongoServer:
     store: bool = True
     cache_mb: int = DEFAULT_CACHE_MB
 
+    label: ClassVar[str] = "mongo-java-server"
+    record_name: ClassVar[str] = "mongo.pid.json"
+    port_settings: ClassVar[str] = "ORDERLENS_MONGO_PORT / --mongo-port"
+    port_poll_seconds: ClassVar[float] = 0.05
+
     @property
     def uri(self) -> str:
         return f"mongodb://{self.host}:{self.port}/"
 
     @property
-    def data_dir(self) -> Path:
-        return self.home / "data"
+    def address(self) -> str:
+        return self.uri
+
+    def healthy(self) -> bool:
+        return mongo_healthy(self.uri)
+
+    def record_info(self) -> dict[str, Any]:
+        return {"uri": self.uri, "store": self.store}
 
     @property
     def store_file(self) -> Path:
         return self.data_dir / "orderlens.mv.db"
-
-    @property
-    def record_file(self) -> Path:
-        return self.home / "mongo.pid.json"
-
-    def running(self) -> proc.ProcessRecord | None:
-        """The pid record of the running server, or None (a stale record is removed)."""
-        record = proc.ProcessRecord.load(self.record_file)
-        if record is None:
-            return None
-        if record.alive():
-            return record
-        self.record_file.unlink(missing_ok=True)
-        return None
-
-    def is_running(self) -> bool:
-        return self.running() is not None
 
     def argv(self, install: MongoInstall) -> list[str]:
         extra = shlex.split(os.environ.get("ORDERLENS_MONGO_JAVA_OPTS", ""))
@@ -199,69 +152,17 @@ class MongoServer:
         return args
 
     def start(self, *, timeout: float = 120.0) -> proc.ProcessRecord:
-        """Start the server unless it runs already, then wait until it answers `ping`."""
-        record = self.running()
-        if record is not None:
-            return record
-        install = self.install or provision_mongo()
-        self.install = install
-        if not proc.port_free_soon(self.host, self.port):
-            raise DevStackError(
-                f"port {self.host}:{self.port} is in use by another process; "
-                "choose another port (ORDERLENS_MONGO_PORT / --mongo-port)"
-            )
-        self.data_dir.mkdir(parents=True, exist_ok=True)
-        proc.rotate_log(self.log_file)
-        started = time.monotonic()
-        spawned = proc.spawn_detached(self.argv(install), log_file=self.log_file, cwd=self.home)
-        record = proc.ProcessRecord(
-            pid=spawned.pid,
-            argv=spawned.argv,
-            start_ticks=spawned.start_ticks,
-            info={"uri": self.uri, "store": self.store},
-        )
-        record.save(self.record_file)
-        try:
-            self.wait_healthy(timeout=timeout, record=record)
-        except BaseException:
-            proc.terminate(record.pid, timeout=5)
-            self.record_file.unlink(missing_ok=True)
-            raise
-        log.info("mongo-java-server ready on %s in %.1fs", self.uri, time.monotonic() - started)
-        return record
+        """Start the server unless it runs already, then wait until it answers `ping`. A clean
+        `stop()` (SIGTERM) lets the store commit and close; `graceful=False` loses its last
+        uncommitted writes (module doc)."""
 
-    def wait_healthy(
-        self, *, timeout: float = 120.0, record: proc.ProcessRecord | None = None
-    ) -> None:
-        alive = record.alive if record is not None else None
-        what = f"mongo-java-server on {self.uri}"
-        deadline = time.monotonic() + timeout
-        proc.wait_until(
-            lambda: proc.port_open(self.host, self.port),
-            timeout=timeout,
-            what=what,
-            alive=alive,
-            log_file=self.log_file,
-            interval=0.05,
-        )
-        proc.wait_until(
-            lambda: mongo_healthy(self.uri),
-            timeout=max(1.0, deadline - time.monotonic()),
-            what=what,
-            alive=alive,
-            log_file=self.log_file,
-        )
+        def command() -> list[str]:
+            install = self.install or provision_mongo()
+            self.install = install
+            self.data_dir.mkdir(parents=True, exist_ok=True)
+            return self.argv(install)
 
-    def stop(self, *, timeout: float = 30.0, graceful: bool = True) -> bool:
-        """Stop the server: SIGTERM (the store commits and closes), then SIGKILL after
-        `timeout`; True if one was running. `graceful=False` SIGKILLs it at once, like a
-        crash: the persistent store then loses its last uncommitted writes (module doc)."""
-        record = self.running()
-        if record is None:
-            return False
-        proc.terminate(record.pid, timeout=timeout, graceful=graceful)
-        self.record_file.unlink(missing_ok=True)
-        return True
+        return self.launch(command, timeout=timeout)
 
     def restart(self, *, graceful: bool = True) -> None:
         self.stop(graceful=graceful)
@@ -274,12 +175,6 @@ class MongoServer:
     async def astop(self, *, graceful: bool = True) -> None:
         """`stop()` without blocking the event loop."""
         await asyncio.to_thread(self.stop, graceful=graceful)
-
-    def wipe(self) -> None:
-        """Delete the server's data (it must be stopped)."""
-        if self.running() is not None:
-            raise DevStackError("stop the MongoDB-wire server before wiping its data")
-        shutil.rmtree(self.data_dir, ignore_errors=True)
 
 
 def mongo_healthy(uri: str, timeout: float = 2.0) -> bool:

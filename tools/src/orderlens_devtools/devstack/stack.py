@@ -22,6 +22,7 @@ from typing import Literal
 
 from orderlens_devtools.devstack import kafka, mongo, paths, proc
 from orderlens_devtools.devstack.errors import DevStackError
+from orderlens_devtools.devstack.server import ServerProcess
 from orderlens_devtools.devstack.topics import SPEC_TOPICS, ensure_topics_sync
 
 log = logging.getLogger("orderlens_devtools.devstack")
@@ -262,24 +263,10 @@ class LocalStack:
         return self.status()
 
     def status(self) -> StackStatus:
-        k, m = self.kafka.running(), self.mongo.running()
+        cache = self.config.cache_dir
         return StackStatus(
-            kafka=ServerStatus(
-                name="kafka",
-                running=k is not None,
-                address=self.bootstrap_servers,
-                pid=k.pid if k else None,
-                log_file=self.kafka.log_file,
-                provisioned=kafka.is_provisioned(self.config.cache_dir),
-            ),
-            mongo=ServerStatus(
-                name="mongo",
-                running=m is not None,
-                address=self.mongodb_uri,
-                pid=m.pid if m else None,
-                log_file=self.mongo.log_file,
-                provisioned=mongo.is_provisioned(self.config.cache_dir),
-            ),
+            kafka=_server_status("kafka", self.kafka, kafka.is_provisioned(cache)),
+            mongo=_server_status("mongo", self.mongo, mongo.is_provisioned(cache)),
             state_dir=self.config.state_dir,
         )
 
@@ -319,6 +306,18 @@ class LocalStack:
                     stopped = self.kafka.stop() if component == "kafka" else self.mongo.stop()
                     if stopped:
                         log.info("stopped %s in %.1fs", component, time.monotonic() - started)
+
+
+def _server_status(name: Component, server: ServerProcess, provisioned: bool) -> ServerStatus:
+    record = server.running()
+    return ServerStatus(
+        name=name,
+        running=record is not None,
+        address=server.address,
+        pid=record.pid if record else None,
+        log_file=server.log_file,
+        provisioned=provisioned,
+    )
 
 
 def _live_leases(lease_dir: Path) -> list[Path]:

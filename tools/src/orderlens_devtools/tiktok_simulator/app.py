@@ -8,8 +8,9 @@ import contextlib
 import json
 import random
 import secrets
+import time
 from collections import Counter
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import urlencode
@@ -39,6 +40,10 @@ class Config:
     duplicate_rate: float = 0.1  # share of webhooks sent twice
     late_rate: float = 0.1  # share held back and sent after later ones
     tick_seconds: float = 0.0  # 0: orders progress only when /_sim/tick is called
+    webhook_senders: int = 1  # webhooks in flight at once (TikTok pushes many in parallel)
+    # How long an unanswered webhook is retried. TikTok retries over hours; a restarting
+    # receiver under load can take tens of seconds, which must not lose a notification here.
+    webhook_retry_seconds: float = 300.0
 
 
 @dataclass
@@ -71,6 +76,9 @@ class Simulator:
         self.outbox: asyncio.Queue[bytes] = asyncio.Queue()
         self.rng = random.Random(11)
         self._held: list[bytes] = []
+        # Test hook: awaited once an action took effect and before TikTok answers it, to crash
+        # the caller exactly between TikTok's answer and the caller's record of it.
+        self.after_action: Callable[[str], Awaitable[None]] | None = None
 
     # -- checks every Open API request passes, in TikTok's order ---------------------------
 
@@ -237,6 +245,8 @@ class Simulator:
         if order is None:
             return fail(422, 21011001, "Package status does not allow shipping")
         self.notify(1, order)
+        if self.after_action is not None:
+            await self.after_action("ship")
         return ok({})
 
     async def cancel(self, request: Request) -> Response:
@@ -296,7 +306,9 @@ class Simulator:
                 if not self.config.webhook_url:
                     continue
                 signature = webhook_signature(self.config.app_key, self.config.app_secret, body)
-                for attempt in range(8):
+                give_up = time.monotonic() + self.config.webhook_retry_seconds
+                attempt = 0
+                while True:
                     try:
                         answer = await http.post(
                             self.config.webhook_url,
@@ -311,9 +323,11 @@ class Simulator:
                             break
                     except httpx.HTTPError:
                         pass
+                    if time.monotonic() > give_up:
+                        self.stats.webhooks_failed += 1
+                        break
                     await asyncio.sleep(min(5.0, 0.2 * 2**attempt))
-                else:
-                    self.stats.webhooks_failed += 1
+                    attempt += 1
 
     async def tick_forever(self) -> None:
         while True:
@@ -387,6 +401,9 @@ class Simulator:
             }
         )
 
+    async def healthz(self, request: Request) -> Response:
+        return JSONResponse({"status": "ok"})
+
     async def sim_flush(self, request: Request) -> Response:
         self.flush_late()
         return JSONResponse({})
@@ -398,7 +415,9 @@ def create_app(config: Config, simulator: Simulator | None = None) -> Starlette:
 
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
-        tasks.append(asyncio.create_task(sim.deliver_forever()))
+        tasks.extend(
+            asyncio.create_task(sim.deliver_forever()) for _ in range(config.webhook_senders)
+        )
         if config.tick_seconds > 0:
             tasks.append(asyncio.create_task(sim.tick_forever()))
         yield
@@ -423,6 +442,7 @@ def create_app(config: Config, simulator: Simulator | None = None) -> Starlette:
         Route("/_sim/shops/{shop_id}/deauthorize", sim.sim_deauthorize, methods=["POST"]),
         Route("/_sim/flush", sim.sim_flush, methods=["POST"]),
         Route("/_sim/stats", sim.sim_stats),
+        Route("/healthz", sim.healthz),
     ]
     app = Starlette(routes=routes, lifespan=lifespan)
     app.state.simulator = sim

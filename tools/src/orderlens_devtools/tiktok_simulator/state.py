@@ -238,6 +238,37 @@ class SimState:
         kind = PACKAGE_UPDATE if step in {"IN_TRANSIT", "DELIVERED"} else ORDER_STATUS_CHANGE
         return [(kind, order)]
 
+    def populate(self, shop_id: str, count: int, days: int) -> list[dict[str, Any]]:
+        """A shop's past: `count` orders created over the last `days` days, some moved on since,
+        for the local stack's backfill to find (their `update_time` is their last change)."""
+        now = self.now()
+        later = ["AWAITING_COLLECTION", "IN_TRANSIT", "DELIVERED", "COMPLETED", "CANCELLED"]
+        created = []
+        for index in range(count):
+            at = now - days * 86_400 + (index * days * 86_400) // max(count, 1)
+            order = self.new_order(shop_id, units=self.rng.randint(1, 3), at=at)
+            if self.rng.random() < 0.6:
+                order["status"] = self.rng.choice(later)
+                for item in order["line_items"]:
+                    item["display_status"] = order["status"]
+                order["update_time"] = at + self.rng.randint(3_600, 3 * 86_400)
+                if order["status"] == "CANCELLED":
+                    order["cancel_time"] = order["update_time"]
+                    order["cancel_reason"] = "Buyer changed mind"
+                    order["cancellation_initiator"] = "BUYER"
+                else:
+                    order["rts_time"] = at + 1_800
+                    order["tracking_number"] = f"SIM{order['id'][-10:]}"
+                    order["shipping_provider"] = "simpost"
+                    for item in order["line_items"]:
+                        item["tracking_number"] = order["tracking_number"]
+                        item["shipping_provider_name"] = "simpost"
+                order["update_time"] = min(
+                    order["update_time"], now - 60
+                )  # before a backfill starts
+            created.append(order)
+        return created
+
     def search(self, shop_id: str, ge: int | None, lt: int | None) -> list[dict[str, Any]]:
         found = [
             o

@@ -21,6 +21,7 @@ from orderlens.roles import Action
 from orderlens_console import service
 from orderlens_console.adapters.oidc import Flow, OidcError, new_flow
 from orderlens_console.adapters.query_api import ApiError
+from orderlens_console.formatting import ZONE_COOKIE, valid_zone, view_zone
 from orderlens_console.runtime import Runtime
 from orderlens_console.sessions import FLOW_COOKIE, SESSION_COOKIE, Session, csrf_ok
 
@@ -66,8 +67,21 @@ async def checked_session(request: Request, session: SignedIn) -> Session:
 CsrfChecked = Annotated[Session, Depends(checked_session)]
 
 
+def zone_of(request: Request) -> str:
+    """The zone of this view: the URL's `tz`, else the user's chosen zone, else the shop's."""
+    return view_zone(
+        request.query_params.get("tz"),
+        request.cookies.get(ZONE_COOKIE),
+        runtime_of(request).settings.time_zone,
+    )
+
+
 def render(request: Request, template: str, status_code: int = 200, **context: Any) -> Response:
     runtime = runtime_of(request)
+    context.setdefault("zone", zone_of(request))
+    # Where the zone form returns to: this page, without the URL's own zone (which would win).
+    kept = [(k, v) for k, v in request.query_params.multi_items() if k not in {"tz", "cursor"}]
+    context.setdefault("here", request.url.path + ("?" + urlencode(kept) if kept else ""))
     session = runtime.codec.loads(request.cookies.get(SESSION_COOKIE))
     caps = service.Capabilities.of(session.role) if session else None
     order = context.get("order")
@@ -111,6 +125,14 @@ async def readyz(request: Request) -> Response:
     return JSONResponse(
         {"status": "ready" if ready else "not ready", "checks": {"query-api": ready}},
         status_code=200 if ready else 503,
+    )
+
+
+@router.get("/.well-known/jwks.json", include_in_schema=False)
+async def jwks(request: Request) -> Response:
+    # The public keys of the console's query-api tokens; query-api fetches them (decision 0150).
+    return JSONResponse(
+        runtime_of(request).signer.jwks(), headers={"Cache-Control": "public, max-age=300"}
     )
 
 
@@ -204,14 +226,37 @@ async def sign_out(session: CsrfChecked) -> Response:
     return response
 
 
+@router.post("/preferences/time-zone")
+async def choose_time_zone(request: Request, session: CsrfChecked) -> Response:
+    """The user's own zone for times and dates (a preference cookie; the URL's `tz` wins)."""
+    form = await request.form()
+    raw, back = form.get("tz"), form.get("next")
+    zone = valid_zone(raw if isinstance(raw, str) else None)
+    if zone is None:
+        return render(request, "error.html", status_code=400, message="tz: unknown time zone")
+    target = back if isinstance(back, str) and back.startswith("/") else "/orders"
+    if target.startswith("//") or "\\" in target:
+        target = "/orders"
+    response = RedirectResponse(target, status_code=303)
+    response.set_cookie(
+        ZONE_COOKIE,
+        zone,
+        max_age=365 * 24 * 3600,
+        httponly=True,
+        samesite="lax",
+        secure=runtime_of(request).settings.secure_cookies,
+        path="/",
+    )
+    return response
+
+
 @router.get("/orders", response_class=HTMLResponse)
 async def orders(request: Request, session: SignedIn) -> Response:
     runtime = runtime_of(request)
     pairs = list(request.query_params.multi_items())
-    page = await service.orders_page(
-        runtime.api, service.api_token(runtime.settings, session), pairs
-    )
-    current = dict(pairs)
+    zone = zone_of(request)
+    page = await service.orders_page(runtime.api, runtime.signer.mint(session), pairs, zone)
+    current = request.query_params
     base = [(k, v) for k, v in pairs if k not in {"cursor", "view"} and v]
     tab_links = {t["view"]: "/orders?" + urlencode([*base, ("view", t["view"])]) for t in page.tabs}
     sort_base = [(k, v) for k, v in pairs if k not in {"cursor", "sort"} and v]
@@ -236,6 +281,10 @@ async def orders(request: Request, session: SignedIn) -> Response:
         next_link=next_link,
         presets=service.DATE_PRESETS,
         tracking_statuses=service.TRACKING_CHOICES,
+        statuses=service.STATUS_CHOICES,
+        return_statuses=service.RETURN_CHOICES,
+        shop_choices=[(shop, shop) for shop in session.shops],
+        zone=zone,
         status_labels=service.STATUS_LABELS,
         sort_choices=service.SORT_CHOICES,
         export_query=urlencode([(k, v) for k, v in pairs if v and k != "cursor"]),
@@ -248,7 +297,7 @@ async def orders_stream(request: Request, session: SignedIn) -> Response:
     runtime = runtime_of(request)
     body = service.order_stream(
         runtime.api,
-        service.api_token(runtime.settings, session),
+        runtime.signer.mint(session),
         request.headers.get("last-event-id"),
     )
     return StreamingResponse(
@@ -260,9 +309,7 @@ async def orders_stream(request: Request, session: SignedIn) -> Response:
 async def order(request: Request, session: SignedIn, order_id: str) -> Response:
     runtime = runtime_of(request)
     try:
-        detail = await service.order_detail(
-            runtime.api, service.api_token(runtime.settings, session), order_id
-        )
+        detail = await service.order_detail(runtime.api, runtime.signer.mint(session), order_id)
     except ApiError as exc:
         return render(request, "error.html", status_code=exc.status, message=exc.detail)
     return render(
@@ -283,7 +330,7 @@ async def order_action(
     try:
         await service.act(
             runtime.api,
-            service.api_token(runtime.settings, session),
+            runtime.signer.mint(session),
             session,
             order_id,
             action,
@@ -296,9 +343,7 @@ async def order_action(
             f"The order could not be changed: {exc.detail}" if exc.status == 409 else exc.detail
         )
         try:
-            detail = await service.order_detail(
-                runtime.api, service.api_token(runtime.settings, session), order_id
-            )
+            detail = await service.order_detail(runtime.api, runtime.signer.mint(session), order_id)
         except ApiError:
             return render(request, "error.html", status_code=exc.status, message=message)
         return render(
@@ -318,9 +363,7 @@ async def exports_page(request: Request, session: SignedIn) -> Response:
     runtime = runtime_of(request)
     pairs = [(k, v) for k, v in request.query_params.multi_items() if v]
     try:
-        past = await service.exports(
-            runtime.api, service.api_token(runtime.settings, session), session
-        )
+        past = await service.exports(runtime.api, runtime.signer.mint(session), session)
     except service.Forbidden as exc:
         return render(request, "error.html", status_code=403, message=str(exc))
     except ApiError as exc:
@@ -329,9 +372,9 @@ async def exports_page(request: Request, session: SignedIn) -> Response:
         request,
         "exports.html",
         exports=past,
-        filters=service.export_filters(pairs),
+        filters=service.export_filters(pairs, zone_of(request)),
         query=urlencode(pairs),
-        tz=dict(pairs).get("tz", "UTC"),
+        tz=zone_of(request),
     )
 
 
@@ -342,7 +385,7 @@ async def create_export(request: Request, session: CsrfChecked) -> Response:
     pairs = [(k, v) for k, v in request.query_params.multi_items() if v]
     try:
         export_id = await service.request_export(
-            runtime.api, service.api_token(runtime.settings, session), session, form, pairs
+            runtime.api, runtime.signer.mint(session), session, form, pairs, zone_of(request)
         )
     except service.Forbidden as exc:
         return render(request, "error.html", status_code=403, message=str(exc))
@@ -355,9 +398,7 @@ async def create_export(request: Request, session: CsrfChecked) -> Response:
 async def export_page(request: Request, session: SignedIn, export_id: str) -> Response:
     runtime = runtime_of(request)
     try:
-        view = await service.export(
-            runtime.api, service.api_token(runtime.settings, session), session, export_id
-        )
+        view = await service.export(runtime.api, runtime.signer.mint(session), session, export_id)
     except service.Forbidden as exc:
         return render(request, "error.html", status_code=403, message=str(exc))
     except ApiError as exc:
@@ -370,7 +411,7 @@ async def export_download(request: Request, session: SignedIn, export_id: str) -
     runtime = runtime_of(request)
     try:
         headers, body = await service.download(
-            runtime.api, service.api_token(runtime.settings, session), session, export_id
+            runtime.api, runtime.signer.mint(session), session, export_id
         )
     except service.Forbidden as exc:
         return render(request, "error.html", status_code=403, message=str(exc))
@@ -385,7 +426,7 @@ async def analysis_page(request: Request, session: SignedIn) -> Response:
     pairs = list(request.query_params.multi_items())
     try:
         data = await service.analysis(
-            runtime.api, service.api_token(runtime.settings, session), session, pairs
+            runtime.api, runtime.signer.mint(session), session, pairs, zone_of(request)
         )
     except service.Forbidden as exc:
         return render(request, "error.html", status_code=403, message=str(exc))

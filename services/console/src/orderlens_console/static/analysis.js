@@ -1,5 +1,6 @@
 // Draws each currency's sales per period with the vendored Chart.js (static/vendor/VERSIONS.md),
-// the comparison period's totals beside this period's.
+// the comparison window's periods beside this window's, period by period (its n-th period
+// against this n-th one: the same day of the previous period, or of the previous year).
 (function () {
   "use strict";
   if (!window.Chart) return;
@@ -14,9 +15,10 @@
       { type: "line", label: "Gross (" + d.currency + ")", data: d.periods.map(function (p) { return Number(p.gross); }), yAxisID: "money" },
       { type: "line", label: "Average order", data: d.periods.map(function (p) { return p.average_order_value === null ? null : Number(p.average_order_value); }), yAxisID: "money" }
     ];
-    if (d.comparison) {
-      var perPeriod = Number(d.comparison.gross) / Math.max(1, d.periods.length);
-      datasets.push({ type: "line", label: "Comparison: gross per period (avg)", data: labels.map(function () { return perPeriod; }), borderDash: [6, 4], yAxisID: "money" });
+    var before = d.comparison_periods || [];
+    if (d.comparison && before.length) {
+      datasets.push({ type: "bar", label: "Orders, comparison", data: labels.map(function (_, i) { return before[i] ? before[i].orders : null; }), yAxisID: "count" });
+      datasets.push({ type: "line", label: "Gross, comparison", data: labels.map(function (_, i) { return before[i] ? Number(before[i].gross) : null; }), borderDash: [6, 4], yAxisID: "money" });
     }
     new window.Chart(canvas, {
       data: { labels: labels, datasets: datasets },

@@ -24,6 +24,19 @@
   var shownView = table ? table.dataset.view : "";
   var labels = {};
   try { labels = JSON.parse((table && table.dataset.labels) || "{}"); } catch (e) { labels = {}; }
+  // The page's zone (the shop's or the user's), like the server-rendered rows: never raw UTC.
+  var zone = (table && table.dataset.zone) || "UTC";
+  function localTime(at) {
+    var moment = new Date(at || "");
+    if (isNaN(moment.getTime())) return "";
+    var parts = {};
+    new Intl.DateTimeFormat("en-GB", {
+      timeZone: zone, year: "numeric", month: "2-digit", day: "2-digit", hour: "2-digit",
+      minute: "2-digit", hourCycle: "h23", timeZoneName: "short"
+    }).formatToParts(moment).forEach(function (p) { parts[p.type] = p.value; });
+    return parts.year + "-" + parts.month + "-" + parts.day + " " + parts.hour + ":" +
+      parts.minute + " " + (parts.timeZoneName || zone);
+  }
   function bump(view, by) {
     var badge = view && document.querySelector('[data-count="' + view + '"]');
     if (!badge) return;
@@ -58,11 +71,14 @@
         cell.appendChild(link);
         row.appendChild(cell);
         var when = document.createElement("td");
-        when.textContent = (event.at || "").slice(0, 16).replace("T", " ");
+        var time = document.createElement("time");
+        time.dateTime = event.at || "";
+        time.textContent = localTime(event.at);
+        when.appendChild(time);
         row.appendChild(when);
         var status = document.createElement("td");
         status.colSpan = 6;
-        status.textContent = "new · " + (event.status || "");
+        status.textContent = "new · " + (labels[event.status] || event.status || "");
         row.appendChild(status);
         table.tBodies[0].insertBefore(row, table.tBodies[0].firstChild);
         table.parentElement.hidden = false;

@@ -264,7 +264,9 @@ class OrderStore:
             return []
         found = []
         async for doc in self.parked.find({"order_id": {"$in": wanted}}):
-            found.append(StatusEvent(str(doc["_id"]), StatusChanged.model_validate(doc["event"])))
+            # A newer ingest may have parked it with fields added (docs/decisions/0190).
+            event = StatusChanged.model_validate(doc["event"], extra="ignore")
+            found.append(StatusEvent(str(doc["_id"]), event))
         return found
 
     async def parked_order_ids(self, limit: int) -> list[str]:

@@ -1,20 +1,24 @@
-"""GET /v1/me/orders and /v1/me/orders/{order_id}: the buyer's order center (buyer tokens only)."""
+"""GET /v1/me/orders, /v1/me/orders/{order_id} and its stream: the buyer's order center (buyer
+tokens only)."""
 
 from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Query
+from fastapi import APIRouter, Depends, Header, Query
+from fastapi.responses import StreamingResponse
 
 from orderlens.domain.buyer import BuyerTab
 from orderlens.filters import ListOptions
-from orderlens_query.auth import OwnOrders
-from orderlens_query.buyer_queries import list_my_orders, my_order
+from orderlens_query.auth import AppRuntime, OwnOrders
+from orderlens_query.buyer_queries import list_my_orders, my_order, owns_order
 from orderlens_query.models.buyer import BuyerOrderDetail, BuyerOrderPage
 from orderlens_query.models.common import ApiModel
+from orderlens_query.order_stream import order_events
 from orderlens_query.problems import ProblemException, problem_responses
 from orderlens_query.query_params import only_params
 from orderlens_query.routes.orders import ORDER_ID, Reader
+from orderlens_query.routes.stream import SSE_EVENT, resume_position, sse_response
 
 router = APIRouter(prefix="/v1/me/orders", tags=["buyer"])
 MAX_BUYER_PAGE = 50
@@ -50,3 +54,40 @@ async def get_my_order(principal: OwnOrders, orders: Reader, order_id: ORDER_ID)
     if found is None:
         raise ProblemException(404, f"no order {order_id} of yours")
     return found
+
+
+@router.get(
+    "/{order_id}/stream",
+    summary="Events of one of the buyer's own orders as they happen (server-sent events)",
+    description=(
+        "The events of `GET /v1/orders/stream` narrowed to this one order of the buyer's "
+        "(another buyer's order answers 404 before anything is streamed): `ready` once "
+        "positioned, then an `order` event per change, for instance a new carrier checkpoint "
+        "(read the order again to see it). `Last-Event-ID` resumes after the last event."
+    ),
+    response_class=StreamingResponse,
+    responses={
+        200: {"content": {"text/event-stream": {"schema": SSE_EVENT}}},
+        **problem_responses(400, 401, 403, 404, 503),
+    },
+    dependencies=[Depends(only_params())],
+)
+async def stream_my_order(
+    runtime: AppRuntime,
+    principal: OwnOrders,
+    orders: Reader,
+    order_id: ORDER_ID,
+    last_event_id: Annotated[str | None, Header(max_length=4000)] = None,
+) -> StreamingResponse:
+    resume = resume_position(last_event_id)
+    if not await owns_order(orders, principal, order_id):
+        raise ProblemException(404, f"no order {order_id} of yours")
+    settings = runtime.settings
+    events = order_events(
+        principal,
+        bootstrap_servers=settings.kafka_bootstrap_servers,
+        topics=(settings.topic_orders_created, settings.topic_status_changed),
+        resume=resume,
+        order_ids=frozenset({order_id}),
+    )
+    return sse_response(events)

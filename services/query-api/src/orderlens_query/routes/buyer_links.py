@@ -7,10 +7,10 @@ from datetime import UTC, datetime, timedelta
 
 from fastapi import APIRouter
 
+from orderlens.mail_outbox import FileOutbox
 from orderlens.signed_links import LinkRefused
 from orderlens_query.auth import AppRuntime, MintBuyerLinks
 from orderlens_query.buyer_links import exchange_link, mint_seller_link, request_sign_in
-from orderlens_query.buyer_mail import FileOutbox
 from orderlens_query.link_uses import LinkUses
 from orderlens_query.models.buyer_links import (
     BuyerLinkBody,

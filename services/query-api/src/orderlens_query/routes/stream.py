@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from collections.abc import AsyncIterator
 from typing import Annotated
 
@@ -10,7 +9,14 @@ from fastapi import APIRouter, Header
 from fastapi.responses import StreamingResponse
 
 from orderlens_query.auth import AppRuntime, ReadOrders
-from orderlens_query.order_stream import BadPosition, decode_position, order_events
+from orderlens_query.order_stream import (
+    BadPosition,
+    Position,
+    StreamEvent,
+    decode_position,
+    order_events,
+    sse_frames,
+)
 from orderlens_query.problems import ProblemException, problem_responses
 
 SSE_EVENT = {
@@ -49,33 +55,27 @@ async def stream_orders(
     principal: ReadOrders,
     last_event_id: Annotated[str | None, Header(max_length=4000)] = None,
 ) -> StreamingResponse:
-    try:
-        resume = decode_position(last_event_id) if last_event_id else None
-    except BadPosition as exc:
-        raise ProblemException(400, str(exc)) from None
     settings = runtime.settings
     events = order_events(
         principal,
         bootstrap_servers=settings.kafka_bootstrap_servers,
         topics=(settings.topic_orders_created, settings.topic_status_changed),
-        resume=resume,
+        resume=resume_position(last_event_id),
     )
 
-    async def body() -> AsyncIterator[bytes]:
-        ready = False
-        async for position, event in events:
-            if not ready:
-                # The consumer is positioned: whatever is published from now on will come.
-                ready = True
-                yield f"id: {position}\nevent: ready\ndata: {{}}\n\n".encode()
-            elif event is None:
-                yield f": heartbeat\nid: {position}\n\n".encode()
-            else:
-                data = json.dumps(event.payload(), separators=(",", ":"))
-                yield f"id: {position}\nevent: order\ndata: {data}\n\n".encode()
+    return sse_response(events)
 
+
+def resume_position(last_event_id: str | None) -> Position | None:
+    try:
+        return decode_position(last_event_id) if last_event_id else None
+    except BadPosition as exc:
+        raise ProblemException(400, str(exc)) from None
+
+
+def sse_response(events: AsyncIterator[tuple[str, StreamEvent | None]]) -> StreamingResponse:
     return StreamingResponse(
-        body(),
+        sse_frames(events),
         media_type="text/event-stream",
         headers={"Cache-Control": "no-store", "X-Accel-Buffering": "no"},
     )

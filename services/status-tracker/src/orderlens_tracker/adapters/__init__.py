@@ -6,8 +6,8 @@ from orderlens_tracker.adapters.aftership import AfterShipAdapter
 from orderlens_tracker.adapters.base import CarrierAdapter, CarrierRejected, Parcel, TrackResult
 from orderlens_tracker.adapters.seventeen_track import SeventeenTrackAdapter
 from orderlens_tracker.adapters.simulator import SimulatorAdapter
+from orderlens_tracker.adapters.transport import Transport
 from orderlens_tracker.settings import Provider, TrackerSettings
-from orderlens_tracker.transport import Transport
 
 __all__ = [
     "AfterShipAdapter",

@@ -25,8 +25,8 @@ from orderlens_tracker.adapters.base import (
     join_location,
     parse_time,
 )
+from orderlens_tracker.adapters.transport import CarrierUnavailable, Transport
 from orderlens_tracker.domain import TrackingSnapshot
-from orderlens_tracker.transport import CarrierUnavailable, Transport
 
 ALREADY_EXISTS = 4003
 

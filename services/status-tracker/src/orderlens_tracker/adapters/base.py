@@ -5,8 +5,11 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time
-from typing import Protocol
+from typing import Any, Protocol
 
+import httpx
+
+from orderlens_tracker.adapters.transport import CarrierUnavailable
 from orderlens_tracker.domain import TrackingSnapshot
 
 
@@ -64,3 +67,15 @@ def parse_time(value: object) -> datetime | None:
 def join_location(*parts: object) -> str | None:
     words = [str(p).strip() for p in parts if isinstance(p, str) and p.strip()]
     return ", ".join(words) or None
+
+
+def ok_json(response: httpx.Response, what: str) -> Any:
+    """The JSON body of a 200 answer. Another status is a refusal (`CarrierRejected`: the
+    transport already retried what can be retried); a body that is not JSON is an outage
+    (`CarrierUnavailable`: polled again later)."""
+    if response.status_code != 200:
+        raise CarrierRejected(f"{what}: HTTP {response.status_code}: {response.text[:200]}")
+    try:
+        return response.json()
+    except ValueError as exc:
+        raise CarrierUnavailable(f"{what}: not JSON: {exc}") from exc

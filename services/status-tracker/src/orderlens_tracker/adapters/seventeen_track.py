@@ -23,10 +23,11 @@ from orderlens_tracker.adapters.base import (
     Parcel,
     TrackResult,
     join_location,
+    ok_json,
     parse_time,
 )
+from orderlens_tracker.adapters.transport import Transport
 from orderlens_tracker.domain import TrackingSnapshot
-from orderlens_tracker.transport import CarrierUnavailable, Transport
 
 NOT_REGISTERED = -18019902
 ALREADY_REGISTERED = -18019901
@@ -104,12 +105,7 @@ class SeventeenTrackAdapter:
         response = await self.transport.request(
             "POST", f"{self.base_url}/{endpoint}", json=items, headers=self.headers
         )
-        if response.status_code != 200:
-            raise CarrierRejected(f"17TRACK {endpoint}: HTTP {response.status_code}")
-        try:
-            payload = response.json()
-        except ValueError as exc:
-            raise CarrierUnavailable(f"17TRACK {endpoint}: not JSON") from exc
+        payload = ok_json(response, f"17TRACK {endpoint}")
         if payload.get("code") != 0:
             raise CarrierRejected(f"17TRACK {endpoint}: code {payload.get('code')}")
         data = payload.get("data")

@@ -7,9 +7,9 @@ from typing import Any
 
 from orderlens.domain.status import TrackingStatus
 from orderlens.events import CheckpointData
-from orderlens_tracker.adapters.base import CarrierRejected, Parcel, TrackResult, parse_time
+from orderlens_tracker.adapters.base import Parcel, TrackResult, ok_json, parse_time
+from orderlens_tracker.adapters.transport import Transport
 from orderlens_tracker.domain import TrackingSnapshot
-from orderlens_tracker.transport import CarrierUnavailable, Transport
 
 
 class SimulatorAdapter:
@@ -23,13 +23,7 @@ class SimulatorAdapter:
     async def track(self, parcels: Sequence[Parcel]) -> TrackResult:
         body = {"tracking_numbers": [p.tracking_number for p in parcels]}
         response = await self.transport.request("POST", self.url, json=body)
-        if response.status_code != 200:
-            raise CarrierRejected(f"simulator answered {response.status_code}: {response.text}")
-        try:
-            payload = response.json()
-        except ValueError as exc:
-            raise CarrierUnavailable(f"simulator sent no JSON: {exc}") from exc
-        return parse_response(payload)
+        return parse_response(ok_json(response, "simulator POST /v1/track"))
 
 
 def parse_response(payload: dict[str, Any]) -> TrackResult:

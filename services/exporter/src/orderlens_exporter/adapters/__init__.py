@@ -1,0 +1,1 @@
+"""MongoDB repositories, the Kafka publisher, the export file writers."""

@@ -1,0 +1,1 @@
+"""The export format (docs/contract.md §6): which columns, how a cell reads."""

@@ -1,0 +1,1 @@
+"""Subscribers and loops that turn a message or a tick into use-case calls."""

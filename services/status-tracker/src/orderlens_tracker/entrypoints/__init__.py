@@ -1,0 +1,1 @@
+"""Kafka subscribers: a batch in, one use-case call out."""

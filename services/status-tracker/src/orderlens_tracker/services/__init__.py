@@ -1,0 +1,1 @@
+"""The use cases: taking order events in, polling carriers."""
