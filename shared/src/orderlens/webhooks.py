@@ -4,7 +4,9 @@
   per-subscription outbox, written by the dispatcher; query-api only moves parked deliveries
   back to pending, `replay_parked`), and the dispatcher's leases and sequences.
 - Secrets: `new_secret()` (`whsec_` + base64 of 32 random bytes, as Standard Webhooks), shown
-  to the admin once; `secret_hint()` is all that is ever shown again.
+  to the admin once; `secret_hint()` is all that is ever shown again. At rest a secret is a
+  Fernet token (`SecretBox`, keys `WEBHOOK_SECRET_KEYS`, newest first; decision 0172): only the
+  dispatcher opens it, to sign, so neither a database dump nor the driver's debug log shows it.
 - Signing: `sign()` / `signature_headers()` / `verify()` — HMAC-SHA256 over
   `"{webhook-id}.{webhook-timestamp}.{body}"`, keyed by the secret's decoded bytes.
 - URLs: `check_url()` — https only, no credentials, no loopback/private/link-local address,
@@ -21,12 +23,13 @@ import ipaddress
 import random
 import secrets
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from enum import StrEnum
 from typing import Any
 from urllib.parse import urlsplit
 
+from cryptography.fernet import Fernet, InvalidToken, MultiFernet
 from pymongo.asynchronous.database import AsyncDatabase
 
 from orderlens.events import EventType
@@ -57,7 +60,8 @@ class Subscription:
     shop_id: str
     url: str
     event_types: tuple[EventType, ...]
-    secret: str
+    secret_cipher: str = field(repr=False)
+    secret_hint: str
     active: bool
     description: str
     created_at: datetime
@@ -73,7 +77,8 @@ class Subscription:
             "shop_id": self.shop_id,
             "url": self.url,
             "event_types": [t.value for t in self.event_types],
-            "secret": self.secret,
+            "secret_cipher": self.secret_cipher,
+            "secret_hint": self.secret_hint,
             "active": self.active,
             "description": self.description,
             "created_at": self.created_at,
@@ -88,17 +93,14 @@ class Subscription:
             shop_id=str(doc["shop_id"]),
             url=str(doc["url"]),
             event_types=tuple(EventType(t) for t in doc.get("event_types", [])),
-            secret=str(doc["secret"]),
+            secret_cipher=str(doc["secret_cipher"]),
+            secret_hint=str(doc.get("secret_hint") or ""),
             active=bool(doc.get("active", True)),
             description=str(doc.get("description") or ""),
             created_at=doc["created_at"],
             updated_at=doc.get("updated_at") or doc["created_at"],
             created_by=str(doc.get("created_by") or ""),
         )
-
-    def __repr__(self) -> str:
-        # Never the secret, even in a traceback's locals or a debug log.
-        return f"Subscription(id={self.id!r}, shop_id={self.shop_id!r}, url={self.url!r})"
 
 
 def new_subscription_id() -> str:
@@ -116,6 +118,30 @@ class DeliveryState(StrEnum):
 
 def new_secret() -> str:
     return SECRET_PREFIX + base64.b64encode(secrets.token_bytes(32)).decode()
+
+
+#: The local development key (compose, tests); every real deployment sets its own.
+LOCAL_DEV_SECRET_KEY = "b3JkZXJsZW5zLWxvY2FsLXdlYmhvb2tzLWtleS0zMmI="
+
+
+class SecretBox:
+    """Subscription secrets at rest: sealed with the first of `keys` (comma-separated Fernet
+    keys, newest first), opened with any of them, so a key is rotated by prepending a new one."""
+
+    def __init__(self, keys: str) -> None:
+        ring = [Fernet(k.strip().encode()) for k in keys.split(",") if k.strip()]
+        if not ring:
+            raise ValueError("WEBHOOK_SECRET_KEYS holds no key")
+        self._fernet = MultiFernet(ring)
+
+    def seal(self, secret: str) -> str:
+        return self._fernet.encrypt(secret.encode()).decode()
+
+    def open(self, cipher: str) -> str:
+        try:
+            return self._fernet.decrypt(cipher.encode()).decode()
+        except InvalidToken:
+            raise ValueError("a subscription secret sealed with an unknown key") from None
 
 
 def secret_hint(secret: str) -> str:

@@ -29,10 +29,13 @@ from orderlens.events import (
 from orderlens.tiktok import TikTokOrder
 from orderlens.webhooks import (
     EVENT_TYPES,
+    LOCAL_DEV_SECRET_KEY,
+    SecretBox,
     SignatureInvalid,
     Subscription,
     new_secret,
     new_subscription_id,
+    secret_hint,
     verify,
 )
 from orderlens_devtools.devstack.proc import wait_until
@@ -124,7 +127,8 @@ def subscription(shop_id: str, receiver: Receiver, *event_types: Any) -> Subscri
         shop_id=shop_id,
         url=receiver.url,
         event_types=tuple(event_types or EVENT_TYPES),
-        secret=receiver.secret,
+        secret_cipher=SecretBox(LOCAL_DEV_SECRET_KEY).seal(receiver.secret),
+        secret_hint=secret_hint(receiver.secret),
         active=True,
         description="test",
         created_at=now,

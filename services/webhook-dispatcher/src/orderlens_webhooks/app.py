@@ -21,6 +21,7 @@ from orderlens.health import HealthServer
 from orderlens.kafka import make_broker
 from orderlens.lifecycle import run_until_signalled
 from orderlens.mongo import Document, database, make_client
+from orderlens.webhooks import SecretBox
 
 from .adapters.deliveries import DeliveryStore
 from .adapters.leases import SubscriptionLeases
@@ -102,6 +103,7 @@ def build(settings: DispatcherSettings, *, replica: str | None = None) -> Webhoo
             db, replica or replica_name(settings), lease_seconds=settings.webhook_lease_seconds
         ),
         sender=HttpSender(http, allow_internal=settings.webhook_allow_internal),
+        box=SecretBox(settings.webhook_secret_keys.get_secret_value()),
         config=DispatchConfig(
             schedule=settings.retry_schedule(),
             concurrency=settings.webhook_concurrency,

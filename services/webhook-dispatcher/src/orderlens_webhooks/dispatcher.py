@@ -17,7 +17,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
-from orderlens.webhooks import RetrySchedule, Subscription
+from orderlens.webhooks import RetrySchedule, SecretBox, Subscription
 
 from .adapters.deliveries import Delivery, DeliveryStore
 from .adapters.leases import SubscriptionLeases
@@ -44,6 +44,7 @@ class Dispatcher:
         deliveries: DeliveryStore,
         leases: SubscriptionLeases,
         sender: Sender,
+        box: SecretBox,
         config: DispatchConfig,
         clock: Callable[[], datetime] = lambda: datetime.now(UTC),
     ) -> None:
@@ -51,6 +52,7 @@ class Dispatcher:
         self.deliveries = deliveries
         self.leases = leases
         self.sender = sender
+        self.box = box
         self.config = config
         self._clock = clock
         self._workers: dict[str, asyncio.Task[None]] = {}
@@ -147,6 +149,7 @@ class Dispatcher:
 
     async def _attempt_all(self, subscription: Subscription, due: list[Delivery]) -> None:
         limit = asyncio.Semaphore(self.config.concurrency)
+        secret = self.box.open(subscription.secret_cipher)
 
         async def one(d: Delivery) -> None:
             async with limit:
@@ -155,6 +158,7 @@ class Dispatcher:
                 await attempt(
                     d,
                     subscription,
+                    secret,
                     sender=self.sender,
                     queue=self.deliveries,
                     schedule=self.config.schedule,

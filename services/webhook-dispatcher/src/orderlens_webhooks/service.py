@@ -125,6 +125,7 @@ def due_heads(pending: Sequence[Delivery], now: datetime) -> Heads:
 async def attempt(
     d: Delivery,
     subscription: Subscription,
+    secret: str,
     *,
     sender: Sender,
     queue: Queue,
@@ -132,8 +133,9 @@ async def attempt(
     now: datetime,
     rng: random.Random | None = None,
 ) -> str:
-    """One attempt; answers `delivered`, `retry` or `parked`."""
-    result = await sender.send(subscription.url, subscription.secret, d.event_id, d.body, now)
+    """One attempt with the subscription's opened `secret`; answers `delivered`, `retry` or
+    `parked`."""
+    result = await sender.send(subscription.url, secret, d.event_id, d.body, now)
     if result.ok:
         await queue.delivered(d, now, result.status)
         DELIVERIES.labels("delivered").inc()

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from pydantic import Field
+from pydantic import Field, SecretStr
 
 from orderlens.settings import ServiceSettings
-from orderlens.webhooks import RetrySchedule
+from orderlens.webhooks import LOCAL_DEV_SECRET_KEY, RetrySchedule
 
 SERVICE = "webhook-dispatcher"
 
@@ -54,6 +54,11 @@ class DispatcherSettings(ServiceSettings):
     )
     webhook_lease_seconds: float = Field(
         default=30.0, ge=1, description="How long a replica holds a subscription's queue."
+    )
+    webhook_secret_keys: SecretStr = Field(
+        default=SecretStr(LOCAL_DEV_SECRET_KEY),
+        description="Fernet keys sealing the subscription secrets, comma-separated, newest "
+        "first; the same as query-api's (decision 0172). The default is for local use only.",
     )
     webhook_allow_http: bool = Field(
         default=False, description="Deliver to http:// URLs too (local development only)."
