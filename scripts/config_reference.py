@@ -38,6 +38,7 @@ SERVICE_MODULES: tuple[tuple[str, str], ...] = (
     ("query-api", "orderlens_query.settings"),
     ("exporter", "orderlens_exporter.settings"),
     ("console", "orderlens_console.settings"),
+    ("webhook-dispatcher", "orderlens_webhooks.settings"),
 )
 
 

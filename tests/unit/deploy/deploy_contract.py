@@ -114,6 +114,16 @@ SERVICES: dict[str, Service] = {
             ("TOPIC_TIKTOK_NOTIFICATIONS", "TOPIC_STATUS_CHANGED"),
         ),
         Service(
+            "webhook-dispatcher",
+            8087,
+            SERVICE_DOCKERFILE,
+            "orderlens-webhook-dispatcher",
+            "services/webhook-dispatcher",
+            "orderlens-webhook-dispatcher",
+            "orderlens-webhook-dispatcher",
+            ("TOPIC_ORDERS_CREATED", "TOPIC_STATUS_CHANGED"),
+        ),
+        Service(
             "carrier-simulator",
             8090,
             "deploy/docker/carrier-simulator.Dockerfile",
@@ -123,7 +133,13 @@ SERVICES: dict[str, Service] = {
         ),
     )
 }
-ORDERLENS_SERVICES = ("order-ingest", "status-tracker", "query-api", "exporter")
+ORDERLENS_SERVICES = (
+    "order-ingest",
+    "status-tracker",
+    "query-api",
+    "exporter",
+    "webhook-dispatcher",
+)
 # orderlens services that use neither Kafka nor MongoDB: the console is a client of query-api.
 WEB_SERVICES = ("console",)
 # Every orderlens service with its /healthz, /readyz and /metrics on its HTTP port.
@@ -158,7 +174,8 @@ SERVICE_ENV: dict[str, set[str]] = {
     },
     "query-api": COMMON_ENV
     | {"JWT_SECRET", "JWT_JWKS_URL", "JWT_JWKS_FILE", "JWT_ALGORITHMS", "EXPORT_DIR"}
-    | {"JWT_AUDIENCE", "JWT_ISSUER", "API_DOCS", "METRICS_TOKEN", "CURSOR_SECRET"},
+    | {"JWT_AUDIENCE", "JWT_ISSUER", "API_DOCS", "METRICS_TOKEN", "CURSOR_SECRET"}
+    | {"WEBHOOK_SECRET_KEYS", "WEBHOOK_ALLOW_HTTP", "WEBHOOK_ALLOW_INTERNAL"},
     "exporter": COMMON_ENV
     | {"EXPORT_DIR", "EXPORT_MAX_RUNNING_PER_SHOP", "EXPORT_RETENTION_HOURS"},
     "console": {
@@ -188,6 +205,14 @@ SERVICE_ENV: dict[str, set[str]] = {
         "OAUTH_REDIRECT_URL",
         "TIKTOK_TOKEN_KEYS",
     },
+    "webhook-dispatcher": COMMON_ENV
+    | {
+        "REPLICA_ID",  # the pod name, for the subscription leases
+        "WEBHOOK_SECRET_KEYS",
+        "WEBHOOK_ALLOW_HTTP",
+        "WEBHOOK_ALLOW_INTERNAL",
+        "WEBHOOK_RETRY_MAX_AGE_SECONDS",
+    },
     "carrier-simulator": {"HTTP_PORT", "LOG_LEVEL"},
 }
 ALL_ENV = set().union(*SERVICE_ENV.values())
@@ -202,6 +227,7 @@ SECRET_ENV = {
     "CONSOLE_OIDC_CLIENT_SECRET",
     "METRICS_TOKEN",
     "CURSOR_SECRET",
+    "WEBHOOK_SECRET_KEYS",
 }
 EXPORT_DIR = "/var/lib/orderlens/exports"
 DRAIN_SECONDS = 30  # consumers' graceful drain is bounded at 30 s
@@ -248,6 +274,10 @@ CONTRACT_METRICS: dict[str, Metric] = {
     "orderlens_tiktok_backfill_lag_seconds": _m("gauge", "shop_id"),
     "orderlens_tiktok_shop_connected": _m("gauge", "shop_id"),
     "orderlens_tiktok_actions_total": _m("counter", "result"),
+    "orderlens_webhook_deliveries_total": _m("counter", "result"),
+    "orderlens_webhook_enqueued_total": _m("counter"),
+    "orderlens_webhook_attempt_duration_seconds": _m("histogram"),
+    "orderlens_webhook_delivery_latency_seconds": _m("histogram"),
 }
 # Labels Prometheus attaches to every scraped series (target labels), usable in any query.
 TARGET_LABELS = frozenset({"job", "instance", "namespace", "pod", "container", "endpoint"})

@@ -62,6 +62,12 @@ TIKTOK = {
     "orderlens_tiktok_shop_connected",
     "orderlens_tiktok_actions_total",
 }
+WEBHOOKS = {
+    "orderlens_webhook_deliveries_total",
+    "orderlens_webhook_enqueued_total",
+    "orderlens_webhook_attempt_duration_seconds",
+    "orderlens_webhook_delivery_latency_seconds",
+}
 # Which service must expose what (the shared library's families count for every service).
 OWNED = {
     "order-ingest": CONSUMER,
@@ -70,6 +76,7 @@ OWNED = {
     "query-api": HTTP,
     "console": HTTP,
     "tiktok-connector": TIKTOK,
+    "webhook-dispatcher": CONSUMER | WEBHOOKS,
 }
 SERVICE_PACKAGES = {
     "order-ingest": "orderlens_ingest",
@@ -78,6 +85,7 @@ SERVICE_PACKAGES = {
     "exporter": "orderlens_exporter",
     "console": "orderlens_console",
     "tiktok-connector": "orderlens_connector",
+    "webhook-dispatcher": "orderlens_webhooks",
 }
 SHARED_MODULE = "orderlens.metrics"
 

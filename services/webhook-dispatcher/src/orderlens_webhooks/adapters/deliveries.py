@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from pymongo import ASCENDING, IndexModel, ReturnDocument, UpdateOne
@@ -129,7 +129,42 @@ class DeliveryStore:
         if not operations:
             return 0
         result = await self._deliveries.bulk_write(operations, ordered=True)
+        for subscription_id, queued in by_subscription.items():
+            await self._park_behind_parked(subscription_id, {d.order_id for d in queued})
         return int(result.upserted_count)
+
+    async def _park_behind_parked(self, subscription_id: str, order_ids: set[str]) -> None:
+        """A new event of an order whose earlier delivery is parked waits parked behind it, so
+        that a replay still sends the order's events in order. (Written after the insert, read
+        after it: `park` writes first and reads after, so one of the two sees the other.)"""
+        first_parked: dict[str, int] = {}
+        cursor = self._deliveries.find(
+            {
+                "subscription_id": subscription_id,
+                "state": DeliveryState.PARKED.value,
+                "order_id": {"$in": sorted(order_ids)},
+            },
+            {"order_id": 1, "seq": 1},
+        )
+        async for doc in cursor:
+            order_id, seq = str(doc["order_id"]), int(doc["seq"])
+            first_parked[order_id] = min(seq, first_parked.get(order_id, seq))
+        for order_id, seq in first_parked.items():
+            await self._deliveries.update_many(
+                {
+                    "subscription_id": subscription_id,
+                    "state": DeliveryState.PENDING.value,
+                    "order_id": order_id,
+                    "seq": {"$gt": seq},
+                },
+                {
+                    "$set": {
+                        "state": DeliveryState.PARKED.value,
+                        "parked_at": datetime.now(UTC),
+                        "last_error": "behind a parked delivery of the same order",
+                    }
+                },
+            )
 
     async def pending(self, subscription_id: str, limit: int) -> list[Delivery]:
         cursor = (
