@@ -11,7 +11,12 @@ from typing import Any
 import pytest
 from aiokafka import AIOKafkaProducer
 from conftest import StartDispatcher, add_subscriptions
-from wh_support import (
+
+from orderlens.events import EventType
+from orderlens.waiting import wait_for
+from orderlens.webhooks import DELIVERIES, DeliveryState, replay_parked
+from orderlens_devtools.devstack import TopicNames
+from orderlens_devtools.webhook_receiver import (
     Receiver,
     order_created,
     publish,
@@ -19,11 +24,6 @@ from wh_support import (
     status_changed,
     subscription,
 )
-
-from orderlens.events import EventType
-from orderlens.waiting import wait_for
-from orderlens.webhooks import DELIVERIES, DeliveryState, replay_parked
-from orderlens_devtools.devstack import TopicNames
 
 pytestmark = pytest.mark.integration
 

@@ -4,7 +4,6 @@ to the subscribed URL, parks what fails, and the admin API's replay delivers it.
 
 from __future__ import annotations
 
-import asyncio
 import logging
 from collections.abc import AsyncIterator
 from typing import Any
@@ -12,17 +11,22 @@ from typing import Any
 import httpx
 import pytest
 import pytest_asyncio
-import uvicorn
 from aiokafka import AIOKafkaProducer
 from conftest import StartDispatcher
-from wh_support import Receiver, free_port, order_created, publish, receivers, status_changed
 
 from orderlens.events import EventType
 from orderlens.roles import Role
 from orderlens.tokens import LOCAL_DEV_SECRET, mint_token
 from orderlens.waiting import wait_for
+from orderlens_devtools.asgi import free_port, serve
 from orderlens_devtools.devstack import TopicNames
-from orderlens_devtools.devstack.proc import wait_until
+from orderlens_devtools.webhook_receiver import (
+    Receiver,
+    order_created,
+    publish,
+    receivers,
+    status_changed,
+)
 from orderlens_query.app import create_app
 from orderlens_query.settings import QueryApiSettings
 
@@ -55,20 +59,11 @@ class Api:
 
 
 async def _serve(settings: QueryApiSettings) -> AsyncIterator[httpx.AsyncClient]:
-    port = free_port()
-    server = uvicorn.Server(
-        uvicorn.Config(create_app(settings), host="127.0.0.1", port=port, log_level="warning")
-    )
-    task = asyncio.create_task(server.serve())
-    await asyncio.to_thread(
-        wait_until, lambda: server.started, timeout=30, what="query-api", interval=0.02
-    )
-    try:
-        async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{port}", timeout=30) as client:
-            yield client
-    finally:
-        server.should_exit = True
-        await task
+    async with (
+        serve(create_app(settings), free_port()) as base,
+        httpx.AsyncClient(base_url=base, timeout=30) as client,
+    ):
+        yield client
 
 
 def _settings(mongodb_uri: str, db: Any, **overrides: Any) -> QueryApiSettings:

@@ -14,7 +14,7 @@ from fastapi.templating import Jinja2Templates
 from orderlens.http_metrics import HttpMetrics
 from orderlens_console.adapters.oidc import OidcProvider
 from orderlens_console.adapters.query_api import QueryApi
-from orderlens_console.entrypoints import http
+from orderlens_console.entrypoints import http, webhooks
 from orderlens_console.runtime import Runtime
 from orderlens_console.sessions import SessionCodec
 from orderlens_console.settings import ConsoleSettings
@@ -52,6 +52,7 @@ def create_app(settings: ConsoleSettings | None = None) -> FastAPI:
     app = FastAPI(title="orderlens console", lifespan=lifespan, docs_url=None, redoc_url=None)
     app.state.runtime = runtime
     app.include_router(http.router)
+    app.include_router(webhooks.router)
     app.mount("/static", StaticFiles(directory=PACKAGE / "static"), name="static")
     app.add_middleware(HttpMetrics, service="console")
 

@@ -64,6 +64,24 @@ def _shop_of(received: Received) -> str:
     return data.shop_id
 
 
+def in_order(events: Sequence[Received]) -> list[Received]:
+    """The batch with each order id's events in order. Kafka orders a partition only: an
+    order's creation and its status changes are on two topics, and a batch may hold them in
+    either order. Per order id, each topic's events keep their order and the two are merged
+    by the events' `time` (docs/contract.md §3.7)."""
+    by_order: dict[str, dict[str, list[Received]]] = {}
+    for r in events:
+        by_order.setdefault(r.event.subject, {}).setdefault(r.topic, []).append(r)
+    ordered: list[Received] = []
+    for per_topic in by_order.values():
+        queues = [list(reversed(q)) for q in per_topic.values()]
+        while queues:
+            first = min(queues, key=lambda q: q[-1].event.time)
+            ordered.append(first.pop())
+            queues = [q for q in queues if q]
+    return ordered
+
+
 async def fan_out(
     events: Sequence[Received], subscriptions: Subscriptions, queue: Queue, now: datetime
 ) -> tuple[Outcome, set[str]]:
@@ -72,7 +90,7 @@ async def fan_out(
     wanted = await subscriptions.for_shops(sorted({_shop_of(r) for r in events}))
     outcome = Outcome()
     deliveries: list[NewDelivery] = []
-    for received in events:
+    for received in in_order(events):
         event = received.event
         shop_id = _shop_of(received)
         # The CloudEvent as the contract defines it (structured JSON; `id` for deduplication).

@@ -1,17 +1,24 @@
-"""Real HTTP receivers for the webhook tests, the dispatcher in-process, and events on Kafka."""
+"""A webhook receiver served over real HTTP, and sample order events, for the webhook tests and
+`bench/webhook_latency.py` (dev tooling: never in a service image).
+
+- `Receiver`: answers `status` after `delay` seconds, verifies each signature with its `secret`
+  (`orderlens.webhooks.verify`) and records what it accepted; a test flips `status` to make
+  the subscriber fail or recover.
+- `receivers(*r)`: serves them on free ports (sets each `url`).
+- `subscription(shop, receiver)`: the stored subscription query-api would write for it.
+- `order_created`, `status_changed`, `publish`: events on Kafka, keyed by order id.
+"""
 
 from __future__ import annotations
 
 import asyncio
 import json
-import socket
 from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
+from contextlib import AsyncExitStack, asynccontextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
-import uvicorn
 from aiokafka import AIOKafkaProducer
 from starlette.applications import Starlette
 from starlette.requests import Request
@@ -38,13 +45,7 @@ from orderlens.webhooks import (
     secret_hint,
     verify,
 )
-from orderlens_devtools.devstack.proc import wait_until
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
+from orderlens_devtools.asgi import free_port, serve
 
 
 @dataclass
@@ -99,25 +100,12 @@ class Receiver:
 @asynccontextmanager
 async def receivers(*receivers_: Receiver) -> AsyncIterator[None]:
     """Serve each receiver over real HTTP on its own free port."""
-    servers: list[tuple[uvicorn.Server, asyncio.Task[None]]] = []
-    try:
+    async with AsyncExitStack() as stack:
         for receiver in receivers_:
-            port = free_port()
             app = Starlette(routes=[Route("/hook", receiver.handle, methods=["POST"])])
-            server = uvicorn.Server(
-                uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning")
-            )
-            task = asyncio.create_task(server.serve())
-            servers.append((server, task))
-            await asyncio.to_thread(
-                wait_until, lambda s=server: s.started, timeout=10, what="receiver", interval=0.02
-            )
-            receiver.url = f"http://127.0.0.1:{port}/hook"
+            base = await stack.enter_async_context(serve(app, free_port()))
+            receiver.url = f"{base}/hook"
         yield
-    finally:
-        for server, _ in servers:
-            server.should_exit = True
-        await asyncio.gather(*(task for _, task in servers), return_exceptions=True)
 
 
 def subscription(shop_id: str, receiver: Receiver, *event_types: Any) -> Subscription:
