@@ -13,6 +13,7 @@ import asyncio
 import contextlib
 import logging
 import random
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -60,6 +61,7 @@ class Dispatcher:
         self._rebalance = asyncio.Event()
         self._stopping = False
         self._rng = random.Random()
+        self._cache: dict[str, tuple[float, Subscription | None]] = {}
 
     def wake(self, subscription_ids: set[str]) -> None:
         """New work was queued: the workers concerned look now instead of at their next poll
@@ -131,9 +133,20 @@ class Dispatcher:
                 with contextlib.suppress(TimeoutError):
                     await asyncio.wait_for(wake.wait(), pause)
 
+    async def _subscription(self, sid: str) -> Subscription | None:
+        """The subscription as stored, read again at most every poll interval: a changed URL,
+        secret or pause takes effect within that, and a busy queue saves a read per round."""
+        cached = self._cache.get(sid)
+        now = time.monotonic()
+        if cached is not None and now - cached[0] < self.config.poll_seconds:
+            return cached[1]
+        subscription = await self.subscriptions.get(sid)
+        self._cache[sid] = (now, subscription)
+        return subscription
+
     async def _round(self, sid: str) -> float:
         """Attempt what is due; answer how long to wait before the next look."""
-        subscription = await self.subscriptions.get(sid)
+        subscription = await self._subscription(sid)
         if subscription is None or not subscription.active:
             return self.config.poll_seconds
         now = self._clock()
