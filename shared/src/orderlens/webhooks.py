@@ -8,7 +8,8 @@
   Fernet token (`SecretBox`, keys `WEBHOOK_SECRET_KEYS`, newest first; decision 0172): only the
   dispatcher opens it, to sign, so neither a database dump nor the driver's debug log shows it.
 - Signing: `sign()` / `signature_headers()` / `verify()` — HMAC-SHA256 over
-  `"{webhook-id}.{webhook-timestamp}.{body}"`, keyed by the secret's decoded bytes.
+  `"{webhook-id}.{webhook-timestamp}.{body}"`, keyed by the secret's decoded bytes (the
+  Standard Webhooks scheme, decision 0173).
 - URLs: `check_url()` — https only, no credentials, no loopback/private/link-local address,
   unless a deployment allows them (local development).
 - The retry schedule: `RetrySchedule` — exponential, jittered, parked after `max_age`.

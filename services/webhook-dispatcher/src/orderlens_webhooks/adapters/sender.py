@@ -1,4 +1,4 @@
-"""One signed delivery attempt over HTTP (docs/contract.md §3.7)."""
+"""One signed delivery attempt over HTTP (docs/contract.md §3.7; decisions 0171, 0173)."""
 
 from __future__ import annotations
 
