@@ -20,7 +20,7 @@ from datetime import UTC, datetime
 
 from orderlens.webhooks import RetrySchedule, SecretBox, Subscription
 
-from .adapters.deliveries import Delivery, DeliveryStore
+from .adapters.deliveries import DeliveryStore
 from .adapters.leases import SubscriptionLeases
 from .adapters.subscriptions import SubscriptionReader
 from .service import Sender, attempt, due_heads
@@ -118,20 +118,47 @@ class Dispatcher:
                 await self.leases.release(sid)
 
     async def _work(self, sid: str) -> None:
+        """Keep up to `concurrency` attempts in flight, each for another order id; look for
+        more as soon as one ends, new work is queued (wake) or a retry falls due."""
         failures = 0
-        while self.leases.holds(sid):
-            wake = self._wakes[sid]
-            wake.clear()
-            try:
-                pause = await self._round(sid)
-                failures = 0
-            except Exception as exc:
-                failures += 1
-                pause = min(30.0, 0.5 * 2 ** min(failures, 6)) * self._rng.uniform(0.5, 1.0)
-                log.warning("webhook worker of %s failed (%s); retrying in %.1fs", sid, exc, pause)
-            if pause > 0:
-                with contextlib.suppress(TimeoutError):
-                    await asyncio.wait_for(wake.wait(), pause)
+        in_flight: dict[str, asyncio.Task[str]] = {}
+        try:
+            while self.leases.holds(sid):
+                wake = self._wakes[sid]
+                wake.clear()
+                try:
+                    pause = await self._round(sid, in_flight)
+                except Exception as exc:
+                    failures += 1
+                    pause = self._backoff(failures)
+                    log.warning("webhook worker of %s failed (%s); retrying", sid, exc)
+                woken = asyncio.ensure_future(wake.wait())
+                try:
+                    await asyncio.wait(
+                        {woken, *in_flight.values()},
+                        timeout=pause,
+                        return_when=asyncio.FIRST_COMPLETED,
+                    )
+                finally:
+                    woken.cancel()
+                for order_id, task in list(in_flight.items()):
+                    if not task.done():
+                        continue
+                    del in_flight[order_id]
+                    if task.exception() is not None:
+                        # MongoDB unreachable mid-attempt: the delivery is still pending.
+                        failures += 1
+                        log.warning("webhook attempt of %s failed: %s", sid, task.exception())
+                        await asyncio.sleep(self._backoff(failures))
+                    else:
+                        failures = 0
+        finally:
+            for task in in_flight.values():
+                task.cancel()
+            await asyncio.gather(*in_flight.values(), return_exceptions=True)
+
+    def _backoff(self, failures: int) -> float:
+        return min(30.0, 0.5 * 2.0 ** min(failures, 6)) * self._rng.uniform(0.5, 1.0)
 
     async def _subscription(self, sid: str) -> Subscription | None:
         """The subscription as stored, read again at most every poll interval: a changed URL,
@@ -144,42 +171,36 @@ class Dispatcher:
         self._cache[sid] = (now, subscription)
         return subscription
 
-    async def _round(self, sid: str) -> float:
-        """Attempt what is due; answer how long to wait before the next look."""
+    async def _round(self, sid: str, in_flight: dict[str, asyncio.Task[str]]) -> float:
+        """Start the attempts that are due and fit; answer how long to wait at most before
+        the next look (an attempt ending or a wake comes first)."""
         subscription = await self._subscription(sid)
         if subscription is None or not subscription.active:
             return self.config.poll_seconds
+        free = self.config.concurrency - len(in_flight)
+        if free <= 0:
+            return self.config.poll_seconds
         now = self._clock()
         pending = await self.deliveries.pending(sid, self.config.scan_limit)
-        heads = due_heads(pending, now)
-        if heads.due:
-            await self._attempt_all(subscription, heads.due)
-            return 0.0
+        # An order with an attempt in flight is skipped whole: its next one waits for it.
+        heads = due_heads([d for d in pending if d.order_id not in in_flight], now)
+        chosen = heads.due[:free]
+        if chosen:
+            secret = self.box.open(subscription.secret_cipher)
+            for d in await self.deliveries.with_bodies(chosen):
+                in_flight[d.order_id] = asyncio.create_task(
+                    attempt(
+                        d,
+                        subscription,
+                        secret,
+                        sender=self.sender,
+                        queue=self.deliveries,
+                        schedule=self.config.schedule,
+                        now=self._clock(),
+                        rng=self._rng,
+                    )
+                )
         pause = self.config.poll_seconds
         if heads.next_due_at is not None:
             pause = min(pause, max(0.0, (heads.next_due_at - now).total_seconds()))
         return max(pause, 0.01)
-
-    async def _attempt_all(self, subscription: Subscription, due: list[Delivery]) -> None:
-        limit = asyncio.Semaphore(self.config.concurrency)
-        secret = self.box.open(subscription.secret_cipher)
-
-        async def one(d: Delivery) -> None:
-            async with limit:
-                if not self.leases.holds(subscription.id):
-                    return
-                await attempt(
-                    d,
-                    subscription,
-                    secret,
-                    sender=self.sender,
-                    queue=self.deliveries,
-                    schedule=self.config.schedule,
-                    now=self._clock(),
-                    rng=self._rng,
-                )
-
-        results = await asyncio.gather(*(one(d) for d in due), return_exceptions=True)
-        for result in results:
-            if isinstance(result, BaseException):
-                raise result

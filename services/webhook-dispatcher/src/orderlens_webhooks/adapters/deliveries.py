@@ -9,7 +9,7 @@ read (every event of one order id is read in order: docs/contract.md §3.1). Sta
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -62,7 +62,7 @@ class Delivery:
             event_id=str(doc["event_id"]),
             order_id=str(doc["order_id"]),
             seq=int(doc["seq"]),
-            body=str(doc["body"]).encode(),
+            body=str(doc.get("body", "")).encode(),
             attempts=int(doc.get("attempts", 0)),
             event_time=doc["event_time"],
             next_attempt_at=doc["next_attempt_at"],
@@ -167,14 +167,22 @@ class DeliveryStore:
             )
 
     async def pending(self, subscription_id: str, limit: int) -> list[Delivery]:
+        """The first `limit` pending deliveries by `seq`, without their bodies (`with_bodies`
+        reads those of the ones about to be attempted)."""
         cursor = (
             self._deliveries.find(
-                {"subscription_id": subscription_id, "state": DeliveryState.PENDING.value}
+                {"subscription_id": subscription_id, "state": DeliveryState.PENDING.value},
+                {"body": 0},
             )
             .sort("seq", ASCENDING)
             .limit(limit)
         )
         return [Delivery.from_document(doc) async for doc in cursor]
+
+    async def with_bodies(self, deliveries: Sequence[Delivery]) -> list[Delivery]:
+        cursor = self._deliveries.find({"_id": {"$in": [d.id for d in deliveries]}}, {"body": 1})
+        bodies = {str(doc["_id"]): str(doc["body"]).encode() async for doc in cursor}
+        return [replace(d, body=bodies[d.id]) for d in deliveries if d.id in bodies]
 
     def _current(self, d: Delivery) -> dict[str, Any]:
         # Only the attempt this replica read: a replay or another holder moved it on otherwise.
