@@ -28,12 +28,12 @@ from orderlens_devtools.webhook_receiver import (
 pytestmark = pytest.mark.integration
 
 
-def order_events(shop: str, orders: int, per_order: int) -> list[Any]:
+def order_events(shop: str, orders: int, per_order: int, prefix: str = "o") -> list[Any]:
     """Per order: its creation, then `per_order - 1` status changes, interleaved across orders."""
     events: list[Any] = []
     for step in range(per_order):
         for n in range(orders):
-            order_id = f"{shop}-o{n}"
+            order_id = f"{shop}-{prefix}{n}"
             events.append(
                 order_created(order_id, shop) if step == 0 else status_changed(order_id, shop)
             )
@@ -238,3 +238,38 @@ async def test_a_slow_receiver_does_not_delay_a_fast_one(
             return len(slow.accepted) >= 1
 
         await wait_for(slow_has_some, 20, "the slow receiver still gets its deliveries")
+
+
+async def test_a_mongodb_outage_pauses_delivery_and_loses_nothing(
+    mongo_server: Any,
+    start_dispatcher: StartDispatcher,
+    producer: AIOKafkaProducer,
+    topic_names: TopicNames,
+    unique_id: str,
+) -> None:
+    from pymongo import AsyncMongoClient
+
+    shop = f"shop-{unique_id}"
+    client: AsyncMongoClient[dict[str, Any]] = AsyncMongoClient(mongo_server.uri, tz_aware=True)
+    db = client[f"wh_{unique_id}"]
+    receiver = Receiver()
+    try:
+        async with receivers(receiver):
+            await add_subscriptions(db, subscription(shop, receiver))
+            await start_dispatcher(mongodb_uri=mongo_server.uri, mongodb_database=db.name)
+            before = order_events(shop, orders=2, per_order=2, prefix="before")
+            await publish_all(producer, topic_names, before)
+
+            async def got(events: list[Any]) -> bool:
+                return {e.id for e in events} <= set(receiver.ids())
+
+            await wait_for(lambda: got(before), 30, "the events before the outage")
+            await mongo_server.astop()
+            during = order_events(shop, orders=3, per_order=2, prefix="during")
+            await publish_all(producer, topic_names, during)
+            await mongo_server.astart()
+            await wait_for(lambda: got(during), 90, "the events published during the outage")
+    finally:
+        await client.close()
+    for order_id, expected in expected_per_order(during).items():
+        assert list(dict.fromkeys(receiver.per_order()[order_id])) == expected
