@@ -2,18 +2,16 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator
 from typing import Any
 
 import pytest_asyncio
 from aiokafka import AIOKafkaProducer
+from wh_support import StartDispatcher
 
-from orderlens.webhooks import SUBSCRIPTIONS, Subscription
 from orderlens_devtools.devstack import TopicNames
 from orderlens_webhooks.app import WebhookDispatcher, build
 from orderlens_webhooks.settings import DispatcherSettings
-
-StartDispatcher = Callable[..., Awaitable[WebhookDispatcher]]
 
 
 @pytest_asyncio.fixture
@@ -72,8 +70,3 @@ async def start_dispatcher(
     yield start
     for service in reversed(started):
         await service.stop()
-
-
-async def add_subscriptions(db: Any, *subscriptions: Subscription) -> None:
-    """As query-api stores them (it is the collection's writer)."""
-    await db[SUBSCRIPTIONS].insert_many([s.document() for s in subscriptions])

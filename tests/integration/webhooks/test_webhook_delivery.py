@@ -10,7 +10,7 @@ from typing import Any
 
 import pytest
 from aiokafka import AIOKafkaProducer
-from conftest import StartDispatcher, add_subscriptions
+from wh_support import StartDispatcher, add_subscriptions
 
 from orderlens.events import EventType
 from orderlens.waiting import wait_for

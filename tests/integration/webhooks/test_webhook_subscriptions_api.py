@@ -12,7 +12,7 @@ import httpx
 import pytest
 import pytest_asyncio
 from aiokafka import AIOKafkaProducer
-from conftest import StartDispatcher
+from wh_support import StartDispatcher
 
 from orderlens.events import EventType
 from orderlens.roles import Role
