@@ -34,7 +34,7 @@ from bench.stack import Servers, bench_servers
 
 ROOT = Path(__file__).resolve().parent.parent
 RESULTS = ROOT / "bench" / "results"
-AREAS = ("ingest", "query", "export", "tracker", "console", "connector")
+AREAS = ("ingest", "query", "export", "tracker", "console", "connector", "webhooks")
 
 # The issue's sizes, at --scale 1.
 ISSUE_INGEST_ORDERS = 200_000
@@ -54,6 +54,7 @@ DEFAULT_SCALES: dict[str, float] = {
     "tracker": 1.0,  # the simulator's configured limit for 60 s
     "console": 0.01,  # 10,000 orders (of the query area's issue size): the demo orders page
     "connector": 2.0,  # 2,000 orders through webhooks, and through the raw fetch
+    "webhooks": 1.0,  # 20 events/s for 30 s, a 10 s receiver outage
 }
 CONSOLE_RUNS = 10  # browser navigations and filter changes per repeat (issue 14)
 
@@ -827,6 +828,78 @@ def run_connector(ctx: Context, scale: float, area: dict[str, Any]) -> None:
     )
 
 
+WEBHOOK_RATE = 20.0  # events/s offered
+WEBHOOK_SECONDS = 30.0
+WEBHOOK_OUTAGE_SECONDS = 10.0
+
+
+def run_webhooks(ctx: Context, scale: float, area: dict[str, Any]) -> None:
+    seconds = max(5.0, WEBHOOK_SECONDS * scale)
+    outage = max(2.0, WEBHOOK_OUTAGE_SECONDS * scale)
+    area["sizes"] = {
+        "run": f"{WEBHOOK_RATE:g} events/s for {seconds:g} s; receiver down {outage:g} s",
+        "issue": "a fixed event rate (the issue names none); a receiver outage",
+    }
+    metrics: dict[str, Metric] = {}
+
+    def metric(key: str, label: str, unit: str, baseline: bool = True) -> Metric:
+        if key not in metrics:
+            metrics[key] = Metric(
+                key,
+                label,
+                unit,
+                False,
+                service_name="webhook-dispatcher",
+                baseline_name="raw consumer POSTing each record" if baseline else "—",
+            )
+        return metrics[key]
+
+    try:
+        for i in range(1, ctx.repeat + 1):
+            done = run_script(
+                ctx,
+                f"webhook-latency-{i}",
+                [
+                    "bench/webhook_latency.py",
+                    "--rate",
+                    str(WEBHOOK_RATE),
+                    "--seconds",
+                    str(seconds),
+                    "--outage",
+                    str(outage),
+                    "--json",
+                ],
+            )
+            result = last_json(done.stdout)
+            for p in ("p50", "p99"):
+                m = metric(f"{p} delivery", f"{p} — publish → received by the subscriber", "ms")
+                m.service.append(result["dispatcher"][f"{p}_ms"])
+                m.baseline.append(result["raw"][f"{p}_ms"])
+            outage_result = result["outage"]
+            metric("lost", "deliveries lost across the outage", "events", False).service.append(
+                outage_result["lost"] + result["dispatcher"]["lost"]
+            )
+            metric(
+                "duplicates", "duplicate deliveries (at least once)", "events", False
+            ).service.append(outage_result["duplicates"])
+            metric(
+                "p99 during outage", "p99 — events sent while the receiver was down", "ms", False
+            ).service.append(outage_result["during_outage"]["p99_ms"])
+    finally:
+        area["notes"].append(
+            "The dispatcher as its own process (Kafka → outbox in MongoDB → leased worker → "
+            "signed POST) against a raw aiokafka consumer that POSTs each record as it reads it "
+            "(no outbox, no signature, no retry), same load, same receiver (real HTTP, in the "
+            "bench process). Outage: the receiver answers 503 for the outage, then recovers; "
+            "lost = published but never accepted."
+        )
+        finish(
+            area,
+            list(metrics.values()),
+            [Target("no delivery lost across a receiver outage", "lost", "value_at_most", 0)],
+        )
+
+
 RUNNERS: dict[str, Callable[[Context, float, dict[str, Any]], None]] = {
     "ingest": run_ingest,
     "query": run_query,
@@ -834,6 +907,7 @@ RUNNERS: dict[str, Callable[[Context, float, dict[str, Any]], None]] = {
     "tracker": run_tracker,
     "console": run_console,
     "connector": run_connector,
+    "webhooks": run_webhooks,
 }
 TITLES = {
     "ingest": "1. Ingest — Kafka → MongoDB",
@@ -842,6 +916,7 @@ TITLES = {
     "tracker": "4. Tracker — polls against the carrier's limit",
     "console": "5. Console — pages in headless Chromium against query-api",
     "connector": "6. TikTok connector — webhooks to queryable orders",
+    "webhooks": "7. Webhooks — delivery latency and losses across a receiver outage",
 }
 
 

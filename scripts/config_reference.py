@@ -40,6 +40,7 @@ SERVICE_MODULES: tuple[tuple[str, str], ...] = (
     ("console", "orderlens_console.settings"),
     ("tiktok-connector", "orderlens_connector.settings"),
     ("notifier", "orderlens_notifier.settings"),
+    ("webhook-dispatcher", "orderlens_webhooks.settings"),
 )
 
 

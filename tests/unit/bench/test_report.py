@@ -235,6 +235,7 @@ def test_scales() -> None:
         "tracker": 0.05,
         "console": 0.05,
         "connector": 0.05,
+        "webhooks": 0.05,
     }
     scales = parse_scales("0.05,export=1")
     assert scales["export"] == 1.0

@@ -124,6 +124,16 @@ SERVICES: dict[str, Service] = {
             ("TOPIC_ORDERS_CREATED", "TOPIC_STATUS_CHANGED", "TOPIC_EXPORT_COMPLETED"),
         ),
         Service(
+            "webhook-dispatcher",
+            8087,
+            SERVICE_DOCKERFILE,
+            "orderlens-webhook-dispatcher",
+            "services/webhook-dispatcher",
+            "orderlens-webhook-dispatcher",
+            "orderlens-webhook-dispatcher",
+            ("TOPIC_ORDERS_CREATED", "TOPIC_STATUS_CHANGED"),
+        ),
+        Service(
             "carrier-simulator",
             8090,
             "deploy/docker/carrier-simulator.Dockerfile",
@@ -140,6 +150,7 @@ ORDERLENS_SERVICES = (
     "exporter",
     "tiktok-connector",
     "notifier",
+    "webhook-dispatcher",
 )
 # orderlens services that use neither Kafka nor MongoDB: the console is a client of query-api.
 WEB_SERVICES = ("console",)
@@ -178,7 +189,8 @@ SERVICE_ENV: dict[str, set[str]] = {
     "query-api": COMMON_ENV
     | {"JWT_SECRET", "JWT_JWKS_URL", "JWT_JWKS_FILE", "JWT_ALGORITHMS", "EXPORT_DIR"}
     | {"JWT_AUDIENCE", "JWT_ISSUER", "API_DOCS", "METRICS_TOKEN", "CURSOR_SECRET"}
-    | {"MAIL_OUTBOX_DIR", "JWT_TRUSTED_ISSUERS", "CONSOLE_PUBLIC_URL", "BUYER_LINK_SECRET"},
+    | {"MAIL_OUTBOX_DIR", "JWT_TRUSTED_ISSUERS", "CONSOLE_PUBLIC_URL", "BUYER_LINK_SECRET"}
+    | {"WEBHOOK_SECRET_KEYS", "WEBHOOK_ALLOW_HTTP", "WEBHOOK_ALLOW_INTERNAL"},
     "exporter": COMMON_ENV
     | {"EXPORT_DIR", "EXPORT_MAX_RUNNING_PER_SHOP", "EXPORT_RETENTION_HOURS"},
     "console": {
@@ -214,6 +226,14 @@ SERVICE_ENV: dict[str, set[str]] = {
         "TIKTOK_TOKEN_KEYS",
     },
     "notifier": COMMON_ENV | {"MAIL_OUTBOX_DIR", "BUYER_PAGES_URL"},
+    "webhook-dispatcher": COMMON_ENV
+    | {
+        "REPLICA_ID",  # the pod name, for the subscription leases
+        "WEBHOOK_SECRET_KEYS",
+        "WEBHOOK_ALLOW_HTTP",
+        "WEBHOOK_ALLOW_INTERNAL",
+        "WEBHOOK_RETRY_MAX_AGE_SECONDS",
+    },
     "carrier-simulator": {"HTTP_PORT", "LOG_LEVEL"},
 }
 ALL_ENV = set().union(*SERVICE_ENV.values())
@@ -232,6 +252,7 @@ SECRET_ENV = {
     "TIKTOK_APP_SECRET",
     "TIKTOK_TOKEN_KEYS",
     "BUYER_LINK_SECRET",
+    "WEBHOOK_SECRET_KEYS",
 }
 EXPORT_DIR = "/var/lib/orderlens/exports"
 DRAIN_SECONDS = 30  # consumers' graceful drain is bounded at 30 s
@@ -280,6 +301,10 @@ CONTRACT_METRICS: dict[str, Metric] = {
     "orderlens_tiktok_actions_total": _m("counter", "result"),
     "orderlens_notifier_inbox_items_total": _m("counter", "kind"),
     "orderlens_notifier_mails_total": _m("counter", "kind", "outcome"),
+    "orderlens_webhook_deliveries_total": _m("counter", "result"),
+    "orderlens_webhook_enqueued_total": _m("counter"),
+    "orderlens_webhook_attempt_duration_seconds": _m("histogram"),
+    "orderlens_webhook_delivery_latency_seconds": _m("histogram"),
 }
 # Labels Prometheus attaches to every scraped series (target labels), usable in any query.
 TARGET_LABELS = frozenset({"job", "instance", "namespace", "pod", "container", "endpoint"})

@@ -63,6 +63,12 @@ TIKTOK = {
     "orderlens_tiktok_actions_total",
 }
 NOTIFIER = {"orderlens_notifier_inbox_items_total", "orderlens_notifier_mails_total"}
+WEBHOOKS = {
+    "orderlens_webhook_deliveries_total",
+    "orderlens_webhook_enqueued_total",
+    "orderlens_webhook_attempt_duration_seconds",
+    "orderlens_webhook_delivery_latency_seconds",
+}
 # Which service must expose what (the shared library's families count for every service).
 OWNED = {
     "order-ingest": CONSUMER,
@@ -72,6 +78,7 @@ OWNED = {
     "console": HTTP,
     "tiktok-connector": TIKTOK,
     "notifier": CONSUMER | NOTIFIER,
+    "webhook-dispatcher": CONSUMER | WEBHOOKS,
 }
 SERVICE_PACKAGES = {
     "order-ingest": "orderlens_ingest",
@@ -81,6 +88,7 @@ SERVICE_PACKAGES = {
     "console": "orderlens_console",
     "tiktok-connector": "orderlens_connector",
     "notifier": "orderlens_notifier",
+    "webhook-dispatcher": "orderlens_webhooks",
 }
 SHARED_MODULE = "orderlens.metrics"
 

@@ -15,7 +15,7 @@ from orderlens.http_metrics import HttpMetrics
 from orderlens_console import formatting
 from orderlens_console.adapters.oidc import OidcProvider
 from orderlens_console.adapters.query_api import QueryApi
-from orderlens_console.entrypoints import buyer, http, inbox
+from orderlens_console.entrypoints import buyer, http, inbox, webhooks
 from orderlens_console.runtime import Runtime
 from orderlens_console.sessions import SessionCodec
 from orderlens_console.settings import ConsoleSettings
@@ -72,6 +72,7 @@ def create_app(settings: ConsoleSettings | None = None) -> FastAPI:
     app.include_router(http.router)
     buyer.install(app)
     app.include_router(inbox.router)
+    app.include_router(webhooks.router)
     app.mount("/static", StaticFiles(directory=PACKAGE / "static"), name="static")
     app.add_middleware(HttpMetrics, service="console")
 

@@ -127,6 +127,7 @@ class Capabilities:
     confirm: bool
     ship: bool
     cancel: bool
+    webhooks: bool = False
 
     @classmethod
     def of(cls, role: Role) -> Capabilities:
@@ -136,6 +137,7 @@ class Capabilities:
             confirm=may_act(role, Action.CONFIRM),
             ship=may_act(role, Action.SHIP),
             cancel=may_act(role, Action.CANCEL),
+            webhooks=has_permission(role, Permission.MANAGE_WEBHOOKS),
         )
 
     def for_order(self, order: Mapping[str, Any]) -> Capabilities:

@@ -29,9 +29,11 @@ from orderlens_query.routes import (
     preferences,
     stats,
     stream,
+    webhook_subscriptions,
 )
 from orderlens_query.runtime import SERVICE, Runtime, make_verifier
 from orderlens_query.settings import QueryApiSettings
+from orderlens_query.webhook_store import WebhookStore
 
 log = logging.getLogger(__name__)
 BROKER_RETRY_SECONDS = 5.0
@@ -98,6 +100,10 @@ async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
         await ensure_indexes(runtime.db, timedelta(hours=settings.idempotency_ttl_hours))
     except Exception as exc:  # the database may come up later; reads answer 503 meanwhile
         log.warning("could not create the idempotency index: %s", exc)
+    try:
+        await WebhookStore(runtime.db).ensure_indexes()
+    except Exception as exc:
+        log.warning("could not create the webhook subscription index: %s", exc)
     connecting = asyncio.create_task(_connect_broker(runtime))
     try:
         yield
@@ -163,5 +169,6 @@ def create_app(settings: QueryApiSettings | None = None) -> FastAPI:
     app.include_router(buyer_links.router)
     app.include_router(inbox.router)
     app.include_router(preferences.router)
+    app.include_router(webhook_subscriptions.router)
     app.openapi = _without_fastapi_422(app)  # type: ignore[method-assign]
     return app

@@ -6,11 +6,12 @@ import hashlib
 import secrets
 from functools import cached_property
 
-from pydantic import Field
+from pydantic import Field, SecretStr
 
 from orderlens.settings import ServiceSettings
 from orderlens.signed_links import BUYER_LANDING_PATH
 from orderlens.tokens import LOCAL_DEV_SECRET, TrustedIssuer
+from orderlens.webhooks import LOCAL_DEV_SECRET_KEY
 
 _PROCESS_KEY = secrets.token_bytes(32)
 
@@ -99,6 +100,20 @@ class QueryApiSettings(ServiceSettings):
         description="Directory where outgoing mail is written, one .eml file per message.",
     )
     mail_from: str = Field(default="orders@orderlens.local", description="Sender of buyer mail.")
+
+    # Outgoing webhooks (docs/contract.md §3.7; decision 0171): which subscription URLs are allowed.
+    webhook_secret_keys: SecretStr = Field(
+        default=SecretStr(LOCAL_DEV_SECRET_KEY),
+        description="Fernet keys sealing the subscription secrets, comma-separated, newest "
+        "first; the same as the webhook dispatcher's (decision 0172). Local default only.",
+    )
+    webhook_allow_http: bool = Field(
+        default=False, description="Accept http:// subscription URLs (local development only)."
+    )
+    webhook_allow_internal: bool = Field(
+        default=False,
+        description="Accept subscription URLs on loopback and private addresses (dev only).",
+    )
 
     @property
     def buyer_link_base_url(self) -> str:

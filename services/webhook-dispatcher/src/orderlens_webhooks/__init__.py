@@ -1,0 +1,1 @@
+"""webhook-dispatcher: outgoing, signed CloudEvent webhooks (docs/contract.md §3.7)."""

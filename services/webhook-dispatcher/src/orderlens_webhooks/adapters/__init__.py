@@ -1,0 +1,1 @@
+"""MongoDB repositories, the HTTP sender and the metrics of the webhook dispatcher."""

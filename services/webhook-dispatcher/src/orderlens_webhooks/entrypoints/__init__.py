@@ -1,0 +1,1 @@
+"""Kafka subscriber, health/metrics server and the command line of the dispatcher."""
