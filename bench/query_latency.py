@@ -39,7 +39,7 @@ from orderlens.tiktok import TikTokOrder
 from orderlens.tokens import LOCAL_DEV_SECRET, mint_token
 from orderlens_devtools.devstack import MongoServer, free_port
 from orderlens_devtools.seed import SeedConfig, generate_order, shop_ids
-from orderlens_query.order_reader import SUMMARY_PROJECTION
+from orderlens_query.adapters.order_reader import SUMMARY_PROJECTION
 
 DATABASE = "bench_query_latency"
 END = datetime(2026, 1, 1, tzinfo=UTC)

@@ -43,7 +43,7 @@ from orderlens.filters import build_mongo_filter, parse_list_query
 from orderlens.roles import Role
 from orderlens.tokens import LOCAL_DEV_SECRET, mint_token
 from orderlens_devtools.devstack import free_port
-from orderlens_query.order_reader import SUMMARY_PROJECTION
+from orderlens_query.adapters.order_reader import SUMMARY_PROJECTION
 
 EXTRA_FILTERS: dict[str, list[tuple[str, str]]] = {
     "shipped tab, one carrier, by last update": [

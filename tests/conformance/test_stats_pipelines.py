@@ -1,7 +1,8 @@
 """The aggregation expressions and bounded reads of query-api's stats and the sales buckets
-(`orderlens_query.order_stats`, `orderlens.sales_store`, docs/decisions/0087), and the TTL index
-of the idempotency keys. Not relied on, hence not tested: projecting `items.<field>` of an array
-before `$unwind` (mongo-java-server 1.47 answers an object of arrays; the stats project `items`)."""
+(`orderlens_query.services.order_stats`, `orderlens.sales_store`, docs/decisions/0087), and the TTL
+index of the idempotency keys. Not relied on, hence not tested: projecting `items.<field>` of an
+array before `$unwind` (mongo-java-server 1.47 answers an object of arrays; the stats project
+`items`)."""
 
 from __future__ import annotations
 

@@ -14,7 +14,7 @@ from qa_api import Api, start_api
 from qa_orders import NOW, make_orders
 
 from orderlens.roles import Role
-from orderlens_query.exports import MAX_PENDING_PER_CALLER
+from orderlens_query.services.exports import MAX_PENDING_PER_CALLER
 
 
 @pytest_asyncio.fixture(scope="module")

@@ -11,10 +11,10 @@ from orderlens.domain.status import OrderStatus
 from orderlens.filters import FILTER_PARAMS, PAGING_PARAMS
 from orderlens.roles import Action, Role
 from orderlens.seller_actions import action_error
-from orderlens_query.order_stats import is_anomaly, percentile
 from orderlens_query.presenters import summary
 from orderlens_query.query_params import documented_names
-from orderlens_query.sales_stats import build_sales
+from orderlens_query.services.order_stats import is_anomaly, percentile
+from orderlens_query.services.sales_stats import build_sales
 from orderlens_query.windows import Compare, Interval, resolve_window
 
 
@@ -143,7 +143,7 @@ def test_list_rows_mask_pii_for_analysts() -> None:
 
 def test_the_openapi_document_lists_what_the_api_answers() -> None:
     from orderlens_query.app import create_app
-    from orderlens_query.routes.buyer_links import PUBLIC_PATHS
+    from orderlens_query.entrypoints.http.buyer_links import PUBLIC_PATHS
 
     schema = create_app().openapi()
     assert "HTTPValidationError" not in str(schema)

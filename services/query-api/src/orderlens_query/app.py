@@ -15,10 +15,9 @@ from fastapi import FastAPI
 from orderlens.http_metrics import HttpMetrics
 from orderlens.kafka import make_broker
 from orderlens.mongo import database, make_client
-from orderlens_query.idempotency import ensure_indexes
-from orderlens_query.limits import RequestLimits
-from orderlens_query.problems import install_problem_handlers
-from orderlens_query.routes import (
+from orderlens_query.adapters.idempotency import ensure_indexes
+from orderlens_query.adapters.webhook_store import WebhookStore
+from orderlens_query.entrypoints.http import (
     actions,
     buyer,
     buyer_links,
@@ -31,9 +30,10 @@ from orderlens_query.routes import (
     stream,
     webhook_subscriptions,
 )
+from orderlens_query.limits import RequestLimits
+from orderlens_query.problems import install_problem_handlers
 from orderlens_query.runtime import SERVICE, Runtime, make_verifier
 from orderlens_query.settings import QueryApiSettings
-from orderlens_query.webhook_store import WebhookStore
 
 log = logging.getLogger(__name__)
 BROKER_RETRY_SECONDS = 5.0

@@ -10,6 +10,7 @@ from orderlens.domain.status import ReturnStatus
 from orderlens.filters import ListOptions, decode_cursor, encode_cursor, with_keyset
 from orderlens.mongo import Document
 from orderlens.tokens import Principal
+from orderlens_query.adapters.order_reader import OrderReader
 from orderlens_query.models.buyer import (
     BuyerOrderDetail,
     BuyerOrderPage,
@@ -18,7 +19,6 @@ from orderlens_query.models.buyer import (
     buyer_view,
 )
 from orderlens_query.models.common import ApiModel
-from orderlens_query.order_reader import OrderReader
 from orderlens_query.presenters import detail, stored_order, summary
 
 NOT_RETURNED = [None, ReturnStatus.NONE.value]

@@ -11,7 +11,7 @@ from pymongo.asynchronous.database import AsyncDatabase
 from orderlens.filters import CursorPosition, keyset_filter
 from orderlens.mongo import Document
 from orderlens.notifications import INBOX_COLLECTION, InboxItem
-from orderlens_query.export_records import NEWEST_FIRST
+from orderlens_query.adapters.export_records import NEWEST_FIRST
 
 
 class InboxStore:

@@ -10,17 +10,17 @@ from fastapi import APIRouter, Depends, Header
 from orderlens.events import PackageUpdate
 from orderlens.roles import Action, Permission
 from orderlens.tokens import Principal
-from orderlens_query import publishers
-from orderlens_query.accepted_actions import AcceptedActions
-from orderlens_query.actions import ActionRequest, perform
+from orderlens_query.adapters import publishers
+from orderlens_query.adapters.accepted_actions import AcceptedActions
+from orderlens_query.adapters.idempotency import IdempotencyStore
+from orderlens_query.adapters.order_reader import OrderReader
 from orderlens_query.auth import AppRuntime, require
-from orderlens_query.idempotency import IdempotencyStore
+from orderlens_query.entrypoints.http.orders import ORDER_ID
 from orderlens_query.models.actions import ActionAccepted, CancelBody, ShipBody
-from orderlens_query.order_reader import OrderReader
 from orderlens_query.problems import problem_responses
 from orderlens_query.query_params import only_params
-from orderlens_query.routes.orders import ORDER_ID
 from orderlens_query.runtime import Runtime
+from orderlens_query.services.actions import ActionRequest, perform
 
 router = APIRouter(
     prefix="/v1/orders/{order_id}/actions",

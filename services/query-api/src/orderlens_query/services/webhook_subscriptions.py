@@ -22,6 +22,7 @@ from orderlens.webhooks import (
     new_subscription_id,
     secret_hint,
 )
+from orderlens_query.adapters.webhook_store import WebhookStore
 from orderlens_query.models.webhooks import (
     DeliveryOut,
     SubscriptionBody,
@@ -29,7 +30,6 @@ from orderlens_query.models.webhooks import (
 )
 from orderlens_query.problems import ProblemError, ProblemException
 from orderlens_query.settings import QueryApiSettings
-from orderlens_query.webhook_store import WebhookStore
 
 MAX_SUBSCRIPTIONS = 100
 

@@ -11,14 +11,14 @@ from fastapi.responses import StreamingResponse
 from orderlens.domain.buyer import BuyerTab
 from orderlens.filters import ListOptions
 from orderlens_query.auth import AppRuntime, OwnOrders
-from orderlens_query.buyer_queries import list_my_orders, my_order, owns_order
+from orderlens_query.entrypoints.http.orders import ORDER_ID, Reader
+from orderlens_query.entrypoints.http.stream import SSE_EVENT, resume_position, sse_response
 from orderlens_query.models.buyer import BuyerOrderDetail, BuyerOrderPage
 from orderlens_query.models.common import ApiModel
-from orderlens_query.order_stream import order_events
 from orderlens_query.problems import ProblemException, problem_responses
 from orderlens_query.query_params import only_params
-from orderlens_query.routes.orders import ORDER_ID, Reader
-from orderlens_query.routes.stream import SSE_EVENT, resume_position, sse_response
+from orderlens_query.services.buyer_queries import list_my_orders, my_order, owns_order
+from orderlens_query.services.order_stream import order_events
 
 router = APIRouter(prefix="/v1/me/orders", tags=["buyer"])
 MAX_BUYER_PAGE = 50

@@ -7,14 +7,14 @@ from typing import Annotated, Literal
 
 from fastapi import APIRouter, Depends, Query
 
+from orderlens_query.adapters.order_reader import OrderReader
 from orderlens_query.auth import AppRuntime, ReadStats
 from orderlens_query.models.stats import DeliveryStats, RegionStats, SalesStats, TopProducts
-from orderlens_query.order_reader import OrderReader
-from orderlens_query.order_stats import delivery_stats, region_stats, top_products
 from orderlens_query.problems import problem_responses
 from orderlens_query.query_params import only_params
 from orderlens_query.runtime import Runtime
-from orderlens_query.sales_stats import sales_stats
+from orderlens_query.services.order_stats import delivery_stats, region_stats, top_products
+from orderlens_query.services.sales_stats import sales_stats
 from orderlens_query.windows import Compare, Interval, Window, resolve_window
 
 router = APIRouter(prefix="/v1/stats", tags=["stats"])

@@ -1,5 +1,6 @@
 """The seller inbox (docs/contract.md §5.7): each route turns a request into one call of
-`orderlens_query.inbox`. Seller roles only; every answer is limited to what the token may see."""
+`orderlens_query.services.inbox`. Seller roles only; every answer is limited to what the token
+may see."""
 
 from __future__ import annotations
 
@@ -8,12 +9,12 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Path, Query
 
 from orderlens.notifications import InboxKind
-from orderlens_query import inbox
+from orderlens_query.adapters.inbox_store import InboxStore
 from orderlens_query.auth import AppRuntime, ReadOrders
-from orderlens_query.inbox_store import InboxStore
 from orderlens_query.models.inbox import InboxItemView, InboxPage, MarkedAll
 from orderlens_query.problems import ProblemException, problem_responses
 from orderlens_query.query_params import only_params
+from orderlens_query.services import inbox
 
 router = APIRouter(prefix="/v1/inbox", tags=["inbox"])
 

@@ -10,9 +10,9 @@ from fastapi import APIRouter, Depends
 
 from orderlens.notifications import NotificationPreferences
 from orderlens_query.auth import AppRuntime, CurrentPrincipal
-from orderlens_query.preferences import PreferencesStore, get_preferences, put_preferences
 from orderlens_query.problems import problem_responses
 from orderlens_query.query_params import only_params
+from orderlens_query.services.preferences import PreferencesStore, get_preferences, put_preferences
 
 router = APIRouter(prefix="/v1/me/notification-preferences", tags=["notifications"])
 

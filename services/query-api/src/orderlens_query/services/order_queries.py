@@ -16,8 +16,8 @@ from orderlens.filters import (
 )
 from orderlens.roles import sees_full_pii
 from orderlens.tokens import Principal
+from orderlens_query.adapters.order_reader import OrderReader
 from orderlens_query.models.orders import OrderCounts, OrderDetail, OrderPage
-from orderlens_query.order_reader import OrderReader
 from orderlens_query.presenters import detail, stored_order, summary
 
 

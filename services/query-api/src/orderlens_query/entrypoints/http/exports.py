@@ -1,5 +1,5 @@
 """Exports (docs/contract.md §5.5): each route turns a request into one call of
-`orderlens_query.exports` and its answer into a response."""
+`orderlens_query.services.exports` and its answer into a response."""
 
 from __future__ import annotations
 
@@ -13,10 +13,10 @@ from fastapi.responses import StreamingResponse
 
 from orderlens.domain.export import CONTENT_TYPES, EXPORT_ID_PATTERN
 from orderlens.filestore import LocalFileStore
-from orderlens_query import exports, publishers
+from orderlens_query.adapters import publishers
+from orderlens_query.adapters.export_records import CallerLock, ExportRecords
+from orderlens_query.adapters.idempotency import IdempotencyStore
 from orderlens_query.auth import AppRuntime, CanExport
-from orderlens_query.export_records import CallerLock, ExportRecords
-from orderlens_query.idempotency import IdempotencyStore
 from orderlens_query.models.exports import (
     ExportAccepted,
     ExportPage,
@@ -25,6 +25,7 @@ from orderlens_query.models.exports import (
 )
 from orderlens_query.problems import problem_responses
 from orderlens_query.query_params import only_params
+from orderlens_query.services import exports
 
 router = APIRouter(prefix="/v1/exports", tags=["exports"])
 

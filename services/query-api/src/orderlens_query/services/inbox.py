@@ -9,8 +9,8 @@ from typing import Any
 from orderlens.filters import decode_cursor, encode_cursor
 from orderlens.notifications import InboxItem, InboxKind, visible_to
 from orderlens.tokens import Principal
-from orderlens_query.export_records import NEWEST_FIRST
-from orderlens_query.inbox_store import InboxStore
+from orderlens_query.adapters.export_records import NEWEST_FIRST
+from orderlens_query.adapters.inbox_store import InboxStore
 from orderlens_query.models.inbox import InboxItemView, InboxPage
 
 

@@ -17,10 +17,10 @@ from orderlens.events import CloudEvent, PackageUpdate, StatusChanged, StatusSou
 from orderlens.roles import Action
 from orderlens.seller_actions import TARGET, action_error
 from orderlens.tokens import Principal
-from orderlens_query.accepted_actions import AcceptedActions, effective_status
-from orderlens_query.idempotency import IdempotencyStore, fingerprint, idempotent
+from orderlens_query.adapters.accepted_actions import AcceptedActions, effective_status
+from orderlens_query.adapters.idempotency import IdempotencyStore, fingerprint, idempotent
+from orderlens_query.adapters.order_reader import OrderReader
 from orderlens_query.models.actions import ActionAccepted
-from orderlens_query.order_reader import OrderReader
 from orderlens_query.problems import ProblemException
 from orderlens_query.runtime import EVENT_SOURCE
 

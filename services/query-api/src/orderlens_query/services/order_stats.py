@@ -23,6 +23,7 @@ from typing import Any
 from orderlens.domain.money import format_minor
 from orderlens.domain.status import COLLECTED_TRACKING, OrderStatus, TrackingStatus
 from orderlens.mongo import Document
+from orderlens_query.adapters.order_reader import OrderReader
 from orderlens_query.models.stats import (
     CarrierDelivery,
     CurrencyProducts,
@@ -34,7 +35,6 @@ from orderlens_query.models.stats import (
     TopProducts,
     TransitHours,
 )
-from orderlens_query.order_reader import OrderReader
 from orderlens_query.windows import Window
 
 MIN_ORDERS = 20

@@ -1,5 +1,5 @@
 """Outgoing webhook subscriptions (docs/contract.md §3.7), admin only: each route turns a
-request into one call of `orderlens_query.webhook_subscriptions`."""
+request into one call of `orderlens_query.services.webhook_subscriptions`."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Path, Query, Response
 
 from orderlens.webhooks import DeliveryState
-from orderlens_query import webhook_subscriptions as use
+from orderlens_query.adapters.webhook_store import WebhookStore
 from orderlens_query.auth import AppRuntime, ManageWebhooks
 from orderlens_query.models.webhooks import (
     DeliveryPage,
@@ -23,7 +23,7 @@ from orderlens_query.models.webhooks import (
 )
 from orderlens_query.problems import problem_responses
 from orderlens_query.query_params import only_params
-from orderlens_query.webhook_store import WebhookStore
+from orderlens_query.services import webhook_subscriptions as use
 
 router = APIRouter(prefix="/v1/webhook-subscriptions", tags=["webhooks"])
 

@@ -9,10 +9,10 @@ from orderlens.domain.export import ExportRecord
 from orderlens.events import CloudEvent, StatusChanged, make_event
 from orderlens.export_events import requested_event_data
 from orderlens.kafka import publish_event
-from orderlens_query.actions import Publish
-from orderlens_query.exports import PublishRequest
 from orderlens_query.problems import ProblemException
 from orderlens_query.runtime import EVENT_SOURCE, Runtime
+from orderlens_query.services.actions import Publish
+from orderlens_query.services.exports import PublishRequest
 
 log = logging.getLogger(__name__)
 

@@ -8,10 +8,9 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Path
 
 from orderlens.filters import ListOptions, OrderFilters
+from orderlens_query.adapters.order_reader import OrderReader
 from orderlens_query.auth import AppRuntime, ReadOrders
 from orderlens_query.models.orders import OrderCounts, OrderDetail, OrderPage
-from orderlens_query.order_queries import count_orders, list_orders, order_detail
-from orderlens_query.order_reader import OrderReader
 from orderlens_query.problems import ProblemException, problem_responses
 from orderlens_query.query_params import (
     filters_query,
@@ -19,6 +18,7 @@ from orderlens_query.query_params import (
     only_params,
     openapi_parameters,
 )
+from orderlens_query.services.order_queries import count_orders, list_orders, order_detail
 
 router = APIRouter(prefix="/v1/orders", tags=["orders"])
 

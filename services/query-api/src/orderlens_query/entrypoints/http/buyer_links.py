@@ -9,9 +9,9 @@ from fastapi import APIRouter
 
 from orderlens.mail_outbox import FileOutbox
 from orderlens.signed_links import LinkRefused
+from orderlens_query.adapters.link_uses import LinkUses
 from orderlens_query.auth import AppRuntime, MintBuyerLinks
-from orderlens_query.buyer_links import exchange_link, mint_seller_link, request_sign_in
-from orderlens_query.link_uses import LinkUses
+from orderlens_query.entrypoints.http.orders import Reader
 from orderlens_query.models.buyer_links import (
     BuyerLinkBody,
     BuyerLinkOut,
@@ -21,7 +21,7 @@ from orderlens_query.models.buyer_links import (
     SignInBody,
 )
 from orderlens_query.problems import ProblemException, problem_responses, unauthorized
-from orderlens_query.routes.orders import Reader
+from orderlens_query.services.buyer_links import exchange_link, mint_seller_link, request_sign_in
 
 router = APIRouter(prefix="/v1", tags=["buyer links"])
 # The only /v1 endpoints without a bearer token: a buyer holds a link or an address, not a token.

@@ -37,8 +37,8 @@ from orderlens.filters import (
 )
 from orderlens.roles import Role, sees_full_pii
 from orderlens.tokens import Principal
-from orderlens_query.export_records import NEWEST_FIRST, CallerLock, ExportRecords
-from orderlens_query.idempotency import IdempotencyStore, fingerprint, idempotent
+from orderlens_query.adapters.export_records import NEWEST_FIRST, CallerLock, ExportRecords
+from orderlens_query.adapters.idempotency import IdempotencyStore, fingerprint, idempotent
 from orderlens_query.models.exports import (
     ExportAccepted,
     ExportPage,

@@ -9,7 +9,8 @@ from fastapi import APIRouter, Header
 from fastapi.responses import StreamingResponse
 
 from orderlens_query.auth import AppRuntime, ReadOrders
-from orderlens_query.order_stream import (
+from orderlens_query.problems import ProblemException, problem_responses
+from orderlens_query.services.order_stream import (
     BadPosition,
     Position,
     StreamEvent,
@@ -17,7 +18,6 @@ from orderlens_query.order_stream import (
     order_events,
     sse_frames,
 )
-from orderlens_query.problems import ProblemException, problem_responses
 
 SSE_EVENT = {
     "type": "object",

@@ -19,8 +19,8 @@ from orderlens.mail_outbox import FileOutbox
 from orderlens.roles import Role
 from orderlens.signed_links import BuyerLink, LinkKind, LinkRefused, sign_link, verify_link
 from orderlens.tokens import Principal, mint_token
-from orderlens_query.link_uses import LinkUses
-from orderlens_query.order_reader import OrderReader
+from orderlens_query.adapters.link_uses import LinkUses
+from orderlens_query.adapters.order_reader import OrderReader
 
 MAX_ORDERS_SCANNED = 1_000
 

@@ -1,0 +1,1 @@
+"""Adapters: MongoDB collections and Kafka publishing."""

@@ -1,0 +1,1 @@
+"""Entrypoints: HTTP routes that turn a request into one use-case call."""

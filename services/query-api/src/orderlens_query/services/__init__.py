@@ -1,0 +1,1 @@
+"""The use cases: order reads, stats, actions, exports, buyer pages, inbox, webhooks."""
