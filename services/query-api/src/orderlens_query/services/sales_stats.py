@@ -14,11 +14,9 @@ from datetime import datetime
 from decimal import ROUND_HALF_EVEN, Decimal
 from typing import Any
 
-from pymongo.asynchronous.database import AsyncDatabase
-
 from orderlens.domain.money import format_minor
-from orderlens.domain.sales import COLLECTION as SALES_BUCKETS
 from orderlens.mongo import Document
+from orderlens_query.adapters.sales_buckets import SUMMED, SalesBuckets
 from orderlens_query.models.stats import (
     CurrencySales,
     SalesDeltas,
@@ -27,8 +25,6 @@ from orderlens_query.models.stats import (
     SalesStats,
 )
 from orderlens_query.windows import Compare, Interval, Period, Window, comparison_window, periods
-
-_FIELDS = ("orders", "units", "gross", "cancelled", "cancelled_gross")
 
 
 @dataclass
@@ -40,11 +36,11 @@ class Tally:
     cancelled_gross: int = 0
 
     def add(self, row: dict[str, Any]) -> None:
-        for name in _FIELDS:
+        for name in SUMMED:
             setattr(self, name, getattr(self, name) + int(row.get(name) or 0))
 
     def merge(self, other: Tally) -> None:
-        for name in _FIELDS:
+        for name in SUMMED:
             setattr(self, name, getattr(self, name) + getattr(other, name))
 
     @property
@@ -147,51 +143,17 @@ def build_sales(
     )
 
 
-async def read_buckets(
-    db: AsyncDatabase[Document],
-    shop_ids: Collection[str],
-    currencies: Collection[str],
-    spans: Sequence[Window],
-    *,
-    max_time_ms: int,
-) -> list[Document]:
-    """The buckets of the caller's shops in the given windows, the shops' buckets of one
-    currency and start summed by a `$group` in the database (docs/decisions/0087)."""
-    match: dict[str, Any] = {
-        "shop_id": {"$in": sorted(shop_ids)},
-        "$or": [{"start": {"$gte": w.start, "$lt": w.end}} for w in spans],
-    }
-    if currencies:
-        match["currency"] = {"$in": sorted(currencies)}
-    pipeline: list[dict[str, Any]] = [
-        {"$match": match},
-        {
-            "$group": {
-                "_id": {"currency": "$currency", "start": "$start"},
-                **{field: {"$sum": f"${field}"} for field in _FIELDS},
-            }
-        },
-    ]
-    cursor = await db[SALES_BUCKETS].aggregate(pipeline, maxTimeMS=max_time_ms)
-    return [
-        {"currency": row["_id"]["currency"], "start": row["_id"]["start"], **row}
-        async for row in cursor
-    ]
-
-
 async def sales_stats(
-    db: AsyncDatabase[Document],
+    buckets: SalesBuckets,
     shop_ids: Collection[str],
     currencies: Collection[str],
     window: Window,
     interval: Interval,
     compare: Compare | None,
     tz_name: str,
-    *,
-    max_time_ms: int,
 ) -> SalesStats:
     spans = [window]
     if compare is not None:
         spans.append(comparison_window(window, compare))
-    rows = await read_buckets(db, shop_ids, currencies, spans, max_time_ms=max_time_ms)
+    rows = await buckets.read(shop_ids, currencies, spans)
     return build_sales(window, interval, compare, tz_name, rows)

@@ -8,6 +8,7 @@ from typing import Annotated, Literal
 from fastapi import APIRouter, Depends, Query
 
 from orderlens_query.adapters.order_reader import OrderReader
+from orderlens_query.adapters.sales_buckets import SalesBuckets
 from orderlens_query.auth import AppRuntime, ReadStats
 from orderlens_query.models.stats import DeliveryStats, RegionStats, SalesStats, TopProducts
 from orderlens_query.problems import problem_responses
@@ -81,15 +82,15 @@ async def get_sales(
     ] = None,
 ) -> SalesStats:
     window = _window(runtime, from_, to, tz)
+    buckets = SalesBuckets(runtime.db, max_time_ms=runtime.settings.query_max_time_ms)
     return await sales_stats(
-        runtime.db,
+        buckets,
         _shops(principal.shops, shop_id),
         [c.upper() for c in currency or []],
         window,
         interval,
         compare,
         tz,
-        max_time_ms=runtime.settings.query_max_time_ms,
     )
 
 
