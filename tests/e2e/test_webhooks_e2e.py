@@ -17,6 +17,7 @@ from aiokafka import AIOKafkaProducer
 from console_stack import CHROMIUM, CHROMIUM_ARGS
 from playwright.async_api import Browser, Page, async_playwright, expect
 
+from orderlens.tokens import TrustedIssuer
 from orderlens.waiting import wait_for
 from orderlens_console.app import create_app as create_console
 from orderlens_console.settings import ConsoleSettings
@@ -31,6 +32,7 @@ from orderlens_webhooks.settings import DispatcherSettings
 pytestmark = pytest.mark.e2e
 
 SHOP = "webhook-shop-1"
+API_AUDIENCE = "orderlens-query-api"
 HAVE_CHROMIUM = Path(CHROMIUM).exists()
 
 
@@ -81,10 +83,18 @@ async def stack(
     try:
         async with AsyncExitStack() as running:
             await running.enter_async_context(receivers(receiver))
-            api_url = await running.enter_async_context(
-                serve(create_query_api(QueryApiSettings(**common)), free_port())
-            )
             port = free_port()
+            # query-api trusts the console's own tokens, as deployed (decision 0150).
+            trusts_console = TrustedIssuer(
+                issuer=f"http://localhost:{port}",
+                jwks_url=f"http://127.0.0.1:{port}/.well-known/jwks.json",
+                audience=API_AUDIENCE,
+                max_lifetime_seconds=900,
+            )
+            query_api = create_query_api(
+                QueryApiSettings(**common, jwt_trusted_issuers=(trusts_console,))
+            )
+            api_url = await running.enter_async_context(serve(query_api, free_port()))
             console = create_console(
                 ConsoleSettings(
                     query_api_url=api_url,

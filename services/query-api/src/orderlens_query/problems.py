@@ -162,6 +162,7 @@ def problem_responses(*statuses: int) -> dict[int | str, dict[str, Any]]:
         403: "The token's role may not do this.",
         404: "No such order among the token's shops.",
         409: "The order's status does not allow this action.",
+        413: "The request body is over its size cap (docs/contract.md §5.6).",
         422: "The Idempotency-Key was used for a different request.",
         503: "A dependency (MongoDB or Kafka) is unavailable, or a query timed out.",
     }

@@ -33,7 +33,7 @@ PUBLIC_PATHS = frozenset({"/v1/buyer-sign-in", "/v1/buyer-sessions"})
     status_code=201,
     response_model=BuyerLinkOut,
     summary="A signed, expiring link that opens one buyer's orders (admin, customer_service)",
-    responses=problem_responses(400, 401, 403, 404, 503),
+    responses=problem_responses(400, 401, 403, 404, 413, 503),
 )
 async def post_buyer_link(
     principal: MintBuyerLinks, runtime: AppRuntime, orders: Reader, body: BuyerLinkBody
@@ -61,7 +61,7 @@ async def post_buyer_link(
     response_model=SignInAccepted,
     summary="Mail a one-time sign-in link to an order's e-mail address",
     description="Answers 202 whether or not orders carry the address.",
-    responses=problem_responses(400, 503),
+    responses=problem_responses(400, 413, 503),
 )
 async def post_sign_in(runtime: AppRuntime, orders: Reader, body: SignInBody) -> SignInAccepted:
     settings = runtime.settings
@@ -82,7 +82,7 @@ async def post_sign_in(runtime: AppRuntime, orders: Reader, body: SignInBody) ->
     response_model=BuyerSessionOut,
     summary="Exchange a buyer link for a buyer token",
     description="A sign-in link works once; expired or tampered links answer 401.",
-    responses=problem_responses(400, 401, 503),
+    responses=problem_responses(400, 401, 413, 503),
 )
 async def post_session(runtime: AppRuntime, body: SessionBody) -> BuyerSessionOut:
     settings = runtime.settings
