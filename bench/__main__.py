@@ -748,8 +748,9 @@ def run_console(ctx: Context, scale: float, area: dict[str, Any]) -> None:
         ]
         area["notes"].append(
             "The browser's time (navigation or form submit until the table's rows exist) beside "
-            "the time of the two query-api calls the console makes for that page (counts, then "
-            "the list), timed right after by the same process; the difference is the console "
+            "the time of the two query-api calls the console makes for that page (counts and the "
+            "list, at once as the console asks them), timed right after by the same process; the "
+            "difference is the console "
             "(rendering, its HTTP hop) and the browser."
         )
         finish(area, list(metrics.values()), targets)

@@ -25,8 +25,10 @@ from pymongo.asynchronous.database import AsyncDatabase
 from pymongo.errors import BulkWriteError, DuplicateKeyError
 
 from orderlens.capabilities import ServerCapabilities
+from orderlens.filters import Sort, SortKey
 from orderlens.indexes import create_missing_indexes, ensure_indexes
 from orderlens.mongo import find_by_ids, make_client
+from orderlens_query.adapters.order_reader import OrderReader, PageBounds
 
 Doc = dict[str, Any]
 T0 = datetime(2026, 11, 1, tzinfo=UTC)
@@ -398,3 +400,53 @@ async def test_explain_names_the_index_that_serves_a_query(
     )
     plan = await c.find({"shop_id": "s1"}).sort("created_at", DESCENDING).explain()
     assert "shop_created" in str(plan["queryPlanner"]["winningPlan"])
+
+
+# -- the order list's learned bounds (docs/decisions/0200) ----------------------------------------
+
+
+async def test_pages_narrowed_by_a_learned_bound_are_the_plain_pages(
+    mongo_db: AsyncDatabase[Doc],
+) -> None:
+    """Where the server sorts every match, query-api reads a newest-first page again with
+    `$and: [query, {field: {$gte: bound}}]`; the answer must be the plain read's, whatever
+    happened to the orders since the bound was learned (ties at the bound included)."""
+    c = mongo_db["orders"]
+    await c.insert_many(
+        [
+            {
+                "_id": f"o{i:03d}",
+                "shop_id": "s1" if i % 3 else "s2",
+                "created_at": T0 + timedelta(minutes=i // 4),  # four orders per minute: ties
+                "money": {"total": 10 * (i % 17)},
+            }
+            for i in range(200)
+        ]
+    )
+    bounds = PageBounds()
+    narrowed = OrderReader(mongo_db, max_time_ms=10_000, page_bounds=bounds)
+    plain = OrderReader(mongo_db, max_time_ms=10_000)
+    query: Doc = {"shop_id": {"$in": ["s1"]}}
+    projection = {"shop_id": 1, "created_at": 1, "money": 1}
+
+    async def same_page(sort: Sort, limit: int = 11) -> None:
+        got = await narrowed.page(query, sort, limit, projection)
+        want = await plain.page(query, sort, limit, projection)
+        assert [d["_id"] for d in got] == [d["_id"] for d in want]
+
+    for sort in (Sort(), Sort(SortKey.TOTAL, descending=True)):
+        await same_page(sort)  # learns the bound
+        await same_page(sort)  # read through it
+        await c.insert_one(
+            {
+                "_id": f"n-{sort}",
+                "shop_id": "s1",
+                "created_at": T0 + timedelta(days=1),
+                "money": {"total": 1_000},
+            }
+        )
+        await same_page(sort)  # a newer order is inside the bound
+        newest = await plain.page(query, sort, 5, projection)
+        await c.delete_many({"_id": {"$in": [d["_id"] for d in newest]}})
+        await same_page(sort)  # too few left above the bound: read again without it
+        await same_page(sort)

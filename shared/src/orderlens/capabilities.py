@@ -42,7 +42,15 @@ class ServerCapabilities:
     no limit). mongo-java-server finds the documents by index, then matches each found document
     against the whole list again (`DefaultQueryMatcher`, a linear pass per document), so one read
     of n ids costs n² comparisons (2,000 ids: ~0.1 s; 10,000: ~0.9 s); in chunks of 256 it is
-    linear. MongoDB answers any list from the index (docs/decisions/0143)."""
+    linear. MongoDB answers any list from the index (docs/decisions/0143).
+
+    `sorts_every_match`: a find with a sort and a limit collects every document the filter
+    matches and sorts them all before the limit applies, so the same answer costs less from a
+    narrower filter. True on mongo-java-server (no query planner: `AbstractMongoCollection`
+    sorts the matches in memory; 10,000 orders: ~70 ms sorted, ~15 ms for a filter that leaves a
+    few hundred), where query-api narrows newest-first pages by a learned bound
+    (docs/decisions/0200). False where the server answers `explain` (a planner walks the
+    sort's index and stops at the limit)."""
 
     version: str
     wire_version: int
@@ -50,6 +58,7 @@ class ServerCapabilities:
     explain: bool
     id_index_serves_compound_filters: bool
     id_list_chunk: int | None
+    sorts_every_match: bool
 
     @classmethod
     def from_replies(
@@ -63,6 +72,7 @@ class ServerCapabilities:
             explain=explain,
             id_index_serves_compound_filters=explain and not ferretdb,
             id_list_chunk=None if explain else _ID_LIST_CHUNK,
+            sorts_every_match=not explain,
         )
 
     @classmethod

@@ -376,7 +376,8 @@ class CursorPosition:
     order_id: str
 
 
-def _value_at(document: Mapping[str, Any], dotted: str) -> Any:
+def value_at(document: Mapping[str, Any], dotted: str) -> Any:
+    """The value at a dotted path of a stored document (`money.total`), None when absent."""
     current: Any = document
     for part in dotted.split("."):
         if not isinstance(current, Mapping):
@@ -397,7 +398,7 @@ def _signature(key: bytes, body: str) -> str:
 def encode_cursor(sort: Sort, document: Mapping[str, Any], secret: bytes | None = None) -> str:
     """The cursor after `document` (a stored order) in `sort` order, HMAC-signed with `secret`
     when given (decision 0072): a signed cursor cannot be forged, only replayed."""
-    value = _value_at(document, sort.field)
+    value = value_at(document, sort.field)
     if isinstance(value, datetime):
         if value.tzinfo is None:
             value = value.replace(tzinfo=UTC)

@@ -83,3 +83,12 @@ def test_reads_by_many_ids_go_in_chunks_only_where_the_list_is_matched_per_docum
     assert mongodb.id_list_chunk is None
     assert local.id_list_chunk is not None
     assert local.id_list_chunk >= 100
+
+
+def test_every_match_is_sorted_only_where_no_query_planner_walks_an_index() -> None:
+    mongodb = ServerCapabilities.from_replies(MONGODB_BUILD_INFO, MONGODB_HELLO, explain=True)
+    local = ServerCapabilities.from_replies(
+        MONGO_JAVA_SERVER_BUILD_INFO, MONGO_JAVA_SERVER_IS_MASTER, explain=False
+    )
+    assert not mongodb.sorts_every_match
+    assert local.sorts_every_match

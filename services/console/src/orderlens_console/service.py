@@ -8,6 +8,7 @@ it again here before calling the API.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import uuid
 from collections.abc import AsyncIterator, Iterable, Mapping
 from dataclasses import dataclass, field, replace
@@ -230,6 +231,9 @@ async def orders_page(
     count_params = [
         (k, v) for k, v in params if k not in PAGING_PARAMS and k not in {"view", "status"}
     ]
+    # The tab counts and the list are independent reads: asked at once, the page waits for the
+    # slower of the two, not for their sum.
+    listing = asyncio.ensure_future(api.list_orders(token, params))
     tabs: list[dict[str, Any]] = []
     page = OrdersPage(tabs=tabs)
     try:
@@ -238,12 +242,18 @@ async def orders_page(
         tabs.extend(
             {"view": v.value, "label": label, "count": by_view.get(v.value, 0)} for v, label in TABS
         )
-        result = await api.list_orders(token, params)
+        result = await listing
     except ApiError as exc:
         page.error = f"{exc.detail} ({exc.status})"
         if not tabs:
             tabs.extend({"view": v.value, "label": label, "count": None} for v, label in TABS)
         return page
+    finally:
+        # The list is not needed when the counts failed (the page shows their error), and its
+        # own failure must not go unread.
+        listing.cancel()
+        with contextlib.suppress(asyncio.CancelledError, ApiError):
+            await listing
     # Each row knows its tab, so a live status change can move it out of the tab shown.
     page.items = [{**o, "view": _view_of(o.get("status"))} for o in result.get("items", [])]
     page.next_cursor = result.get("next_cursor")

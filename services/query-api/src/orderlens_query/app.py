@@ -12,6 +12,7 @@ from typing import Any
 
 from fastapi import FastAPI
 
+from orderlens.capabilities import ServerCapabilities
 from orderlens.http_metrics import HttpMetrics
 from orderlens.kafka import make_broker
 from orderlens.mongo import database, make_client
@@ -100,6 +101,10 @@ async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
         await ensure_indexes(runtime.db, timedelta(hours=settings.idempotency_ttl_hours))
     except Exception as exc:  # the database may come up later; reads answer 503 meanwhile
         log.warning("could not create the idempotency index: %s", exc)
+    try:
+        runtime.know(await ServerCapabilities.read(runtime.db))
+    except Exception as exc:  # as above: the list reads stay plain until a restart
+        log.warning("could not read the server's capabilities: %s", exc)
     try:
         await WebhookStore(runtime.db).ensure_indexes()
     except Exception as exc:

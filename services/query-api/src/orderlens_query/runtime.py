@@ -9,8 +9,10 @@ from faststream.kafka import KafkaBroker
 from pymongo import AsyncMongoClient
 from pymongo.asynchronous.database import AsyncDatabase
 
+from orderlens.capabilities import ServerCapabilities
 from orderlens.mongo import Document
 from orderlens.tokens import TokenVerifier
+from orderlens_query.adapters.order_reader import PageBounds
 from orderlens_query.settings import QueryApiSettings
 
 SERVICE = "query-api"
@@ -25,6 +27,14 @@ class Runtime:
     broker: KafkaBroker
     verifier: TokenVerifier
     broker_connected: bool = field(default=False)
+    # Read at start-up (None while the database could not be asked: plain reads meanwhile).
+    capabilities: ServerCapabilities | None = None
+    # The order list's learned bounds, kept only where the server sorts every match (0200).
+    page_bounds: PageBounds | None = None
+
+    def know(self, capabilities: ServerCapabilities) -> None:
+        self.capabilities = capabilities
+        self.page_bounds = PageBounds() if capabilities.sorts_every_match else None
 
 
 def make_verifier(settings: QueryApiSettings) -> TokenVerifier:

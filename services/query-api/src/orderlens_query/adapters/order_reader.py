@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections import OrderedDict
 from collections.abc import Collection, Mapping, Sequence
 from typing import Any
 
@@ -9,7 +10,7 @@ from pymongo.asynchronous.collection import AsyncCollection
 from pymongo.asynchronous.database import AsyncDatabase
 
 from orderlens import counts_store
-from orderlens.filters import Sort
+from orderlens.filters import Sort, value_at
 from orderlens.mongo import Document
 
 ORDERS = "orders"
@@ -44,11 +45,44 @@ SUMMARY_PROJECTION: dict[str, int] = dict.fromkeys(
 )
 
 
+class PageBounds:
+    """Per process, for each newest-first page read lately: the sort value of the last row its
+    answer held (docs/decisions/0200). Only a hint for a server that sorts every match
+    (`ServerCapabilities.sorts_every_match`): a read it narrows must still fill the page, else
+    the page is read again without it, so a stale bound costs one more read, never a row."""
+
+    def __init__(self, size: int = 1024) -> None:
+        self._bounds: OrderedDict[str, Any] = OrderedDict()
+        self._size = size
+
+    def get(self, key: str) -> Any:
+        bound = self._bounds.get(key)
+        if bound is not None:
+            self._bounds.move_to_end(key)
+        return bound
+
+    def put(self, key: str, bound: Any) -> None:
+        if bound is None:
+            self._bounds.pop(key, None)
+            return
+        self._bounds[key] = bound
+        self._bounds.move_to_end(key)
+        while len(self._bounds) > self._size:
+            self._bounds.popitem(last=False)
+
+
 class OrderReader:
-    def __init__(self, db: AsyncDatabase[Document], *, max_time_ms: int) -> None:
+    def __init__(
+        self,
+        db: AsyncDatabase[Document],
+        *,
+        max_time_ms: int,
+        page_bounds: PageBounds | None = None,
+    ) -> None:
         self._db = db
         self._orders: AsyncCollection[Document] = db[ORDERS]
         self._max_time_ms = max_time_ms
+        self._page_bounds = page_bounds
 
     async def tab_counts(self, shop_ids: Collection[str]) -> dict[str, Any] | None:
         """The shops' counts from order-ingest's read model (`orderlens.counts_store`): one
@@ -61,6 +95,29 @@ class OrderReader:
         sort: Sort,
         limit: int,
         projection: Mapping[str, int] = SUMMARY_PROJECTION,
+    ) -> list[Document]:
+        """The first `limit` orders matching `query` in `sort` order."""
+        bounds = self._page_bounds
+        if bounds is None or not sort.descending or projection.get(sort.field.split(".")[0]) != 1:
+            return await self._sorted(query, sort, limit, projection)
+        # Where the server sorts every match, the same page costs less from a filter that keeps
+        # only the rows at or above the last row this page had before (docs/decisions/0200).
+        key = repr((dict(query), str(sort), limit))
+        bound = bounds.get(key)
+        if bound is not None:
+            narrowed = {"$and": [dict(query), {sort.field: {"$gte": bound}}]}
+            docs = await self._sorted(narrowed, sort, limit, projection)
+            if len(docs) == limit:
+                # A full page at or above the bound: every order below it sorts after all of
+                # these (ties with the bound are inside), so this is the page itself.
+                bounds.put(key, value_at(docs[-1], sort.field))
+                return docs
+        docs = await self._sorted(query, sort, limit, projection)
+        bounds.put(key, value_at(docs[-1], sort.field) if len(docs) == limit else None)
+        return docs
+
+    async def _sorted(
+        self, query: Mapping[str, Any], sort: Sort, limit: int, projection: Mapping[str, int]
     ) -> list[Document]:
         cursor = (
             self._orders.find(dict(query), dict(projection))

@@ -34,7 +34,11 @@ ORDER_ID = Annotated[
 
 
 async def reader(runtime: AppRuntime) -> OrderReader:
-    return OrderReader(runtime.db, max_time_ms=runtime.settings.query_max_time_ms)
+    return OrderReader(
+        runtime.db,
+        max_time_ms=runtime.settings.query_max_time_ms,
+        page_bounds=runtime.page_bounds,
+    )
 
 
 Reader = Annotated[OrderReader, Depends(reader)]
