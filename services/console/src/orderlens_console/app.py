@@ -8,13 +8,13 @@ from pathlib import Path
 
 from fastapi import FastAPI, Request
 from fastapi.responses import RedirectResponse, Response
-from fastapi.staticfiles import StaticFiles
 from fastapi.templating import Jinja2Templates
 
 from orderlens.http_metrics import HttpMetrics
 from orderlens_console import formatting
 from orderlens_console.adapters.oidc import OidcProvider
 from orderlens_console.adapters.query_api import QueryApi
+from orderlens_console.assets import VersionedStatic
 from orderlens_console.entrypoints import buyer, http, inbox, webhooks
 from orderlens_console.runtime import Runtime
 from orderlens_console.sessions import SessionCodec
@@ -43,7 +43,8 @@ def create_app(settings: ConsoleSettings | None = None) -> FastAPI:
         seller_status=formatting.seller_status,
         humanize=formatting.humanize,
     )
-    templates.env.globals["zone_names"] = formatting.ZONE_NAMES
+    static = VersionedStatic(PACKAGE / "static")
+    templates.env.globals["static_url"] = static.url
     runtime = Runtime(
         settings=settings,
         codec=SessionCodec(settings.session_secret, settings.session_max_age_seconds),
@@ -73,7 +74,7 @@ def create_app(settings: ConsoleSettings | None = None) -> FastAPI:
     buyer.install(app)
     app.include_router(inbox.router)
     app.include_router(webhooks.router)
-    app.mount("/static", StaticFiles(directory=PACKAGE / "static"), name="static")
+    app.mount("/static", static, name="static")
     app.add_middleware(HttpMetrics, service="console")
 
     @app.exception_handler(http.NotSignedIn)

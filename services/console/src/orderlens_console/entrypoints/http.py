@@ -21,7 +21,7 @@ from orderlens.roles import Action
 from orderlens_console import service
 from orderlens_console.adapters.oidc import Flow, OidcError, new_flow
 from orderlens_console.adapters.query_api import ApiError
-from orderlens_console.formatting import ZONE_COOKIE, valid_zone, view_zone
+from orderlens_console.formatting import ZONE_COOKIE, ZONE_NAMES, valid_zone, view_zone
 from orderlens_console.runtime import Runtime
 from orderlens_console.sessions import FLOW_COOKIE, SESSION_COOKIE, Session, csrf_ok
 
@@ -134,6 +134,12 @@ async def jwks(request: Request) -> Response:
     return JSONResponse(
         runtime_of(request).signer.jwks(), headers={"Cache-Control": "public, max-age=300"}
     )
+
+
+@router.get("/time-zones.json", include_in_schema=False)
+async def time_zones() -> Response:
+    # The zone pickers' suggestions, asked on first focus (static/zones.js, decision 0201).
+    return JSONResponse(list(ZONE_NAMES), headers={"Cache-Control": "public, max-age=86400"})
 
 
 @router.get("/metrics")
