@@ -409,7 +409,7 @@ async def test_pages_narrowed_by_a_learned_bound_are_the_plain_pages(
     mongo_db: AsyncDatabase[Doc],
 ) -> None:
     """Where the server sorts every match, query-api reads a newest-first page again with
-    `$and: [query, {field: {$gte: bound}}]`; the answer must be the plain read's, whatever
+    `$and: [{field: {$gte: bound}}, query]`; the answer must be the plain read's, whatever
     happened to the orders since the bound was learned (ties at the bound included)."""
     c = mongo_db["orders"]
     await c.insert_many(

@@ -10,7 +10,7 @@ from datetime import UTC, datetime
 
 import pytest_asyncio
 from qa_api import Api, page_while_inserting
-from qa_orders import NOW, make_orders
+from qa_orders import NOW, documents, make_orders
 
 from orderlens.domain.order import Order
 
@@ -53,3 +53,30 @@ async def test_a_forged_or_tampered_cursor_answers_400(api: Api) -> None:
         assert response.status_code == 400, (bad, response.text)
         assert response.headers["content-type"] == "application/problem+json"
         assert "cursor" in response.text
+
+
+async def test_the_first_page_asked_again_shows_the_orders_as_they_are_now(api: Api) -> None:
+    """query-api narrows a page it has read before by a learned bound where the server sorts
+    every match (docs/decisions/0200): asked again after newer orders arrived and the newest
+    were deleted, the page is still exactly the newest orders of the token's shops."""
+    newcomers, _ = make_orders(30, seed=23, shops=len(api.shops), end=NOW)
+
+    async def newest(key: str) -> list[str]:
+        cursor = api.db.orders.find({"shop_id": {"$in": api.shops}}, {"_id": 1})
+        rows = await cursor.sort([(key, -1), ("_id", -1)]).limit(20).to_list()
+        return [row["_id"] for row in rows]
+
+    async def shown(sort: str) -> list[str]:
+        response = await api.get("/v1/orders", {"sort": sort, "limit": "20"})
+        assert response.status_code == 200, response.text
+        return [item["id"] for item in response.json()["items"]]
+
+    for sort, key in (("-created_at", "created_at"), ("-total", "money.total")):
+        assert await shown(sort) == await newest(key)
+        assert await shown(sort) == await newest(key)  # read through the bound it learned
+        batch, newcomers = newcomers[:15], newcomers[15:]
+        await api.db.orders.insert_many(documents(batch))
+        assert await shown(sort) == await newest(key)
+        await api.db.orders.delete_many({"_id": {"$in": (await newest(key))[:8]}})
+        assert await shown(sort) == await newest(key)
+        assert await shown(sort) == await newest(key)

@@ -105,7 +105,8 @@ class OrderReader:
         key = repr((dict(query), str(sort), limit))
         bound = bounds.get(key)
         if bound is not None:
-            narrowed = {"$and": [dict(query), {sort.field: {"$gte": bound}}]}
+            # The bound first: most orders fail it, and the server matches `$and` in order.
+            narrowed = {"$and": [{sort.field: {"$gte": bound}}, dict(query)]}
             docs = await self._sorted(narrowed, sort, limit, projection)
             if len(docs) == limit:
                 # A full page at or above the bound: every order below it sorts after all of
