@@ -118,6 +118,12 @@ SELLER_STATUS_LABELS: dict[OrderStatus, str] = {
     OrderStatus.CANCELLED: "Cancelled",
 }
 
+
+def status_label(status: OrderStatus, *, for_buyer: bool) -> str:
+    """The status in its reader's words: the buyer's group for a buyer, else the seller's."""
+    return (BUYER_LABELS if for_buyer else SELLER_STATUS_LABELS)[status]
+
+
 TERMINAL_TRACKING = frozenset(
     {TrackingStatus.DELIVERED, TrackingStatus.RETURNED_TO_SENDER, TrackingStatus.EXPIRED}
 )
