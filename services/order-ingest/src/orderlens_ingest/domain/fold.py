@@ -8,7 +8,7 @@ arrives, the same set gives the same document: this is what makes redelivery har
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Collection, Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
@@ -23,6 +23,7 @@ from orderlens.domain.sales import bucket_start
 from orderlens.domain.status import (
     OrderStatus,
     ReturnStatus,
+    TrackingStatus,
     has_delivery_issue,
     order_status_from_packages,
     rank,
@@ -78,18 +79,34 @@ def entry_of(event_id: str, data: StatusChanged) -> HistoryEntry:
     )
 
 
-def checkpoints_of(data: StatusChanged) -> list[TrackedCheckpoint]:
+CheckpointKey = tuple[datetime, TrackingStatus, str | None, str | None]
+
+
+def checkpoint_key(c: Checkpoint) -> CheckpointKey:
+    """What makes two checkpoints one (a carrier repeats every checkpoint in each update)."""
+    return (c.at, c.status, c.location, c.message)
+
+
+def checkpoints_of(
+    data: StatusChanged, known: Collection[CheckpointKey] = ()
+) -> list[TrackedCheckpoint]:
+    """The event's checkpoints, but those `known` already (building each again, to be merged
+    away, was most of the cost of a carrier update)."""
     package = data.package
     if package is None:
         return []
-    return [
-        TrackedCheckpoint(
-            package.package_id,
-            package.tracking_number,
-            Checkpoint(at=to_ms(c.at), status=c.status, message=c.message, location=c.location),
-        )
-        for c in package.checkpoints
-    ]
+    found = []
+    for c in package.checkpoints:
+        at = to_ms(c.at)
+        if (at, c.status, c.location, c.message) in known:
+            continue
+        point = Checkpoint(at=at, status=c.status, message=c.message, location=c.location)
+        found.append(TrackedCheckpoint(package.package_id, package.tracking_number, point))
+    return found
+
+
+def known_checkpoints(order: Order) -> set[CheckpointKey]:
+    return {checkpoint_key(c) for p in order.packages for c in p.checkpoints}
 
 
 def stored_checkpoints(order: Order) -> list[TrackedCheckpoint]:
@@ -130,23 +147,23 @@ def _find(packages: list[PackageDoc], package_id: str | None, tracking: str | No
 
 
 def _merge_package(packages: list[PackageDoc], entry: HistoryEntry) -> None:
+    """Merge what `entry` says about its package into `packages`, in place: the fold's own
+    copies (`_State`), never a stored order's."""
     index = _find(packages, entry.package_id, entry.tracking_number)
     if index is None:
         packages.append(PackageDoc())
         index = len(packages) - 1
     current = packages[index]
-    update: dict[str, object] = {}
     if entry.package_id and not current.package_id:
-        update["package_id"] = entry.package_id
+        current.package_id = entry.package_id
     if entry.tracking_number:
-        update["tracking_number"] = entry.tracking_number
+        current.tracking_number = entry.tracking_number
     if entry.carrier:
-        update["carrier"] = entry.carrier
+        current.carrier = entry.carrier
     if entry.tracking_status is not None:
-        update["tracking_status"] = entry.tracking_status
+        current.tracking_status = entry.tracking_status
     if entry.estimated_delivery_at is not None:
-        update["estimated_delivery_at"] = entry.estimated_delivery_at
-    packages[index] = current.model_copy(update=update)
+        current.estimated_delivery_at = entry.estimated_delivery_at
 
 
 def _has_package(entry: HistoryEntry) -> bool:
@@ -176,22 +193,15 @@ def _attach_checkpoints(
             )
             index = len(packages) - 1
         c = tracked.checkpoint
-        found.setdefault(index, {})[(c.at, c.status, c.location, c.message)] = c
-    result = []
-    for index, package in enumerate(packages):
+        found.setdefault(index, {})[checkpoint_key(c)] = c
+    for index, package in enumerate(packages):  # the fold's own copies: set in place
         points = sorted(
             found.get(index, {}).values(),
             key=lambda c: (c.at, c.status.value, c.message or "", c.location or ""),
         )
-        result.append(
-            package.model_copy(
-                update={
-                    "checkpoints": points,
-                    "last_checkpoint_at": points[-1].at if points else None,
-                }
-            )
-        )
-    return result
+        package.checkpoints = points
+        package.last_checkpoint_at = points[-1].at if points else None
+    return packages
 
 
 @dataclass
@@ -248,8 +258,9 @@ class _State:
             self.cancel_reason = self.cancel_reason or entry.note
             self.initiator = self.initiator or entry.source.upper()
 
-    def replay(self, entry: HistoryEntry) -> None:
-        """Apply one entry (the next in time order) and record its verdict."""
+    def replay(self, entry: HistoryEntry, *, owned: bool = False) -> None:
+        """Apply one entry (the next in time order) and record its verdict: on the entry
+        itself when it is `owned` (made for this fold), else on a copy if it differs."""
         ignored: list[str] = []
         changed = False
         if entry.status is not None:
@@ -275,9 +286,13 @@ class _State:
                 self.move(implied, entry)
         if changed:
             self.updated_at = max(self.updated_at, entry.at)
-        self.history.append(
-            entry.model_copy(update={"applied": changed, "reason": "; ".join(ignored) or None})
-        )
+        reason = "; ".join(ignored) or None
+        if entry.applied != changed or entry.reason != reason:
+            if owned:
+                entry.applied, entry.reason = changed, reason
+            else:
+                entry = entry.model_copy(update={"applied": changed, "reason": reason})
+        self.history.append(entry)
 
     def finish(
         self, order: Order, base: SnapshotBase, checkpoints: Iterable[TrackedCheckpoint]
@@ -340,7 +355,8 @@ def fold_more(
     (the usual case, events arriving in time order). The result is the same either way
     (docs/decisions/0195); a late entry replays the whole history.
 
-    `checkpoints` are the new entries' checkpoints; the stored ones are kept."""
+    `entries` are made for this call (their verdicts are set on them); `checkpoints` are the
+    new entries' checkpoints (`checkpoints_of`), the stored ones are kept."""
     known = {entry.event_id for entry in order.history}
     new = _sorted_unique(e for e in entries if e.event_id not in known)
     if not new:
@@ -351,5 +367,5 @@ def fold_more(
         return fold(order, base, [*order.history, *new], every_checkpoint)
     state = _State.of_order(order)
     for entry in new:
-        state.replay(entry)
+        state.replay(entry, owned=True)
     return state.finish(order, base, every_checkpoint)

@@ -16,6 +16,7 @@ from orderlens_ingest.domain.fold import (
     entry_of,
     fold,
     fold_more,
+    known_checkpoints,
     stored_checkpoints,
     to_ms,
 )
@@ -72,10 +73,11 @@ def from_snapshot(
 def with_status_events(existing: Order, events: Sequence[StatusEvent]) -> Order:
     """The order once these status events (new, duplicate or late) are part of its history;
     `existing` itself when every one of them is in it already."""
+    known = known_checkpoints(existing)
     return fold_more(
         existing,
         [entry_of(e.event_id, e.data) for e in events],
-        [c for e in events for c in checkpoints_of(e.data)],
+        [c for e in events for c in checkpoints_of(e.data, known)],
     )
 
 
