@@ -329,6 +329,15 @@ async def test_a_buyer_follows_an_in_transit_order_from_the_mailed_link(
     stalled = page.get_by_role("region", name="No news from the carrier")
     await expect(stalled).to_contain_text(local(newest_first[0]["at"]))
     await expect(page.get_by_role("region", name="Delivery issue")).to_have_count(0)
+    # Its estimate is months old too while it is still on its way (as after a restart with kept
+    # data): the page says it is later than estimated, and what the estimate was.
+    for estimate, where in (
+        (detail["estimated_delivery_at"], page.locator(".status-line")),
+        (package["estimated_delivery_at"], page.locator("article.package")),
+    ):
+        assert datetime.fromisoformat(estimate) < datetime.now(UTC)
+        await expect(where).to_contain_text(f"Later than estimated (was {local(estimate)})")
+    await expect(page.locator(".status-line")).not_to_contain_text("Estimated delivery")
 
     # A carrier's new checkpoint reaches the open page without a reload ...
     await expect(page.locator("body")).to_have_attribute("data-live", "ready")

@@ -17,7 +17,12 @@ from urllib.parse import quote
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
 
 from orderlens.domain.buyer import BuyerTab
-from orderlens.domain.status import OrderStatus, ReturnStatus, TrackingStatus
+from orderlens.domain.status import (
+    OrderStatus,
+    ReturnStatus,
+    TrackingStatus,
+    later_than_estimated,
+)
 from orderlens.filters import is_stalled
 from orderlens_console.adapters.query_api import ApiError, QueryApi
 from orderlens_console.sessions import BuyerSession, new_buyer_session
@@ -91,6 +96,25 @@ def local_time(value: str | datetime | None, tz: str) -> dict[str, str] | None:
     }
 
 
+def estimate(
+    value: str | None,
+    tz: str,
+    now: datetime,
+    *,
+    status: str,
+    tracking: TrackingStatus | None = None,
+) -> dict[str, Any] | None:
+    """An estimated delivery as the buyer reads it, `late` once it has passed while the order is
+    still on its way (after a restart the carrier may not have sent a new one, decision 0207)."""
+    shown = local_time(value, tz)
+    if value is None or shown is None:
+        return None
+    late = later_than_estimated(
+        datetime.fromisoformat(value), now, status=OrderStatus(status), tracking=tracking
+    )
+    return {**shown, "late": late}
+
+
 async def open_link(api: QueryApi, link_token: str, tz: str) -> BuyerSession:
     if not link_token or len(link_token) > 4_000:
         raise LinkNotAccepted("This link is incomplete. Open it again from your e-mail.")
@@ -144,16 +168,19 @@ async def order_center(
     if cursor:
         params.append(("cursor", cursor))
     answer = await api.my_orders(session.api_token, params)
-    items = [
-        {
-            **item,
-            "href": f"/buyer/orders/{quote(item['id'], safe='')}",
-            "created": local_time(item["created_at"], session.tz),
-            "estimated": local_time(item.get("estimated_delivery_at"), session.tz),
-        }
-        for item in answer["items"]
-    ]
+    now = datetime.now(UTC)
+    items = [center_item(item, session.tz, now) for item in answer["items"]]
     return OrderCenter(answer["tabs"], chosen, items, answer.get("next_cursor"))
+
+
+def center_item(item: Mapping[str, Any], tz: str, now: datetime) -> dict[str, Any]:
+    """One order of the order center, worded and localised."""
+    return {
+        **item,
+        "href": f"/buyer/orders/{quote(item['id'], safe='')}",
+        "created": local_time(item["created_at"], tz),
+        "estimated": estimate(item.get("estimated_delivery_at"), tz, now, status=item["status"]),
+    }
 
 
 def _last_checkpoint(packages: list[Mapping[str, Any]]) -> datetime | None:
@@ -186,7 +213,13 @@ def order_page(
                 **package,
                 "words": TRACKING_WORDS[tracking],
                 "issue": ISSUE_MESSAGES.get(tracking),
-                "estimated": local_time(package.get("estimated_delivery_at"), tz),
+                "estimated": estimate(
+                    package.get("estimated_delivery_at"),
+                    tz,
+                    now,
+                    status=order["status"],
+                    tracking=tracking,
+                ),
                 "timeline": checkpoints,
             }
         )
@@ -199,7 +232,7 @@ def order_page(
         **order,
         "packages_view": packages,
         "created": local_time(order["timestamps"]["created_at"], tz),
-        "estimated": local_time(order.get("estimated_delivery_at"), tz),
+        "estimated": estimate(order.get("estimated_delivery_at"), tz, now, status=order["status"]),
         "return_words": RETURN_WORDS[ReturnStatus(order["return_status"])],
         "stalled": stalled,
         "stalled_since": local_time(last or updated_at, tz) if stalled else None,

@@ -7,6 +7,7 @@ import asyncio
 import contextlib
 import logging
 
+from orderlens import memory
 from orderlens.capabilities import ServerCapabilities
 from orderlens.consumer import is_transient
 from orderlens.health import HealthServer, kafka_ready
@@ -64,6 +65,7 @@ class IngestApp:
         await self.health.start()
         await self._prepare_database()
         await self.broker.start()
+        memory.tune_for_throughput()  # docs/decisions/0198
         self._started = True
         self._check_partitions()
         log.info("order-ingest started")

@@ -113,7 +113,7 @@ def _set_buyer(request: Request, response: Response, session: BuyerSession) -> N
     )
 
 
-def _api_error(request: Request, exc: ApiError) -> Response:
+def api_error(request: Request, exc: ApiError) -> Response:
     if exc.status == 404:
         return render(
             request, "error.html", status_code=404, message="We found no such order of yours."
@@ -170,7 +170,7 @@ async def open_link(
             request, "error.html", status_code=401, message=exc.message, offer_sign_in=True
         )
     except ApiError as exc:
-        return _api_error(request, exc)
+        return api_error(request, exc)
     response = RedirectResponse("/buyer/orders", status_code=303)
     _set_buyer(request, response, session)
     return response
@@ -197,7 +197,7 @@ async def sign_in(
         if exc.status == 400:
             problem = "Enter the e-mail address of your order, like ana@example.com."
         else:
-            return _api_error(request, exc)
+            return api_error(request, exc)
     if problem is not None:
         return render(
             request,
@@ -235,10 +235,7 @@ async def set_time_zone(
 async def orders(
     request: Request, session: Buyer, tab: str | None = None, cursor: str | None = None
 ) -> Response:
-    try:
-        center = await buyer_service.order_center(_runtime(request).api, session, tab, cursor)
-    except ApiError as exc:
-        return _api_error(request, exc)
+    center = await buyer_service.order_center(_runtime(request).api, session, tab, cursor)
     next_link = (
         "/buyer/orders?"
         + urlencode(
@@ -259,12 +256,9 @@ async def orders(
 @router.get("/orders/{order_id}", response_class=HTMLResponse)
 async def order(request: Request, session: Buyer, order_id: str) -> Response:
     runtime = _runtime(request)
-    try:
-        detail = await buyer_service.my_order(
-            runtime.api, session, order_id, stalled_hours=runtime.settings.buyer_stalled_hours
-        )
-    except ApiError as exc:
-        return _api_error(request, exc)
+    detail = await buyer_service.my_order(
+        runtime.api, session, order_id, stalled_hours=runtime.settings.buyer_stalled_hours
+    )
     return render(request, "order.html", order=detail, back=request.url.path)
 
 

@@ -18,7 +18,7 @@ from orderlens_query.models.common import ApiModel
 from orderlens_query.problems import ProblemException, problem_responses
 from orderlens_query.query_params import only_params
 from orderlens_query.services.buyer_queries import list_my_orders, my_order, owns_order
-from orderlens_query.services.order_stream import order_events
+from orderlens_query.services.order_stream import order_events, positioned
 
 router = APIRouter(prefix="/v1/me/orders", tags=["buyer"])
 MAX_BUYER_PAGE = 50
@@ -90,4 +90,4 @@ async def stream_my_order(
         resume=resume,
         order_ids=frozenset({order_id}),
     )
-    return sse_response(events)
+    return sse_response(await positioned(events))
