@@ -57,7 +57,7 @@ async def test_status_changes_read_before_their_creation_go_after_it_once_signed
         await publish(producer, topic_names.created, created)
 
         async def refused_a_few() -> bool:
-            return flaky.refused >= 4
+            return bool(flaky.refused >= 4)
 
         await wait_for(refused_a_few, 30, "the receiver refused several attempts")
         flaky.status = 200  # it recovers
