@@ -105,6 +105,39 @@ async def test_a_status_change_whose_creation_never_comes_goes_after_the_wait(
     assert receiver.ids() == [orphan.id, later.id]
 
 
+async def test_status_changes_waiting_for_their_creation_hold_back_no_other_order(
+    start_dispatcher: StartDispatcher,
+    producer: AIOKafkaProducer,
+    topic_names: TopicNames,
+    mongo_db: Any,
+    unique_id: str,
+) -> None:
+    shop = f"shop-{unique_id}"
+    receiver = Receiver()
+    async with receivers(receiver):
+        sub = subscription(shop, receiver)
+        await add_subscriptions(mongo_db, sub)
+        # More waiting orders than one scan of the queue reads.
+        await start_dispatcher(webhook_creation_wait_seconds=600, webhook_scan_limit=10)
+        orphans = [status_changed(f"{shop}-old{n}", shop) for n in range(12)]
+        await publish(producer, topic_names.status_changed, orphans)
+
+        async def orphans_queued() -> bool:
+            queued = await mongo_db[DELIVERIES].count_documents({"subscription_id": sub.id})
+            return bool(queued == len(orphans))
+
+        await wait_for(orphans_queued, 30, "the status changes queued")
+        fresh = [order_created(f"{shop}-new", shop), status_changed(f"{shop}-new", shop)]
+        await publish(producer, topic_names.created, fresh[:1])
+        await publish(producer, topic_names.status_changed, fresh[1:])
+
+        async def fresh_arrived() -> bool:
+            return len(receiver.ids()) == len(fresh)
+
+        await wait_for(fresh_arrived, 30, "the new order's events while the others wait")
+    assert receiver.ids() == [e.id for e in fresh]
+
+
 def queued(sub_id: str, event: Any) -> NewDelivery:
     return NewDelivery(
         subscription_id=sub_id,
@@ -119,7 +152,7 @@ def queued(sub_id: str, event: Any) -> NewDelivery:
 
 
 async def seq_order(store: DeliveryStore, sub_id: str) -> list[str]:
-    return [d.event_id for d in await store.pending(sub_id, 100)]
+    return [d.event_id for d in await store.pending(sub_id, 100, datetime.now(UTC))]
 
 
 async def test_a_crash_between_the_queue_writes_is_mended_by_the_redelivered_batch(
@@ -131,7 +164,8 @@ async def test_a_crash_between_the_queue_writes_is_mended_by_the_redelivered_bat
     creation = order_created("o1", "shop")
     first, second = status_changed("o1", "shop"), status_changed("o1", "shop", "DELIVERED")
     await store.enqueue([queued("s", first), queued("s", second)], now)
-    assert due_heads(await store.pending("s", 100), now).due == [], "they wait for the creation"
+    # They wait for the order's creation: nothing may go.
+    assert due_heads(await store.pending("s", 100, now), now).due == []
 
     async def crash(*args: Any) -> None:
         raise RuntimeError("killed after the creation was written")
@@ -140,13 +174,13 @@ async def test_a_crash_between_the_queue_writes_is_mended_by_the_redelivered_bat
     with pytest.raises(RuntimeError):
         await store.enqueue([queued("s", creation)], now)
     # Written, but behind the waiting status changes: still nothing may go.
-    assert due_heads(await store.pending("s", 100), now).due == []
+    assert due_heads(await store.pending("s", 100, now), now).due == []
     monkeypatch.undo()
 
     for _ in range(2):  # the batch redelivered, then once more: the same queue
         assert await store.enqueue([queued("s", creation)], now) == 0
         assert await seq_order(store, "s") == [creation.id, first.id, second.id]
-    heads = due_heads(await store.pending("s", 100), now)
+    heads = due_heads(await store.pending("s", 100, now), now)
     assert [d.event_id for d in heads.due] == [creation.id]
     third = status_changed("o1", "shop", "COMPLETED")
     await store.enqueue([queued("s", third)], now)
@@ -162,10 +196,10 @@ async def test_replaying_a_later_delivery_replays_the_parked_ones_before_it(
     creation, change = order_created("o1", "shop"), status_changed("o1", "shop")
     other = order_created("o2", "shop")
     await store.enqueue([queued("s", creation), queued("s", change), queued("s", other)], now)
-    pending = {d.event_id: d for d in await store.pending("s", 100)}
+    pending = {d.event_id: d for d in await store.pending("s", 100, now)}
     for event in (creation, other):
         await store.park(pending[event.id], now, status=500, error="HTTP 500")
-    assert await store.pending("s", 100) == []
+    assert await store.pending("s", 100, now) == []
 
     replayed = await replay_parked(mongo_db, "s", now, [pending[change.id].id])
     assert replayed == 2

@@ -281,18 +281,46 @@ class DeliveryStore:
                 },
             )
 
-    async def pending(self, subscription_id: str, limit: int) -> list[Delivery]:
-        """The first `limit` pending deliveries by `seq`, without their bodies (`with_bodies`
-        reads those of the ones about to be attempted)."""
+    async def pending(self, subscription_id: str, limit: int, now: datetime) -> list[Delivery]:
+        """The first `limit` pending deliveries by `seq` that may be looked at, without their
+        bodies (`with_bodies` reads those of the ones about to be attempted). Deliveries still
+        waiting for their order's creation are not scanned, so however many there are they
+        hide no other order's work; a scanned delivery of an order with such a wait before it
+        is left out (it waits too)."""
+        queue = {"subscription_id": subscription_id, "state": DeliveryState.PENDING.value}
         cursor = (
             self._deliveries.find(
-                {"subscription_id": subscription_id, "state": DeliveryState.PENDING.value},
+                {
+                    **queue,
+                    "$or": [
+                        {"before_creation": {"$ne": True}},
+                        {"attempts": {"$gt": 0}},
+                        {"next_attempt_at": {"$lte": now}},
+                    ],
+                },
                 {"body": 0},
             )
             .sort("seq", ASCENDING)
             .limit(limit)
         )
-        return [Delivery.from_document(doc) async for doc in cursor]
+        scanned = [Delivery.from_document(doc) async for doc in cursor]
+        if not scanned:
+            return []
+        first_waiting: dict[str, int] = {}
+        waiting = self._deliveries.find(
+            {
+                **queue,
+                "before_creation": True,
+                "attempts": 0,
+                "next_attempt_at": {"$gt": now},
+                "order_id": {"$in": sorted({d.order_id for d in scanned})},
+            },
+            {"order_id": 1, "seq": 1},
+        )
+        async for doc in waiting:
+            order_id, seq = str(doc["order_id"]), int(doc["seq"])
+            first_waiting[order_id] = min(seq, first_waiting.get(order_id, seq))
+        return [d for d in scanned if d.seq < first_waiting.get(d.order_id, d.seq + 1)]
 
     async def with_bodies(self, deliveries: Sequence[Delivery]) -> list[Delivery]:
         cursor = self._deliveries.find({"_id": {"$in": [d.id for d in deliveries]}}, {"body": 1})
