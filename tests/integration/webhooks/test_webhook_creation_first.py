@@ -188,6 +188,21 @@ async def test_a_crash_between_the_queue_writes_is_mended_by_the_redelivered_bat
     assert not await mongo_db[DELIVERIES].count_documents({"before_creation": True})
 
 
+async def test_a_late_creation_goes_first_and_the_changes_keep_their_order(
+    mongo_db: Any,
+) -> None:
+    store = DeliveryStore(mongo_db, keep_delivered=timedelta(days=1), creation_wait=timedelta(1))
+    now = datetime.now(UTC)
+    creation = order_created("o1", "shop")
+    first, second = status_changed("o1", "shop"), status_changed("o1", "shop", "DELIVERED")
+    other = order_created("o2", "shop")
+    await store.enqueue([queued("s", first), queued("s", other)], now)
+    # The creation and a later change come in one batch, after the first change.
+    await store.enqueue([queued("s", creation), queued("s", second)], now)
+    order = await seq_order(store, "s")
+    assert [e for e in order if e != other.id] == [creation.id, first.id, second.id]
+
+
 async def test_replaying_a_later_delivery_replays_the_parked_ones_before_it(
     mongo_db: Any,
 ) -> None:

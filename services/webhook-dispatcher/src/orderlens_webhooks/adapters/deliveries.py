@@ -9,7 +9,7 @@ read (every event of one order id is read in order: docs/contract.md §3.1). Sta
 (`_id` `<subscription id>:<order id>`): `created` once the order's creation was queued, else
 `wait_until`, until when its status changes wait for it. A status change queued before its
 order's creation is marked `before_creation` and not due before `wait_until`; the creation, when
-it comes, takes its place (those deliveries get fresh `seq`s behind it and are due at once).
+it comes, takes its place (its `seq` goes just before theirs, and they are due at once).
 """
 
 from __future__ import annotations
@@ -210,42 +210,28 @@ class DeliveryStore:
         return {str(doc["_id"]): doc async for doc in cursor}
 
     async def _put_creation_first(self, creation: NewDelivery, now: datetime) -> None:
-        """The order's deliveries queued before its creation move behind it, in their order,
-        and are due at once (a retry in flight finishes first: one attempt per order id)."""
-        stored = await self._deliveries.find_one(
-            {"_id": delivery_id(creation.subscription_id, creation.event_id)}, {"seq": 1}
-        )
-        if stored is None:
+        """The creation moves before the order's deliveries that waited for it (one write: the
+        status changes keep their `seq`s, so their order holds whatever happens); then those
+        are due at once. (A retry in flight finishes first: one attempt per order id.)"""
+        waiting = {
+            "subscription_id": creation.subscription_id,
+            "state": {"$in": [DeliveryState.PENDING.value, DeliveryState.PARKED.value]},
+            "order_id": creation.order_id,
+            "before_creation": True,
+        }
+        first = await self._deliveries.find_one(waiting, {"seq": 1}, sort=[("seq", ASCENDING)])
+        if first is None:
             return
-        cursor = self._deliveries.find(
+        # Its `seq` may equal another order's: only the order within an order id matters.
+        await self._deliveries.update_one(
             {
-                "subscription_id": creation.subscription_id,
-                "state": {"$in": [DeliveryState.PENDING.value, DeliveryState.PARKED.value]},
-                "order_id": creation.order_id,
-                "before_creation": True,
-                "seq": {"$lt": int(stored["seq"])},
+                "_id": delivery_id(creation.subscription_id, creation.event_id),
+                "seq": {"$gt": int(first["seq"])},
             },
-            {"seq": 1},
-        ).sort("seq", ASCENDING)
-        waiting = [doc["_id"] async for doc in cursor]
-        if not waiting:
-            return
-        first = await self._reserve(creation.subscription_id, len(waiting))
-        # In seq order, ordered: after a crash half-way the moved ones are a prefix, and the
-        # redelivered batch moves the rest behind them.
-        await self._deliveries.bulk_write(
-            [
-                UpdateOne(
-                    {"_id": _id},
-                    {
-                        "$set": {"seq": first + n},
-                        "$min": {"next_attempt_at": now},
-                        "$unset": {"before_creation": ""},
-                    },
-                )
-                for n, _id in enumerate(waiting)
-            ],
-            ordered=True,
+            {"$set": {"seq": int(first["seq"]) - 1}},
+        )
+        await self._deliveries.update_many(
+            waiting, {"$unset": {"before_creation": ""}, "$min": {"next_attempt_at": now}}
         )
 
     async def _park_behind_parked(self, subscription_id: str, order_ids: set[str]) -> None:
