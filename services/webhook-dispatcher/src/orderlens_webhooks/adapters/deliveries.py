@@ -32,6 +32,11 @@ DELIVERY_INDEXES = [
         [("subscription_id", ASCENDING), ("state", ASCENDING), ("seq", ASCENDING)],
         name="subscription_state_seq",
     ),
+    # An order's deliveries in a queue: parking behind, a creation moving before its waiters.
+    IndexModel(
+        [("subscription_id", ASCENDING), ("order_id", ASCENDING), ("seq", ASCENDING)],
+        name="subscription_order_seq",
+    ),
     # Delivered ones are kept for a while (what was sent, when), then dropped by the server.
     IndexModel([("expire_at", ASCENDING)], name="expire_at", expireAfterSeconds=0),
 ]
@@ -152,11 +157,14 @@ class DeliveryStore:
                     "created_at": now,
                 }
                 if d.creation_first:
+                    start = starts.get(start_id(d.subscription_id, d.order_id))
+                    # Status changes waited for it (none can without a start: it is written
+                    # before a later batch of the partition is read).
+                    if d.event_type == EventType.ORDER_CREATED and start and not start["created"]:
+                        first_creations.append(d)
                     write = self._order_start(d, starts, document, now)
                     if write is not None:
                         start_writes.append(write)
-                        if d.event_type == EventType.ORDER_CREATED:
-                            first_creations.append(d)
                 operations.append(
                     UpdateOne(
                         {"_id": delivery_id(d.subscription_id, d.event_id)},
