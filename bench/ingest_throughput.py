@@ -37,7 +37,7 @@ from aiokafka.admin import AIOKafkaAdminClient
 from pymongo import UpdateOne
 
 from orderlens.events import EventType, encode
-from orderlens.mongo import make_client
+from orderlens.mongo import ORDER_BYTES, make_client, stream
 from orderlens_devtools.devstack import TopicNames, delete_topics, ensure_topics
 from orderlens_devtools.seed import SeedConfig, iter_events
 from orderlens_ingest.app import IngestApp
@@ -128,9 +128,9 @@ async def check_complete(db: Any, expected: tuple[int, int], who: str) -> None:
     snapshot sets `shop_id`; every status change is one history entry (ids are unique)."""
     orders, changes = expected
     stored = entries = 0
-    # In batches: mongo-java-server answers a find with one reply of every document, and 20,000
-    # orders' histories (87 MB) are more than PyMongo accepts in one message (48 MB).
-    async for doc in db.orders.find({}, {"history": 1, "shop_id": 1}, batch_size=500):
+    # Streamed: 20,000 orders' histories (87 MB) are more than one reply may carry (0220).
+    found = stream(db.orders, {}, {"history": 1, "shop_id": 1}, document_bytes=ORDER_BYTES)
+    async for doc in found:
         stored += "shop_id" in doc
         entries += len(doc.get("history", []))
     if (stored, entries) != (orders, changes):

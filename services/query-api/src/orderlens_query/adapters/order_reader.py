@@ -113,7 +113,7 @@ class OrderReader:
         *,
         limit: int,
     ) -> list[Document]:
-        # `limit` may be large (the delivery stats read up to `stats_max_orders`): docs/decisions/0220.
+        # `limit` may be large (the delivery stats read up to `stats_max_orders`): streamed (0220).
         cursor = stream(
             self._orders,
             query,
