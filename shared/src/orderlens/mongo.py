@@ -17,9 +17,10 @@ Document = dict[str, Any]
 # caps a reply only by the batch size the read names, and without one sends every matching
 # document in one reply, which PyMongo then refuses (docs/decisions/0220).
 REPLY_BYTES = 16 * 1024 * 1024
-# A whole order document, generously: its history, and its packages with their checkpoints (an
-# order of the seed generator is 2-5 KB). Reads of a projection of orders may use it too.
-ORDER_BYTES = 256 * 1024
+# A whole order document, generously: its history, and its packages with their checkpoints (the
+# seed generator's orders average 4 KB). 128 to a reply, about MongoDB's own first batch (101).
+# Reads of a projection of orders may use it too.
+ORDER_BYTES = 128 * 1024
 _MAX_BATCH = 10_000
 
 
@@ -73,7 +74,7 @@ def stream(
     """`collection.find(query, projection, **options)` in batches of `batch_size_for(
     document_bytes)`: every read that may match more documents than one reply holds goes through
     here (docs/decisions/0220). `document_bytes` is the largest document (of `projection`) the
-    read expects; a batch of documents three times larger still arrives."""
+    read expects; a batch of documents up to 2.8 times larger still arrives (48 MB)."""
     return collection.find(
         dict(query), projection, batch_size=batch_size_for(document_bytes), **options
     )

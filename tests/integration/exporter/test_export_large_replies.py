@@ -4,7 +4,10 @@ orders by id (docs/decisions/0220).
 
 mongo-java-server puts every document a find matches into one reply unless the find names a
 batch size; MongoDB caps a reply at 16 MB by itself. Few, large orders (many tracking
-checkpoints each) keep the seeding short: 250 orders of ~200 KB, 50 MB in all.
+checkpoints each) keep the seeding short: 250 orders of ~200 KB, 51 MB in all, more than the
+~190 KB an order must have before order-ingest's reads of 256 ids (`id_list_chunk`) overflow.
+They are larger than `orderlens.mongo.ORDER_BYTES` too: a reply of 128 of them (26 MB) still
+arrives.
 """
 
 from __future__ import annotations

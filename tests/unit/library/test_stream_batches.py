@@ -7,7 +7,7 @@ from orderlens.mongo import ORDER_BYTES, REPLY_BYTES, batch_size_for
 
 
 def test_a_batch_of_the_largest_expected_documents_fills_one_16_mib_reply() -> None:
-    assert batch_size_for(ORDER_BYTES) == 64
+    assert batch_size_for(ORDER_BYTES) == 128
     assert batch_size_for(ORDER_BYTES) * ORDER_BYTES <= REPLY_BYTES
 
 
