@@ -42,7 +42,8 @@ from orderlens.mongo import Document, stream
 ORDERS = "orders"
 _DUPLICATE_KEY = 11000
 _ROUNDS = 10
-# A document projected to a bucket's key (shop, currency, start), generously.
+# A bucket document (its key and five figures), or an order projected to a bucket's key,
+# generously.
 _KEY_BYTES = 1024
 
 BucketKey = tuple[str, str, datetime]  # shop id, currency, bucket start (UTC)
@@ -207,7 +208,11 @@ async def recompute(db: AsyncDatabase[Document], keys: Iterable[BucketKey]) -> i
         if not unique:
             return written
         stored: dict[str, Document] = {}
-        async for found in db[COLLECTION].find({"_id": {"$in": [_id(k) for k in unique]}}):
+        # `rebuild_all` asks for every bucket: streamed (docs/decisions/0220).
+        buckets = stream(
+            db[COLLECTION], {"_id": {"$in": [_id(k) for k in unique]}}, document_bytes=_KEY_BYTES
+        )
+        async for found in buckets:
             stored[found["_id"]] = found
         sums = await _sums(db, unique)
         ops: list[InsertOne[Document] | UpdateOne] = []
