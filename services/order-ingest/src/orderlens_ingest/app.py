@@ -34,7 +34,9 @@ class IngestApp:
             settings.mongodb_uri, app_name=SERVICE, timeout_ms=settings.mongodb_timeout_ms
         )
         self.db = database(self.client, settings.mongodb_database)
-        self.ingest = Ingest(OrderStore(self.db), settings.risk_rules())
+        self.ingest = Ingest(
+            OrderStore(self.db), settings.risk_rules(), known_orders=settings.ingest_known_orders
+        )
         self.broker = kafka.broker(settings)
         self.collector = memory.BatchCollector()  # docs/decisions/0198
         self.consumer = kafka.batch_consumer(
