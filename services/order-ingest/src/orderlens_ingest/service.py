@@ -150,7 +150,7 @@ class Ingest:
         store: OrderStore,
         rules: RiskRules | None = None,
         clock: Clock = _now,
-        known_orders: int = 10_000,
+        known_orders: int = 5_000,
     ) -> None:
         self.store = store
         self.rules = rules or RiskRules()
