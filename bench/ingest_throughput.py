@@ -16,7 +16,9 @@ status change) to fresh topics, then drains them twice, each time into a fresh d
   several times faster than it is (measured: 132 of 2,879 status changes kept in such a run).
   Each side's result is checked for completeness before its time counts.
 
-Prints orders/s and events/s of each and their ratio.
+Prints orders/s and events/s of each and their ratio, and the CPU seconds each side cost: this
+process's, and the database server's when it runs on this machine (`bench/cpu.py`; wall time on
+a shared machine also measures the neighbours).
 """
 
 from __future__ import annotations
@@ -42,6 +44,11 @@ from orderlens_devtools.devstack import TopicNames, delete_topics, ensure_topics
 from orderlens_devtools.seed import SeedConfig, iter_events
 from orderlens_ingest.app import IngestApp
 from orderlens_ingest.settings import IngestSettings
+
+try:
+    from bench.cpu import CpuMeter
+except ModuleNotFoundError:  # run as a script: bench/ is on the path, not the repository
+    from cpu import CpuMeter  # type: ignore[no-redef]
 
 
 async def publish(bootstrap: str, topics: TopicNames, config: SeedConfig) -> tuple[int, int]:
@@ -241,14 +248,22 @@ async def main() -> None:
             f"in {time.monotonic() - t0:.1f}s ({args.partitions} partitions)",
             file=sys.stderr,
         )
+        cpu = {"order-ingest": CpuMeter(mongo_uri), "raw baseline": CpuMeter(mongo_uri)}
+        cpu["order-ingest"].start()
         service = await run_service(bootstrap, mongo_uri, topics, suffix, (created, changes))
+        cpu["order-ingest"].stop()
+        cpu["raw baseline"].start()
         baseline = await run_baseline(bootstrap, mongo_uri, topics, suffix, (created, changes))
+        cpu["raw baseline"].stop()
     finally:
         await delete_topics(bootstrap, list(topics.values()))
     events = created + changes
     print(f"order-ingest : {created / service:8.1f} orders/s  {events / service:8.1f} events/s")
     print(f"raw baseline : {created / baseline:8.1f} orders/s  {events / baseline:8.1f} events/s")
     print(f"ratio        : order-ingest runs at {baseline / service:.0%} of the baseline's rate")
+    for who, meter in cpu.items():
+        server = "n/a" if meter.server is None else f"{meter.server:.2f}"
+        print(f"cpu {who:12s}: python {meter.own:.2f} s  database server {server} s")
 
 
 if __name__ == "__main__":
