@@ -150,7 +150,7 @@ class Ingest:
         store: OrderStore,
         rules: RiskRules | None = None,
         clock: Clock = _now,
-        known_orders: int = 10_000,
+        known_orders: int = 5_000,
     ) -> None:
         self.store = store
         self.rules = rules or RiskRules()
@@ -404,13 +404,18 @@ class Ingest:
         repaired at start-up (0135, 0141)."""
         shops = sorted({after[0] for _, after in plan.moves.values()})
         buckets = plan.buckets()
-        await sales_store.begin(self.store.db, buckets)
-        await counts_store.begin(self.store.db, shops)
+        # The two read models are apart (collections, documents): announced, and then
+        # added to, at once.
+        await asyncio.gather(
+            sales_store.begin(self.store.db, buckets), counts_store.begin(self.store.db, shops)
+        )
         lost = await self.store.write(plan.writes)
         moved = counts_store.deltas(m for i, m in plan.moves.items() if i not in lost)
-        await counts_store.apply(self.store.db, shops, moved)
         sold = sales_store.deltas(m for i, m in plan.sales.items() if i not in lost)
-        await sales_store.apply(self.store.db, buckets, sold)
+        await asyncio.gather(
+            counts_store.apply(self.store.db, shops, moved),
+            sales_store.apply(self.store.db, buckets, sold),
+        )
         for w in plan.writes:
             if w.order.id in lost:
                 work.drop(w.order.id)

@@ -253,6 +253,58 @@ async def orders(
     )
 
 
+@router.get("/notifications", response_class=HTMLResponse)
+async def notifications(request: Request, session: Buyer, saved: str | None = None) -> Response:
+    """The e-mails the buyer wants (decision 0215): query-api's preferences, with the buyer
+    token of their session, which is what the notifier reads before it sends a mail."""
+    try:
+        email = await buyer_service.mail_preferences(_runtime(request).api, session)
+    except ApiError as exc:
+        return api_error(request, exc)
+    return render(
+        request,
+        "notifications.html",
+        choices=buyer_service.mail_choices(email),
+        saved=saved == "1",
+    )
+
+
+@router.post("/notifications")
+async def save_notifications(request: Request, session: BuyerChecked) -> Response:
+    form = {k: v for k, v in (await request.form()).items() if isinstance(v, str)}
+    try:
+        await buyer_service.save_mail_preferences(_runtime(request).api, session, form)
+    except buyer_service.PreferencesRefused as exc:
+        return render(
+            request,
+            "notifications.html",
+            status_code=400,
+            choices=buyer_service.mail_choices(exc.wanted, exc.problems),
+            form_problems=[
+                v for k, v in exc.problems.items() if k not in buyer_service.MAIL_FIELDS
+            ],
+        )
+    except ApiError as exc:
+        return api_error(request, exc)
+    # Post/redirect/get: a reload shows what was saved and does not send the form again.
+    return RedirectResponse("/buyer/notifications?saved=1", status_code=303)
+
+
+@router.get("/orders/stream")
+async def orders_stream(request: Request, session: Buyer) -> Response:
+    """query-api's stream of the buyer's orders, relayed for the order center (decision 0216);
+    declared before /orders/{order_id}, which would take "stream" for an order id."""
+    try:
+        body = await buyer_service.orders_stream(
+            _runtime(request).api, session, request.headers.get("last-event-id")
+        )
+    except ApiError as exc:
+        return Response(status_code=exc.status if exc.status < 500 else 503)
+    return StreamingResponse(
+        body, media_type="text/event-stream", headers={"Cache-Control": "no-store"}
+    )
+
+
 @router.get("/orders/{order_id}", response_class=HTMLResponse)
 async def order(request: Request, session: Buyer, order_id: str) -> Response:
     runtime = _runtime(request)

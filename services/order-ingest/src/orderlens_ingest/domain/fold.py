@@ -97,10 +97,12 @@ def checkpoints_of(
         return []
     found = []
     for c in package.checkpoints:
-        at = to_ms(c.at)
+        # Aware datetimes compare and hash by instant, so a time already whole in milliseconds
+        # is looked up as it is; only a new checkpoint is converted and built.
+        at = c.at if c.at.microsecond % 1000 == 0 else to_ms(c.at)
         if (at, c.status, c.location, c.message) in known:
             continue
-        point = Checkpoint(at=at, status=c.status, message=c.message, location=c.location)
+        point = Checkpoint(at=to_ms(at), status=c.status, message=c.message, location=c.location)
         found.append(TrackedCheckpoint(package.package_id, package.tracking_number, point))
     return found
 
@@ -154,16 +156,18 @@ def _merge_package(packages: list[PackageDoc], entry: HistoryEntry) -> None:
         packages.append(PackageDoc())
         index = len(packages) - 1
     current = packages[index]
+    # Set only what differs: a carrier repeats most of it in every update.
     if entry.package_id and not current.package_id:
         current.package_id = entry.package_id
-    if entry.tracking_number:
+    if entry.tracking_number and entry.tracking_number != current.tracking_number:
         current.tracking_number = entry.tracking_number
-    if entry.carrier:
+    if entry.carrier and entry.carrier != current.carrier:
         current.carrier = entry.carrier
-    if entry.tracking_status is not None:
+    if entry.tracking_status is not None and entry.tracking_status != current.tracking_status:
         current.tracking_status = entry.tracking_status
-    if entry.estimated_delivery_at is not None:
-        current.estimated_delivery_at = entry.estimated_delivery_at
+    estimated = entry.estimated_delivery_at
+    if estimated is not None and estimated != current.estimated_delivery_at:
+        current.estimated_delivery_at = estimated
 
 
 def _has_package(entry: HistoryEntry) -> bool:
