@@ -8,10 +8,10 @@ UV := uv run
 help: ## list the tasks
 	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-18s %s\n", $$1, $$2}'
 
-bootstrap: ## install uv, the Python environment and the local Kafka + FerretDB servers
+bootstrap: ## install uv, the Python environment and the local Kafka + mongo-java-server
 	@scripts/bootstrap
 
-run: bootstrap ## start Kafka, FerretDB, the services and the simulator, and seed demo data
+run: bootstrap ## start Kafka, mongo-java-server, the services and the simulator, and seed demo data
 	@scripts/run-stack
 
 stop: ## stop everything `make run` started

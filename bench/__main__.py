@@ -155,8 +155,16 @@ _INGEST_LINE = re.compile(
 )
 
 
+_INGEST_CPU = re.compile(
+    r"^cpu (?P<who>order-ingest|raw baseline)\s*: python (?P<own>[\d.]+) s\s+"
+    r"database server (?P<server>[\d.]+|n/a) s",
+    re.MULTILINE,
+)
+
+
 def parse_ingest_throughput(stdout: str) -> dict[str, dict[str, float]]:
-    """`bench/ingest_throughput.py`'s two result lines -> {"service"|"baseline": {...}}."""
+    """`bench/ingest_throughput.py`'s result lines -> {"service"|"baseline": {...}}; CPU
+    seconds when it printed them (the server's only for a local server)."""
     found: dict[str, dict[str, float]] = {}
     for match in _INGEST_LINE.finditer(stdout):
         who = "service" if match["who"] == "order-ingest" else "baseline"
@@ -166,6 +174,11 @@ def parse_ingest_throughput(stdout: str) -> dict[str, dict[str, float]]:
         }
     if set(found) != {"service", "baseline"}:
         raise ValueError("bench/ingest_throughput.py printed no result lines")
+    for match in _INGEST_CPU.finditer(stdout):
+        who = "service" if match["who"] == "order-ingest" else "baseline"
+        found[who]["python_cpu_s"] = float(match["own"])
+        if match["server"] != "n/a":
+            found[who]["server_cpu_s"] = float(match["server"])
     return found
 
 
@@ -238,7 +251,23 @@ def run_ingest(ctx: Context, scale: float, area: dict[str, Any]) -> None:
         service_name="order-ingest",
         baseline_name="raw consumer",
     )
-    metrics = [orders_m, events_m, p50, p99]
+    python_cpu = Metric(
+        "python_cpu_s_per_1000",
+        "Python CPU seconds per 1,000 orders (the consuming process)",
+        "s",
+        False,
+        service_name="order-ingest",
+        baseline_name="raw aiokafka + bulk upsert",
+    )
+    server_cpu = Metric(
+        "server_cpu_s_per_1000",
+        "database server CPU seconds per 1,000 orders",
+        "s",
+        False,
+        service_name="order-ingest",
+        baseline_name="raw aiokafka + bulk upsert",
+    )
+    metrics = [orders_m, events_m, python_cpu, server_cpu, p50, p99]
     targets = [
         Target(
             "order-ingest ≥ 0.9× the raw baseline's orders/s",
@@ -262,6 +291,11 @@ def run_ingest(ctx: Context, scale: float, area: dict[str, Any]) -> None:
             for metric, key in ((orders_m, "orders_per_s"), (events_m, "events_per_s")):
                 metric.service.append(result["service"][key])
                 metric.baseline.append(result["baseline"][key])
+            # CPU time per side: what each cost, whatever else the machine ran (bench/cpu.py).
+            for metric, key in ((python_cpu, "python_cpu_s"), (server_cpu, "server_cpu_s")):
+                if key in result["service"] and key in result["baseline"]:
+                    metric.service.append(result["service"][key] * 1000 / orders)
+                    metric.baseline.append(result["baseline"][key] * 1000 / orders)
             done = run_script(
                 ctx,
                 f"ingest-latency-{i}",

@@ -16,7 +16,9 @@ status change) to fresh topics, then drains them twice, each time into a fresh d
   several times faster than it is (measured: 132 of 2,879 status changes kept in such a run).
   Each side's result is checked for completeness before its time counts.
 
-Prints orders/s and events/s of each and their ratio.
+Prints orders/s and events/s of each and their ratio, and the CPU seconds each side cost: this
+process's, and the database server's when it runs on this machine (`bench/cpu.py`; wall time on
+a shared machine also measures the neighbours).
 """
 
 from __future__ import annotations
@@ -37,11 +39,16 @@ from aiokafka.admin import AIOKafkaAdminClient
 from pymongo import UpdateOne
 
 from orderlens.events import EventType, encode
-from orderlens.mongo import make_client
+from orderlens.mongo import ORDER_BYTES, make_client, stream
 from orderlens_devtools.devstack import TopicNames, delete_topics, ensure_topics
 from orderlens_devtools.seed import SeedConfig, iter_events
 from orderlens_ingest.app import IngestApp
 from orderlens_ingest.settings import IngestSettings
+
+try:
+    from bench.cpu import CpuMeter
+except ModuleNotFoundError:  # run as a script: bench/ is on the path, not the repository
+    from cpu import CpuMeter  # type: ignore[no-redef]
 
 
 async def publish(bootstrap: str, topics: TopicNames, config: SeedConfig) -> tuple[int, int]:
@@ -128,9 +135,9 @@ async def check_complete(db: Any, expected: tuple[int, int], who: str) -> None:
     snapshot sets `shop_id`; every status change is one history entry (ids are unique)."""
     orders, changes = expected
     stored = entries = 0
-    # In batches: mongo-java-server answers a find with one reply of every document, and 20,000
-    # orders' histories (87 MB) are more than PyMongo accepts in one message (48 MB).
-    async for doc in db.orders.find({}, {"history": 1, "shop_id": 1}, batch_size=500):
+    # Streamed: 20,000 orders' histories (87 MB) are more than one reply may carry (0220).
+    found = stream(db.orders, {}, {"history": 1, "shop_id": 1}, document_bytes=ORDER_BYTES)
+    async for doc in found:
         stored += "shop_id" in doc
         entries += len(doc.get("history", []))
     if (stored, entries) != (orders, changes):
@@ -241,14 +248,22 @@ async def main() -> None:
             f"in {time.monotonic() - t0:.1f}s ({args.partitions} partitions)",
             file=sys.stderr,
         )
+        cpu = {"order-ingest": CpuMeter(mongo_uri), "raw baseline": CpuMeter(mongo_uri)}
+        cpu["order-ingest"].start()
         service = await run_service(bootstrap, mongo_uri, topics, suffix, (created, changes))
+        cpu["order-ingest"].stop()
+        cpu["raw baseline"].start()
         baseline = await run_baseline(bootstrap, mongo_uri, topics, suffix, (created, changes))
+        cpu["raw baseline"].stop()
     finally:
         await delete_topics(bootstrap, list(topics.values()))
     events = created + changes
     print(f"order-ingest : {created / service:8.1f} orders/s  {events / service:8.1f} events/s")
     print(f"raw baseline : {created / baseline:8.1f} orders/s  {events / baseline:8.1f} events/s")
     print(f"ratio        : order-ingest runs at {baseline / service:.0%} of the baseline's rate")
+    for who, meter in cpu.items():
+        server = "n/a" if meter.server is None else f"{meter.server:.2f}"
+        print(f"cpu {who:12s}: python {meter.own:.2f} s  database server {server} s")
 
 
 if __name__ == "__main__":

@@ -14,11 +14,13 @@ import pytest
 from pymongo import (
     ASCENDING,
     DESCENDING,
+    AsyncMongoClient,
     IndexModel,
     InsertOne,
     ReplaceOne,
     ReturnDocument,
     UpdateOne,
+    monitoring,
 )
 from pymongo.asynchronous.collection import AsyncCollection
 from pymongo.asynchronous.database import AsyncDatabase
@@ -27,7 +29,7 @@ from pymongo.errors import BulkWriteError, DuplicateKeyError
 from orderlens.capabilities import ServerCapabilities
 from orderlens.filters import Sort, SortKey
 from orderlens.indexes import create_missing_indexes, ensure_indexes
-from orderlens.mongo import find_by_ids, make_client
+from orderlens.mongo import REPLY_BYTES, batch_size_for, find_by_ids, make_client, stream
 from orderlens_query.adapters.order_reader import OrderReader, PageBounds
 
 Doc = dict[str, Any]
@@ -371,6 +373,44 @@ async def test_reads_by_many_ids_answer_each_stored_id_once_in_chunks_or_not(
     for chunk in (capabilities.id_list_chunk, None, 7):
         found = [d["_id"] async for d in find_by_ids(c, wanted, {"_id": 1}, chunk=chunk)]
         assert sorted(found) == sorted(present), chunk
+
+
+class _Batches(monitoring.CommandListener):
+    """The number of documents in each reply to a find or getMore."""
+
+    def __init__(self) -> None:
+        self.sizes: list[int] = []
+
+    def started(self, event: monitoring.CommandStartedEvent) -> None:
+        pass
+
+    def succeeded(self, event: monitoring.CommandSucceededEvent) -> None:
+        if event.command_name in ("find", "getMore"):
+            cursor = event.reply["cursor"]
+            self.sizes.append(len(cursor.get("firstBatch", cursor.get("nextBatch", []))))
+
+    def failed(self, event: monitoring.CommandFailedEvent) -> None:
+        pass
+
+
+async def test_a_streamed_read_answers_in_replies_of_at_most_its_batch_size(
+    mongo_db: AsyncDatabase[Doc], mongodb_uri: str
+) -> None:
+    """`orderlens.mongo.stream` (docs/decisions/0220): the server keeps to the batch size a find
+    names, in its first reply and every getMore. (Without one, mongo-java-server sends every
+    matching document in one reply; MongoDB 101 documents, then 16 MiB per reply.)"""
+    await mongo_db["orders"].insert_many([{"_id": f"o{i:04d}", "n": i} for i in range(250)])
+    listener = _Batches()
+    client: AsyncMongoClient[Doc] = AsyncMongoClient(mongodb_uri, event_listeners=[listener])
+    try:
+        c = client[mongo_db.name]["orders"]
+        assert batch_size_for(REPLY_BYTES // 100) == 100
+        found = [d["n"] async for d in stream(c, {}, document_bytes=REPLY_BYTES // 100)]
+    finally:
+        await client.close()
+    assert sorted(found) == list(range(250))
+    assert max(listener.sizes) == 100
+    assert sum(listener.sizes) == 250
 
 
 # -- indexes --------------------------------------------------------------------------------------

@@ -1,7 +1,8 @@
 """The buyer pages in headless Chromium against order-ingest, query-api, the console, Kafka and
 MongoDB: a buyer signs in from the mail outbox, reads the order center's tabs and counts, follows
-an in-transit parcel and sees a carrier's new checkpoint arrive without a reload; another buyer's
-order, and expired, tampered or spent links, are refused by the pages."""
+an in-transit parcel and sees a carrier's new checkpoint arrive without a reload, sees an order
+that moves change the order center's counts without a reload, and chooses their e-mails;
+another buyer's order, and expired, tampered or spent links, are refused by the pages."""
 
 from __future__ import annotations
 
@@ -24,7 +25,7 @@ from console_stack import ARTEFACTS, CHROMIUM, CHROMIUM_ARGS, SEED, Stack, conso
 from playwright.async_api import Browser, BrowserContext, Page, async_playwright, expect
 
 from orderlens.domain.buyer import BUYER_TAB_LABELS, BuyerTab
-from orderlens.domain.status import TrackingStatus
+from orderlens.domain.status import OrderStatus, TrackingStatus
 from orderlens.events import (
     CheckpointData,
     PackageUpdate,
@@ -329,6 +330,15 @@ async def test_a_buyer_follows_an_in_transit_order_from_the_mailed_link(
     stalled = page.get_by_role("region", name="No news from the carrier")
     await expect(stalled).to_contain_text(local(newest_first[0]["at"]))
     await expect(page.get_by_role("region", name="Delivery issue")).to_have_count(0)
+    # Its estimate is months old too while it is still on its way (as after a restart with kept
+    # data): the page says it is later than estimated, and what the estimate was.
+    for estimate, where in (
+        (detail["estimated_delivery_at"], page.locator(".status-line")),
+        (package["estimated_delivery_at"], page.locator("article.package")),
+    ):
+        assert datetime.fromisoformat(estimate) < datetime.now(UTC)
+        await expect(where).to_contain_text(f"Later than estimated (was {local(estimate)})")
+    await expect(page.locator(".status-line")).not_to_contain_text("Estimated delivery")
 
     # A carrier's new checkpoint reaches the open page without a reload ...
     await expect(page.locator("body")).to_have_attribute("data-live", "ready")
@@ -459,4 +469,139 @@ async def test_expired_tampered_and_spent_links_are_refused_and_a_sellers_link_o
     await expect(first.locator("time").first).to_have_text(
         f"{berlin:%d %b %Y, %H:%M} {berlin.tzname()}"
     )
+    await context.close()
+
+
+async def signed_in_buyer(
+    stack: Stack, browser: Browser, outbox: Path, unique_id: str, orders: int | None = None
+) -> tuple[BuyerData, BrowserContext, Page]:
+    """A buyer with their orders stored, signed in from a mailed link on a phone-sized page."""
+    buyer = BuyerData(unique_id)
+    if orders is not None:
+        buyer.orders = buyer.orders[:orders]
+    await buyer.publish(stack)
+    await stored(stack, buyer)
+    context = await new_buyer_context(browser, PHONE)
+    page = await context.new_page()
+    await page.goto(await request_mailed_link(page, stack, outbox, buyer.email))
+    await page.get_by_role("button", name="Open my orders").click()
+    await expect(page.get_by_role("heading", name="Your orders")).to_be_visible()
+    return buyer, context, page
+
+
+def delivered_event(order: SeedOrder) -> Any:
+    """What the shop's platform publishes when it reports an order delivered."""
+    return make_event(
+        StatusChanged(
+            order_id=order.order_id,
+            shop_id=order.shop_id,
+            occurred_at=datetime.now(UTC).replace(microsecond=0),
+            source=StatusSource.PLATFORM,
+            status=OrderStatus.DELIVERED,
+        ),
+        source="tests/e2e",
+        subject=order.order_id,
+    )
+
+
+async def test_an_order_that_moves_moves_the_order_centers_counts_without_a_reload(
+    stack: Stack, browser: Browser, outbox: Path, unique_id: str
+) -> None:
+    buyer, context, page = await signed_in_buyer(stack, browser, outbox, unique_id)
+    token = buyer.token()
+    before = await tab_counts(page)
+    assert before == {
+        t["tab"]: (BUYER_TAB_LABELS[BuyerTab(t["tab"])], t["count"])
+        for t in (await me(stack, token))["tabs"]
+    }
+    await expect(page.locator("body")).to_have_attribute("data-live", "ready")
+    await page.evaluate("window.__sameDocument = true")
+
+    # The shop's platform reports one of the in-transit orders delivered.
+    first, second = buyer.in_transit[:2]
+    row = page.locator(f"li.order[data-order-id='{first.order_id}'] .status")
+    await expect(row).to_have_text("In transit")
+    await publish(stack.bootstrap, stack.topics.status_changed, delivered_event(first))
+
+    # Its row and the two groups' counts change together, on the same page.
+    await expect(row).to_have_text("Received", timeout=30_000)
+    in_transit, received = before["in_transit"][1], before["received"][1]
+    in_transit_count = page.locator("nav.tabs [data-count='in_transit']")
+    received_count = page.locator("nav.tabs [data-count='received']")
+    await expect(in_transit_count).to_have_text(str(in_transit - 1))
+    await expect(received_count).to_have_text(str(received + 1))
+    after = await tab_counts(page)
+    moved = {"in_transit", "received"}
+    assert {k: v for k, v in after.items() if k not in moved} == {
+        k: v for k, v in before.items() if k not in moved
+    }
+    await expect(page.locator("#live")).to_have_text("Your orders were updated")
+    assert await page.evaluate("window.__sameDocument === true"), "the page was reloaded"
+    await page.screenshot(path=shot("orders-live-phone"), full_page=True)
+
+    # On the In transit tab, the page follows too and keeps its tab: the other order, once
+    # delivered, leaves the list and the count.
+    in_transit_tab = page.locator("nav.tabs a[data-tab='in_transit']")
+    await in_transit_tab.click()
+    await expect(in_transit_tab).to_have_attribute("aria-current", "page")
+    await expect(page.locator("li.order")).to_have_count(in_transit - 1)
+    await expect(page.locator("body")).to_have_attribute("data-live", "ready")
+    await page.evaluate("window.__sameDocument = true")
+    await publish(stack.bootstrap, stack.topics.status_changed, delivered_event(second))
+    await expect(in_transit_count).to_have_text(str(in_transit - 2), timeout=30_000)
+    await expect(received_count).to_have_text(str(received + 2))
+    await expect(page.locator(f"li.order[data-order-id='{second.order_id}']")).to_have_count(0)
+    await expect(in_transit_tab).to_have_attribute("aria-current", "page")
+    assert await page.evaluate("window.__sameDocument === true"), "the page was reloaded"
+    assert await fits(page), "the live order center is wider than a phone"
+    await context.close()
+
+
+async def test_a_buyer_chooses_their_emails_and_the_choice_is_kept(
+    stack: Stack, browser: Browser, outbox: Path, unique_id: str
+) -> None:
+    buyer, context, page = await signed_in_buyer(stack, browser, outbox, unique_id, orders=2)
+    await page.get_by_role("link", name="E-mails about your orders").click()
+    await expect(page.get_by_role("heading", name="E-mails about your orders")).to_be_visible()
+    choices = page.get_by_role("group", name="Send me an e-mail when")
+    delivered = choices.get_by_label("My order has been delivered")
+    shipped = choices.get_by_label("My order has shipped")
+    # Nothing switched off yet: every e-mail is ticked.
+    for box in await choices.get_by_role("checkbox").all():
+        await expect(box).to_be_checked()
+    assert await choices.get_by_role("checkbox").count() == 4
+    assert await fits(page), "the e-mail choices are wider than a phone"
+    await page.screenshot(path=shot("notifications-phone"), full_page=True)
+
+    await delivered.uncheck()
+    await page.get_by_role("button", name="Save my choices").click()
+    await expect(page.get_by_role("status")).to_contain_text("Saved")
+    await page.reload()
+    await expect(delivered).not_to_be_checked()
+    await expect(shipped).to_be_checked()
+    await page.screenshot(path=shot("notifications-saved-phone"), full_page=True)
+    # Saved where the notifier reads it: the buyer's own preferences at query-api.
+    prefs = await me(stack, buyer.token(), "/v1/me/notification-preferences")
+    assert prefs["email"] == {
+        "shipped": True,
+        "out_for_delivery": True,
+        "delivered": False,
+        "delivery_issue": True,
+    }
+
+    # A field the form never offered is refused on the form, naming it; nothing is saved.
+    csrf = await page.locator("form.prefs input[name=csrf_token]").input_value()
+    refused = await page.request.post(
+        f"{stack.console_url}/buyer/notifications",
+        form={"csrf_token": csrf, "shipped": "on", "weekly_digest": "on"},
+    )
+    assert refused.status == 400
+    await page.set_content(await refused.text())
+    await expect(page.get_by_role("alert")).to_contain_text("weekly_digest")
+    # Without the page's CSRF token the form is refused before anything is read.
+    forged = await page.request.post(
+        f"{stack.console_url}/buyer/notifications", form={"shipped": "on"}
+    )
+    assert forged.status == 403
+    assert (await me(stack, buyer.token(), "/v1/me/notification-preferences")) == prefs
     await context.close()

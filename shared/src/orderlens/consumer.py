@@ -246,9 +246,16 @@ class _Stopping(Exception):
 class BatchConsumer:
     """Drives one FastStream batch subscriber; see the module docstring."""
 
-    def __init__(self, config: BatchConsumerConfig, function: BatchFunction) -> None:
+    def __init__(
+        self,
+        config: BatchConsumerConfig,
+        function: BatchFunction,
+        between_batches: Callable[[], None] | None = None,
+    ) -> None:
         self.config = config
         self._function = function
+        #: Called after each batch, committed or not (`orderlens.memory.BatchCollector`).
+        self._between_batches = between_batches
         self._broker: KafkaBroker | None = None
         self._subscriber: Any = None
         self._stopping = False
@@ -329,6 +336,8 @@ class BatchConsumer:
             self._rewind(records)
         finally:
             self._idle.set()
+            if self._between_batches is not None:
+                self._between_batches()
 
     def _rewind(self, records: Sequence[ConsumerRecord[Any, Any]]) -> None:
         consumer = self.kafka_consumer

@@ -5,6 +5,7 @@ from __future__ import annotations
 import uuid
 from datetime import UTC, datetime
 from enum import StrEnum
+from functools import cache
 from typing import Any, Generic, Literal, TypeVar
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, model_validator
@@ -180,8 +181,27 @@ def encode(event: CloudEvent[Any]) -> bytes:
     return event.model_dump_json(exclude_none=False).encode()
 
 
+@cache
+def _typed_envelope(event_type: EventType) -> type[CloudEvent[Any]]:
+    model = DATA_MODELS[event_type]
+    return CloudEvent[model]  # type: ignore[valid-type]
+
+
 def decode(raw: bytes | str, expected: EventType | None = None) -> CloudEvent[Any]:
-    """Parse and validate one message value; raise InvalidEvent with a readable reason."""
+    """Parse and validate one message value; raise InvalidEvent with a readable reason.
+
+    With `expected`, a valid event is validated in one pass over its JSON (a consumer's hot
+    path: three passes were a fifth of order-ingest's CPU time); anything else takes the two
+    steps below, which name what is wrong."""
+    if expected is not None:
+        try:
+            typed = _typed_envelope(expected).model_validate_json(raw)
+        except ValueError:
+            pass
+        else:
+            if typed.type == expected and "specversion" in typed.model_fields_set:
+                _check_subject(typed)
+                return typed
     try:
         envelope = RawEnvelope.model_validate_json(raw)
     except ValueError as exc:

@@ -37,11 +37,14 @@ from pymongo.errors import BulkWriteError
 
 from orderlens.domain.sales import COLLECTION, bucket_id, bucket_start, counts_as_cancelled
 from orderlens.domain.status import OrderStatus
-from orderlens.mongo import Document
+from orderlens.mongo import Document, stream
 
 ORDERS = "orders"
 _DUPLICATE_KEY = 11000
 _ROUNDS = 10
+# A bucket document (its key and five figures), or an order projected to a bucket's key,
+# generously.
+_KEY_BYTES = 1024
 
 BucketKey = tuple[str, str, datetime]  # shop id, currency, bucket start (UTC)
 
@@ -205,7 +208,11 @@ async def recompute(db: AsyncDatabase[Document], keys: Iterable[BucketKey]) -> i
         if not unique:
             return written
         stored: dict[str, Document] = {}
-        async for found in db[COLLECTION].find({"_id": {"$in": [_id(k) for k in unique]}}):
+        # `rebuild_all` asks for every bucket: streamed (docs/decisions/0220).
+        buckets = stream(
+            db[COLLECTION], {"_id": {"$in": [_id(k) for k in unique]}}, document_bytes=_KEY_BYTES
+        )
+        async for found in buckets:
             stored[found["_id"]] = found
         sums = await _sums(db, unique)
         ops: list[InsertOne[Document] | UpdateOne] = []
@@ -257,12 +264,19 @@ async def repair(db: AsyncDatabase[Document], limit: int = 10_000) -> int:
 async def rebuild_all(db: AsyncDatabase[Document]) -> int:
     """Recompute every bucket that has paid orders or a stored document."""
     keys: set[BucketKey] = set()
-    cursor = db[ORDERS].find(
-        {"paid_bucket": {"$ne": None}}, {"shop_id": 1, "money.currency": 1, "paid_bucket": 1}
+    # Every paid order and every bucket: streamed (docs/decisions/0220).
+    cursor = stream(
+        db[ORDERS],
+        {"paid_bucket": {"$ne": None}},
+        {"shop_id": 1, "money.currency": 1, "paid_bucket": 1},
+        document_bytes=_KEY_BYTES,
     )
     async for doc in cursor:
         if doc.get("paid_bucket") is not None:
             keys.add((doc["shop_id"], doc["money"]["currency"], _utc(doc["paid_bucket"])))
-    async for doc in db[COLLECTION].find({}, {"shop_id": 1, "currency": 1, "start": 1}):
+    buckets = stream(
+        db[COLLECTION], {}, {"shop_id": 1, "currency": 1, "start": 1}, document_bytes=_KEY_BYTES
+    )
+    async for doc in buckets:
         keys.add((doc["shop_id"], doc["currency"], _utc(doc["start"])))
     return await recompute(db, keys)

@@ -2,7 +2,7 @@
 
 - The collections: `webhook_subscriptions` (written by query-api), `webhook_deliveries` (the
   per-subscription outbox, written by the dispatcher; query-api only moves parked deliveries
-  back to pending, `replay_parked`), and the dispatcher's leases and sequences.
+  back to pending, `replay_parked`), and the dispatcher's leases, sequences and order starts.
 - Secrets: `new_secret()` (`whsec_` + base64 of 32 random bytes, as Standard Webhooks), shown
   to the admin once; `secret_hint()` is all that is ever shown again. At rest a secret is a
   Fernet token (`SecretBox`, keys `WEBHOOK_SECRET_KEYS`, newest first; decision 0172): only the
@@ -40,6 +40,9 @@ SUBSCRIPTIONS = "webhook_subscriptions"
 DELIVERIES = "webhook_deliveries"
 LEASES = "webhook_leases"
 SEQUENCES = "webhook_sequences"
+#: Per subscription and order id: was the order's creation queued, and until when do its status
+#: changes wait for it (decision 0225).
+ORDER_STARTS = "webhook_order_starts"
 
 #: The event types a subscription may ask for: the order events of docs/contract.md §3.3–3.4.
 EVENT_TYPES: tuple[EventType, ...] = (EventType.ORDER_CREATED, EventType.STATUS_CHANGED)
@@ -281,10 +284,21 @@ async def replay_parked(
     delivery_ids: Sequence[str] | None = None,
 ) -> int:
     """Move parked deliveries back to pending, due now, with a fresh retry window; answer how
-    many. They keep their sequence numbers, so they go out in their original order."""
+    many. They keep their sequence numbers, so they go out in their original order; replaying
+    some replays the parked ones of their orders before them too (an order's events go in their
+    order, decision 0225)."""
     query: dict[str, Any] = {"subscription_id": subscription_id, "state": DeliveryState.PARKED}
     if delivery_ids is not None:
-        query["_id"] = {"$in": list(delivery_ids)}
+        last: dict[str, int] = {}
+        cursor = db[DELIVERIES].find(
+            {**query, "_id": {"$in": list(delivery_ids)}}, {"order_id": 1, "seq": 1}
+        )
+        async for doc in cursor:
+            order_id, seq = str(doc["order_id"]), int(doc["seq"])
+            last[order_id] = max(seq, last.get(order_id, seq))
+        if not last:
+            return 0
+        query["$or"] = [{"order_id": o, "seq": {"$lte": seq}} for o, seq in sorted(last.items())]
     result = await db[DELIVERIES].update_many(
         query,
         {

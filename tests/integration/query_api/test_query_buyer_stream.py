@@ -1,6 +1,7 @@
-"""GET /v1/me/orders/{order_id}/stream over real HTTP, a real Kafka broker and a MongoDB-wire
-server: a buyer follows one of their own orders and nothing else; another buyer's order is 404;
-the sellers' stream is closed to buyer tokens (it would show every order of the shop)."""
+"""GET /v1/me/orders/{order_id}/stream and /v1/me/orders/stream over real HTTP, a real Kafka
+broker and a MongoDB-wire server: a buyer follows one of their own orders, or all of them, and
+nothing else; another buyer's order is 404; the sellers' stream is closed to buyer tokens (it
+would show every order of the shop)."""
 
 from __future__ import annotations
 
@@ -77,7 +78,10 @@ def buyer(user_id: str, shops: list[str]) -> dict[str, str]:
     return {"Authorization": f"Bearer {token}"}
 
 
-async def publish_parcel_updates(bootstrap: str, topic: str, orders: list[Order]) -> None:
+async def publish_parcel_updates(
+    bootstrap: str, topic: str, orders: list[Order], key: bytes | None = None
+) -> None:
+    """One carrier update per order; with `key`, all on that key's one partition, in order."""
     producer = AIOKafkaProducer(bootstrap_servers=bootstrap, acks="all")
     await producer.start()
     try:
@@ -95,7 +99,7 @@ async def publish_parcel_updates(bootstrap: str, topic: str, orders: list[Order]
                 source="tests",
                 subject=order.id,
             )
-            await producer.send_and_wait(topic, encode(event), key=order.id.encode())
+            await producer.send_and_wait(topic, encode(event), key=key or order.id.encode())
     finally:
         await producer.stop()
 
@@ -123,6 +127,37 @@ async def test_a_buyer_streams_only_their_own_order(
     assert data["order_id"] == followed.id
     assert data["kind"] == "status_changed"
     assert not ({"buyer", "recipient", "email"} | SELLER_ONLY_FIELDS) & set(data)
+
+
+async def test_a_buyers_list_stream_carries_all_their_orders_and_no_one_elses(
+    api_url: str, orders: list[Order], kafka_bootstrap_servers: str, topic_names: TopicNames
+) -> None:
+    first, second, bens = orders
+    ana = buyer(ANA, [first.shop_id])
+    async with (
+        httpx.AsyncClient(base_url=api_url, timeout=60) as client,
+        client.stream("GET", "/v1/me/orders/stream", headers=ana) as response,
+    ):
+        assert response.status_code == 200
+        sse = Sse(response)
+        assert (await sse.next(events_only=False))["event"] == "ready"
+        # One partition, Ben's before and between Ana's two: hers arriving one after the other
+        # proves his were left out.
+        await publish_parcel_updates(
+            kafka_bootstrap_servers,
+            topic_names.status_changed,
+            [bens, first, bens, second],
+            key=b"one-partition",
+        )
+        got = [json.loads((await sse.next())["data"])["order_id"] for _ in range(2)]
+    assert got == [first.id, second.id]
+    async with httpx.AsyncClient(base_url=api_url, timeout=30) as client:
+        seller_token = mint_token(
+            sub="s", role=Role.ADMIN, shops=[first.shop_id], secret=LOCAL_DEV_SECRET
+        )
+        seller = {"Authorization": f"Bearer {seller_token}"}
+        assert (await opened(client, "/v1/me/orders/stream", seller))[0] == 403
+        assert (await opened(client, "/v1/me/orders/stream", {}))[0] == 401
 
 
 async def opened(

@@ -221,6 +221,25 @@ async def test_bad_parameters_answer_400_naming_them(
     assert param in body["detail"]
 
 
+@pytest.mark.parametrize("path", STATS)
+async def test_every_stats_route_reads_its_period_alike(api: Api, path: str) -> None:
+    period = {"from": "2024-11-01", "to": "2024-11-20", "tz": "America/New_York"}
+    body = (await api.get(path, period)).json()
+    assert (body["from"], body["to"]) == ("2024-11-01T00:00:00-04:00", "2024-11-21T00:00:00-05:00")
+    refused = [
+        ({"from": "1 Nov"}, "from"),
+        ({"to": "2024-11-20T08:07:00Z"}, "to"),
+        ({"from": "2024-11-20", "to": "2024-11-01"}, "to"),
+        ({"tz": "Mars/Base"}, "tz"),
+        ({"tz": "x" * 65}, "tz"),
+        ([("from", "2024-11-01"), ("from", "2024-11-02")], "from"),
+    ]
+    for params, param in refused:
+        response = await api.get(path, params)
+        assert response.status_code == 400, (params, response.text)
+        assert [e["param"] for e in response.json()["errors"]] == [param], params
+
+
 async def test_bad_action_bodies_answer_400(api: Api) -> None:
     order = completed(api)
     response = await api.client.post(

@@ -258,6 +258,14 @@ def test_script_outputs() -> None:
     assert parsed["baseline"]["orders_per_s"] == 100.0
     with pytest.raises(ValueError, match="no result lines"):
         parse_ingest_throughput("nothing")
+    with_cpu = parse_ingest_throughput(
+        out + "cpu order-ingest: python 4.30 s  database server 2.31 s\n"
+        "cpu raw baseline: python 1.12 s  database server n/a s\n"
+    )
+    assert with_cpu["service"]["python_cpu_s"] == 4.30
+    assert with_cpu["service"]["server_cpu_s"] == 2.31
+    assert with_cpu["baseline"]["python_cpu_s"] == 1.12
+    assert "server_cpu_s" not in with_cpu["baseline"]
     assert last_json('{\n  "a": 1\n}\n') == {"a": 1}
     assert last_json('text\n{"b": 2}\n') == {"b": 2}
 

@@ -10,7 +10,7 @@ import httpx
 import pytest
 
 from orderlens.tiktok_signing import request_sign_matches
-from orderlens_connector.adapters.ratelimit import Limiter, TokenBucket
+from orderlens_connector.adapters.ratelimit import Limiter
 from orderlens_connector.adapters.tiktok_client import (
     AuthorizationLost,
     InvalidRequest,
@@ -230,15 +230,6 @@ async def test_token_get_and_refused_refresh() -> None:
     assert (grant.access_token, grant.access_token_expire_in) == ("a", 1700003600)
     with pytest.raises(AuthorizationLost):
         await client.token_refresh("r")
-
-
-async def test_bucket_spaces_requests_at_its_rate() -> None:
-    clock = Clock()
-    bucket = TokenBucket(rate=2.0, burst=1.0, clock=clock, sleep=clock.sleep)
-    start = clock.now
-    for _ in range(5):
-        await bucket.take()
-    assert clock.now - start == pytest.approx(2.0)  # first free, then one every 0.5 s
 
 
 async def test_shop_buckets_are_separate_and_throttle_pauses_one_shop() -> None:

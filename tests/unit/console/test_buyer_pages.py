@@ -86,6 +86,71 @@ def test_the_page_rule_is_the_stalled_filters_rule() -> None:
     assert not is_stalled(OrderStatus.AWAITING_COLLECTION, None, old, hours=6, now=NOW)
 
 
+def with_estimate(raw: dict[str, Any], at: datetime) -> dict[str, Any]:
+    raw["estimated_delivery_at"] = at.isoformat()
+    raw["packages"][0]["estimated_delivery_at"] = at.isoformat()
+    return raw
+
+
+def test_an_estimate_passed_on_the_way_is_later_than_estimated() -> None:
+    yesterday, tomorrow = NOW - timedelta(days=1), NOW + timedelta(days=1)
+    late = buyer_service.order_page(
+        with_estimate(order("IN_TRANSIT", "IN_TRANSIT", NOW), yesterday),
+        "UTC",
+        stalled_hours=72,
+        now=NOW,
+    )
+    assert late["estimated"] == {
+        "iso": yesterday.isoformat(),
+        "text": f"{yesterday:%d %b %Y, %H:%M} UTC",
+        "late": True,
+    }
+    assert late["packages_view"][0]["estimated"]["late"]
+    on_time = buyer_service.order_page(
+        with_estimate(order("IN_TRANSIT", "IN_TRANSIT", NOW), tomorrow),
+        "UTC",
+        stalled_hours=72,
+        now=NOW,
+    )
+    assert not on_time["estimated"]["late"]
+    assert not on_time["packages_view"][0]["estimated"]["late"]
+    for status in ("DELIVERED", "COMPLETED", "CANCELLED"):
+        ended = buyer_service.order_page(
+            with_estimate(order(status, "DELIVERED", NOW), yesterday),
+            "UTC",
+            stalled_hours=72,
+            now=NOW,
+        )
+        assert not ended["estimated"]["late"], status
+        assert not ended["packages_view"][0]["estimated"]["late"], status
+    # One parcel of an order still on its way has arrived: that parcel is not late.
+    arrived = buyer_service.order_page(
+        with_estimate(order("IN_TRANSIT", "DELIVERED", NOW), yesterday),
+        "UTC",
+        stalled_hours=72,
+        now=NOW,
+    )
+    assert arrived["estimated"]["late"]
+    assert not arrived["packages_view"][0]["estimated"]["late"]
+    unknown = buyer_service.order_page(
+        order("IN_TRANSIT", "IN_TRANSIT", NOW), "UTC", stalled_hours=72, now=NOW
+    )
+    assert unknown["estimated"] is None
+
+
+def test_the_order_center_says_later_than_estimated_too() -> None:
+    item = {
+        "id": "o 1",
+        "status": "AWAITING_COLLECTION",
+        "created_at": "2026-11-20T08:00:00Z",
+        "estimated_delivery_at": (NOW - timedelta(hours=1)).isoformat(),
+    }
+    shown = buyer_service.center_item(item, "UTC", NOW)
+    assert shown["href"] == "/buyer/orders/o%201"
+    assert shown["estimated"]["late"]
+    assert not buyer_service.center_item(item, "UTC", NOW - timedelta(hours=2))["estimated"]["late"]
+
+
 @pytest.mark.parametrize(
     ("tracking", "words"),
     [

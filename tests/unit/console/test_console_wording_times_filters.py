@@ -3,7 +3,7 @@ bar's fields turned into query-api's parameters (docs/contract.md §4.2, §5.2).
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 from orderlens.domain.status import BUYER_LABELS, SELLER_VIEW_LABELS, OrderStatus, View
 from orderlens.filters import REPEATABLE, parse_filters
@@ -87,3 +87,24 @@ def test_presets_are_read_in_the_views_zone() -> None:
     assert utc == [("created_from", "2026-04-01")]
     week = service.api_params([("preset", "7d"), ("tz", "Asia/Tokyo")], zone="UTC", now=now)
     assert week == [("tz", "Asia/Tokyo"), ("created_from", "2026-03-26")]
+
+
+def test_the_seller_order_page_marks_an_estimate_passed_on_the_way() -> None:
+    now = datetime(2026, 12, 2, 12, 0, tzinfo=UTC)
+    past, future = "2026-11-30T10:00:00Z", (now + timedelta(days=2)).isoformat()
+    order = {
+        "status": "IN_TRANSIT",
+        "estimated_delivery_at": past,
+        "packages": [
+            {"tracking_status": "IN_TRANSIT", "estimated_delivery_at": past},
+            {"tracking_status": "DELIVERED", "estimated_delivery_at": past},
+            {"tracking_status": "IN_TRANSIT", "estimated_delivery_at": future},
+            {"tracking_status": "PENDING", "estimated_delivery_at": None},
+        ],
+    }
+    view = service.order_view(order, now=now)
+    assert view["estimate_late"]
+    assert [p["estimate_late"] for p in view["packages"]] == [True, False, False, False]
+    delivered = service.order_view({**order, "status": "DELIVERED"}, now=now)
+    assert not delivered["estimate_late"]
+    assert not any(p["estimate_late"] for p in delivered["packages"])

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import UTC, timedelta
 
+import bson
+from bson.codec_options import CodecOptions
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from ing_unit_support import SYNCED, in_order, ingest, seed_orders, with_steps
@@ -12,6 +14,7 @@ from orderlens.domain.order import Order
 from orderlens.domain.status import OrderStatus, ReturnStatus, TrackingStatus
 from orderlens.events import CheckpointData, PackageUpdate, StatusChanged, StatusSource, make_event
 from orderlens_devtools.seed import created_event, status_events
+from orderlens_ingest.domain.fold import checkpoints_of, entry_of, fold
 from orderlens_ingest.domain.orders import (
     StatusEvent,
     from_snapshot,
@@ -203,3 +206,43 @@ def test_a_carrier_event_for_a_cancelled_order_is_kept_but_does_not_revive_it() 
     after = with_status_events(order, [cancel, late])
     assert after.status == OrderStatus.CANCELLED
     assert after.packages[-1].tracking_status == TrackingStatus.DELIVERED
+
+
+@settings(max_examples=60, deadline=None)
+@given(data=st.data())
+def test_folding_more_events_onto_a_stored_order_equals_folding_them_all_again(
+    data: st.DataObject,
+) -> None:
+    """Events in time order continue from the stored order instead of replaying its history
+    (docs/decisions/0195); whatever the batches, the document is the full fold's."""
+    seed_order = data.draw(st.sampled_from([o for o in seed_orders(30) if o.steps]))
+    created = created_event(seed_order).data
+    order = from_snapshot(created.shop_id, created.order, None, RiskRules(), SYNCED)
+    events = [StatusEvent(e.id, e.data) for e in status_events(seed_order)]
+    cuts = sorted(data.draw(st.lists(st.integers(0, len(events)), max_size=4)))
+    received: list[StatusEvent] = []
+    for start, end in zip([0, *cuts], [*cuts, len(events)], strict=True):
+        again_sent = data.draw(st.lists(st.sampled_from(received))) if received else []
+        batch = events[start:end] + again_sent
+        order = with_status_events(order, batch)
+        received += batch
+        every = [entry_of(e.event_id, e.data) for e in received]
+        points = [c for e in received for c in checkpoints_of(e.data)]
+        assert order.base is not None
+        again = fold(order, order.base, every, points)
+        assert order == again
+
+
+def test_written_orders_read_back_equal() -> None:
+    """order-ingest keeps the documents it wrote instead of reading them again (decision 0196):
+    that holds only if a read returns what was written, i.e. every datetime it sets is UTC to
+    the millisecond, which BSON keeps. A clock with microseconds must not break it."""
+    clock = SYNCED + timedelta(microseconds=123_456)
+    as_read = CodecOptions(tz_aware=True, tzinfo=UTC)
+    for seed_order in seed_orders(120):
+        created = created_event(seed_order).data
+        order = from_snapshot(created.shop_id, created.order, None, RiskRules(), clock)
+        events = [StatusEvent(e.id, e.data) for e in status_events(seed_order)]
+        order = with_status_events(order, events)
+        read = Order.from_document(bson.decode(bson.encode(order.to_document()), as_read))
+        assert read == order, seed_order.order_id

@@ -1,6 +1,10 @@
 from __future__ import annotations
 
+from decimal import Decimal, InvalidOperation
+
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from orderlens.domain.money import format_minor, to_minor
 
@@ -26,3 +30,24 @@ def test_display_keeps_the_currency_precision() -> None:
 def test_malformed_amounts_are_refused(bad: str) -> None:
     with pytest.raises(ValueError, match=r".+"):
         to_minor(bad, "USD")
+
+
+@given(
+    amount=st.one_of(
+        st.decimals(allow_nan=False, allow_infinity=False, places=3).map(str),
+        st.from_regex(r"-?[0-9]{0,6}(\.[0-9]{0,4})?", fullmatch=True),
+    ),
+    currency=st.sampled_from(["USD", "JPY", "KWD"]),
+)
+def test_plain_strings_read_fast_equal_the_decimal_reading(amount: str, currency: str) -> None:
+    """The digit-by-digit reading of TikTok's amounts gives what `Decimal` gives, or refuses
+    what it refuses."""
+    try:
+        expected: int | None = to_minor(Decimal(amount), currency)
+    except (InvalidOperation, ValueError):
+        expected = None
+    if expected is None:
+        with pytest.raises(ValueError, match=r".+"):
+            to_minor(amount, currency)
+    else:
+        assert to_minor(amount, currency) == expected

@@ -4,6 +4,7 @@ table."""
 from __future__ import annotations
 
 import itertools
+from datetime import UTC, datetime, timedelta
 
 import pytest
 
@@ -15,6 +16,7 @@ from orderlens.domain.status import (
     can_transition,
     has_delivery_issue,
     in_returns_view,
+    later_than_estimated,
     order_status_from_packages,
     parse_order_status,
     statuses_of_view,
@@ -135,3 +137,16 @@ def test_order_status_follows_its_packages(
 def test_delivery_issue_flag(tracking: TrackingStatus) -> None:
     issues = {T.FAILED_ATTEMPT, T.EXCEPTION, T.RETURNED_TO_SENDER}
     assert has_delivery_issue([T.IN_TRANSIT, tracking]) is (tracking in issues)
+
+
+@pytest.mark.parametrize("status", list(OrderStatus))
+def test_an_estimate_is_late_only_while_the_order_is_on_its_way(status: OrderStatus) -> None:
+    now = datetime(2026, 12, 2, 12, 0, tzinfo=UTC)
+    passed, ahead = now - timedelta(minutes=1), now + timedelta(minutes=1)
+    on_its_way = status not in {S.DELIVERED, S.COMPLETED, S.CANCELLED}
+    assert later_than_estimated(passed, now, status=status) is on_its_way
+    assert not later_than_estimated(ahead, now, status=status)
+    assert not later_than_estimated(None, now, status=status)
+    assert later_than_estimated(passed, now, status=status, tracking=T.IN_TRANSIT) is on_its_way
+    for ended in (T.DELIVERED, T.RETURNED_TO_SENDER, T.EXPIRED):
+        assert not later_than_estimated(passed, now, status=status, tracking=ended)

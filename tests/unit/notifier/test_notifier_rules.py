@@ -3,7 +3,7 @@ fakes of its adapters: what an event is worth, once, for whom."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -152,9 +152,15 @@ class Fakes:
     async def mail_wanted(self, buyer_user_id: str, kind: MailKind) -> bool:
         return (buyer_user_id, kind) not in self.muted_mail
 
-    async def remember(self, contact: Contact) -> list[MailNotice]:
-        self.contacts[contact.order_id] = contact
-        return self.waiting.pop(contact.order_id, [])
+    async def remember(self, contacts: Sequence[Contact]) -> Mapping[str, list[MailNotice]]:
+        self.contacts.update((contact.order_id, contact) for contact in contacts)
+        ids = {contact.order_id for contact in contacts}
+        return {order_id: list(self.waiting[order_id]) for order_id in ids & self.waiting.keys()}
+
+    async def forget(self, waiting: Mapping[str, Sequence[MailNotice]]) -> None:
+        for order_id, notices in waiting.items():
+            left = [n for n in self.waiting.get(order_id, []) if n not in notices]
+            self.waiting[order_id] = left
 
     async def get(self, order_id: str) -> Contact | None:
         return self.contacts.get(order_id)

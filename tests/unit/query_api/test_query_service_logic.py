@@ -11,7 +11,7 @@ from orderlens.domain.status import OrderStatus
 from orderlens.filters import FILTER_PARAMS, PAGING_PARAMS
 from orderlens.roles import Action, Role
 from orderlens.seller_actions import action_error
-from orderlens_query.presenters import summary
+from orderlens_query.presenters import detail, stored_order, summary
 from orderlens_query.query_params import documented_names
 from orderlens_query.services.order_stats import is_anomaly, percentile
 from orderlens_query.services.sales_stats import build_sales
@@ -139,6 +139,38 @@ def test_list_rows_mask_pii_for_analysts() -> None:
     assert full.recipient.name == "Ann Lee"
     assert full.buyer.email == "ann.lee@example.com"
     assert full.created_at + timedelta(days=1) == full.updated_at
+
+
+@pytest.mark.parametrize(
+    ("status", "seller", "buyer"),
+    [
+        (OrderStatus.DELIVERED, "Delivered", "Received"),
+        (OrderStatus.COMPLETED, "Completed", "Received"),
+        (OrderStatus.AWAITING_SHIPMENT, "Awaiting shipment", "Waiting for delivery"),
+    ],
+)
+def test_status_label_is_in_the_readers_words(status: OrderStatus, seller: str, buyer: str) -> None:
+    doc = {
+        "_id": "o1",
+        "shop_id": "s1",
+        "status": status.value,
+        "created_at": datetime(2025, 1, 1, tzinfo=UTC),
+        "updated_at": datetime(2025, 1, 2, tzinfo=UTC),
+    }
+    for role in (Role.ADMIN, Role.OPERATIONS, Role.CUSTOMER_SERVICE, Role.ANALYST):
+        assert summary(doc, role).status_label == seller, role
+    assert summary(doc, Role.BUYER).status_label == buyer
+    stored = {
+        **doc,
+        "money": {"currency": "USD", "total": 0},
+        "items": [],
+        "units": 0,
+        "source_update_time": 1,
+        "last_synced_at": doc["updated_at"],
+    }
+    order = stored_order(stored)
+    assert detail(order, Role.OPERATIONS).status_label == seller
+    assert detail(order, Role.BUYER).status_label == buyer
 
 
 def test_the_openapi_document_lists_what_the_api_answers() -> None:

@@ -9,11 +9,11 @@ import pytest
 
 from orderlens.domain.status import TrackingStatus
 from orderlens.events import CheckpointData, CloudEvent, StatusChanged
+from orderlens.ratelimit import TokenBucket
 from orderlens_tracker.adapters.base import CarrierRejected, Parcel, TrackResult
 from orderlens_tracker.adapters.breaker import BreakerOpen, CircuitBreaker
 from orderlens_tracker.adapters.jobs import Job
 from orderlens_tracker.adapters.leases import Lease, Rebalance
-from orderlens_tracker.adapters.ratelimit import TokenBucket
 from orderlens_tracker.adapters.transport import CarrierUnavailable
 from orderlens_tracker.domain import Package, TrackingSnapshot
 from orderlens_tracker.services.poller import Poller
@@ -110,7 +110,7 @@ class Harness:
         self.leases = FakeLeases()
         self.published: list[CloudEvent[StatusChanged]] = []
         self.publish_error: Exception | None = None
-        self.limiter = TokenBucket(40.0)
+        self.limiter = TokenBucket(40.0, burst=1.0)
         self.poller = Poller(
             self.settings,
             adapter=self.adapter,

@@ -8,7 +8,7 @@ import httpx
 import pytest
 
 from orderlens_devtools.carrier_simulator import CarrierSimulator, SimulatorConfig
-from orderlens_devtools.carrier_simulator.limits import ServerBucket, parse_rate, retry_after_header
+from orderlens_devtools.carrier_simulator.limits import parse_rate, retry_after_header
 
 
 def client_for(simulator: CarrierSimulator) -> httpx.AsyncClient:
@@ -87,15 +87,6 @@ async def test_concurrent_polls_of_one_parcel_are_counted() -> None:
     assert stats["max_in_flight_per_number"] == 2
     assert stats["polls_per_number"] == {"TN0000001": 2, "TN0000002": 2}
     assert stats["in_flight_now"] == 0
-
-
-def test_the_server_bucket_refills_at_its_rate() -> None:
-    now = [0.0]
-    bucket = ServerBucket(2.0, burst=2.0, clock=lambda: now[0])
-    assert [bucket.try_take() for _ in range(3)][:2] == [0.0, 0.0]
-    assert bucket.try_take() == pytest.approx(0.5)
-    now[0] += 0.5
-    assert bucket.try_take() == 0.0
 
 
 @pytest.mark.parametrize(

@@ -5,28 +5,13 @@ from __future__ import annotations
 from collections.abc import Callable
 
 import httpx
+from manual_clock import ManualClock
 
+from orderlens.ratelimit import TokenBucket
 from orderlens_tracker.adapters.breaker import CircuitBreaker
-from orderlens_tracker.adapters.ratelimit import TokenBucket
 from orderlens_tracker.adapters.transport import RetryPolicy, Transport
 
-
-class ManualClock:
-    """A clock that moves only when told to; `sleep` moves it instead of waiting."""
-
-    def __init__(self, start: float = 1000.0) -> None:
-        self.now = start
-        self.slept: list[float] = []
-
-    def __call__(self) -> float:
-        return self.now
-
-    def advance(self, seconds: float) -> None:
-        self.now += seconds
-
-    async def sleep(self, seconds: float) -> None:
-        self.slept.append(seconds)
-        self.now += seconds
+__all__ = ["ManualClock", "make_transport"]
 
 
 def make_transport(
@@ -41,7 +26,7 @@ def make_transport(
     return Transport(
         "carrier",
         httpx.AsyncClient(transport=httpx.MockTransport(handler)),
-        limiter=TokenBucket(rate, clock=clock, sleep=clock.sleep),
+        limiter=TokenBucket(rate, burst=1.0, clock=clock, sleep=clock.sleep),
         breaker=CircuitBreaker(
             "carrier", failure_threshold=failure_threshold, reset_seconds=30, clock=clock
         ),

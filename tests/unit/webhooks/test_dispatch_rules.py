@@ -123,6 +123,8 @@ async def test_fan_out_queues_each_event_for_each_interested_subscription() -> N
         [(both.id, events[0].id), (both.id, events[1].id), (created_only.id, events[0].id)]
     )
     assert touched == {both.id, created_only.id}
+    # Only a subscription getting both types keeps an order's creation before its changes.
+    assert {d.subscription_id for d in queue.queued if d.creation_first} == {both.id}
     assert outcome.applied == 2
 
 

@@ -11,9 +11,9 @@ from fastapi.responses import RedirectResponse, Response
 from fastapi.templating import Jinja2Templates
 
 from orderlens.http_metrics import HttpMetrics
-from orderlens_console import formatting
+from orderlens_console import formatting, service
 from orderlens_console.adapters.oidc import OidcProvider
-from orderlens_console.adapters.query_api import QueryApi
+from orderlens_console.adapters.query_api import ApiError, QueryApi
 from orderlens_console.assets import VersionedStatic
 from orderlens_console.entrypoints import buyer, http, inbox, webhooks
 from orderlens_console.runtime import Runtime
@@ -86,6 +86,19 @@ def create_app(settings: ConsoleSettings | None = None) -> FastAPI:
         return http.render(
             request, "error.html", status_code=403, message="missing or wrong CSRF token"
         )
+
+    # Every page answers a refusal or a query-api problem alike (docs/decisions/0205), so the
+    # routes only call their service; a route with its own answer (an action's form, the
+    # analysis page, the inbox badge) still catches the error itself.
+    @app.exception_handler(service.Forbidden)
+    async def forbidden(request: Request, exc: service.Forbidden) -> Response:
+        return http.render(request, "error.html", status_code=403, message=str(exc))
+
+    @app.exception_handler(ApiError)
+    async def api_error(request: Request, exc: ApiError) -> Response:
+        if request.url.path.startswith("/buyer/"):
+            return buyer.api_error(request, exc)
+        return http.render(request, "error.html", status_code=exc.status, message=exc.detail)
 
     @app.middleware("http")
     async def headers(request: Request, call_next):  # type: ignore[no-untyped-def]

@@ -17,8 +17,14 @@ from urllib.parse import quote
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
 
 from orderlens.domain.buyer import BuyerTab
-from orderlens.domain.status import OrderStatus, ReturnStatus, TrackingStatus
+from orderlens.domain.status import (
+    OrderStatus,
+    ReturnStatus,
+    TrackingStatus,
+    later_than_estimated,
+)
 from orderlens.filters import is_stalled
+from orderlens.notifications import EmailPreferences, MailKind
 from orderlens_console.adapters.query_api import ApiError, QueryApi
 from orderlens_console.sessions import BuyerSession, new_buyer_session
 
@@ -56,6 +62,22 @@ RETURN_WORDS: dict[ReturnStatus, str] = {
     ReturnStatus.REFUNDED: "Refunded",
     ReturnStatus.CANCELLED: "Return cancelled",
 }
+# The buyer's e-mails in their words (docs/contract.md §5.7), in the order of a delivery.
+MAIL_WORDS: dict[MailKind, tuple[str, str]] = {
+    MailKind.SHIPPED: ("My order has shipped", "Once, when the shop hands it to the carrier."),
+    MailKind.OUT_FOR_DELIVERY: (
+        "A parcel is out for delivery",
+        "On the day the carrier brings it.",
+    ),
+    MailKind.DELIVERED: ("My order has been delivered", "Once, when the carrier delivers it."),
+    MailKind.DELIVERY_ISSUE: (
+        "There is a problem with a delivery",
+        "A failed attempt, a carrier problem or a parcel going back to the shop.",
+    ),
+}
+# The form's one other field (decision 0215): anything else is a field we never offered.
+PREFERENCE_FORM_FIELDS = frozenset({"csrf_token"})
+MAIL_FIELDS = frozenset(EmailPreferences.model_fields)
 _ZONES = frozenset(available_timezones())
 
 
@@ -89,6 +111,25 @@ def local_time(value: str | datetime | None, tz: str) -> dict[str, str] | None:
         "iso": moment.astimezone(UTC).isoformat(),
         "text": f"{local.strftime(TIME_FORMAT)} {local.tzname()}",
     }
+
+
+def estimate(
+    value: str | None,
+    tz: str,
+    now: datetime,
+    *,
+    status: str,
+    tracking: TrackingStatus | None = None,
+) -> dict[str, Any] | None:
+    """An estimated delivery as the buyer reads it, `late` once it has passed while the order is
+    still on its way (after a restart the carrier may not have sent a new one, decision 0207)."""
+    shown = local_time(value, tz)
+    if value is None or shown is None:
+        return None
+    late = later_than_estimated(
+        datetime.fromisoformat(value), now, status=OrderStatus(status), tracking=tracking
+    )
+    return {**shown, "late": late}
 
 
 async def open_link(api: QueryApi, link_token: str, tz: str) -> BuyerSession:
@@ -144,16 +185,19 @@ async def order_center(
     if cursor:
         params.append(("cursor", cursor))
     answer = await api.my_orders(session.api_token, params)
-    items = [
-        {
-            **item,
-            "href": f"/buyer/orders/{quote(item['id'], safe='')}",
-            "created": local_time(item["created_at"], session.tz),
-            "estimated": local_time(item.get("estimated_delivery_at"), session.tz),
-        }
-        for item in answer["items"]
-    ]
+    now = datetime.now(UTC)
+    items = [center_item(item, session.tz, now) for item in answer["items"]]
     return OrderCenter(answer["tabs"], chosen, items, answer.get("next_cursor"))
+
+
+def center_item(item: Mapping[str, Any], tz: str, now: datetime) -> dict[str, Any]:
+    """One order of the order center, worded and localised."""
+    return {
+        **item,
+        "href": f"/buyer/orders/{quote(item['id'], safe='')}",
+        "created": local_time(item["created_at"], tz),
+        "estimated": estimate(item.get("estimated_delivery_at"), tz, now, status=item["status"]),
+    }
 
 
 def _last_checkpoint(packages: list[Mapping[str, Any]]) -> datetime | None:
@@ -186,7 +230,13 @@ def order_page(
                 **package,
                 "words": TRACKING_WORDS[tracking],
                 "issue": ISSUE_MESSAGES.get(tracking),
-                "estimated": local_time(package.get("estimated_delivery_at"), tz),
+                "estimated": estimate(
+                    package.get("estimated_delivery_at"),
+                    tz,
+                    now,
+                    status=order["status"],
+                    tracking=tracking,
+                ),
                 "timeline": checkpoints,
             }
         )
@@ -199,7 +249,7 @@ def order_page(
         **order,
         "packages_view": packages,
         "created": local_time(order["timestamps"]["created_at"], tz),
-        "estimated": local_time(order.get("estimated_delivery_at"), tz),
+        "estimated": estimate(order.get("estimated_delivery_at"), tz, now, status=order["status"]),
         "return_words": RETURN_WORDS[ReturnStatus(order["return_status"])],
         "stalled": stalled,
         "stalled_since": local_time(last or updated_at, tz) if stalled else None,
@@ -222,3 +272,96 @@ async def order_stream(
     buyer's order answers 404 as a status, not a broken stream."""
     path = f"/v1/me/orders/{quote(order_id, safe='')}/stream"
     return await api.open_stream(session.api_token, path, last_event_id)
+
+
+async def orders_stream(api: QueryApi, session: BuyerSession, last_event_id: str | None) -> Any:
+    """The buyer's stream of all their orders: the order center fetches itself again on each
+    event, so its rows and its tab counts change together (decision 0216)."""
+    return await api.open_stream(session.api_token, "/v1/me/orders/stream", last_event_id)
+
+
+@dataclass(frozen=True)
+class MailChoice:
+    kind: str
+    label: str
+    hint: str
+    on: bool
+    problem: str | None = None
+
+
+def mail_choices(
+    email: Mapping[str, bool], problems: Mapping[str, str] | None = None
+) -> list[MailChoice]:
+    """The e-mail kinds as the buyer's form shows them, each ticked when the buyer wants it."""
+    return [
+        MailChoice(
+            kind.value,
+            *MAIL_WORDS[kind],
+            on=bool(email.get(kind.value, True)),
+            problem=(problems or {}).get(kind.value),
+        )
+        for kind in MailKind
+    ]
+
+
+class PreferencesRefused(Exception):
+    """What is wrong with a submitted form, per field (a kind, or `form` for the whole form)."""
+
+    def __init__(self, problems: dict[str, str], wanted: dict[str, bool]) -> None:
+        super().__init__("; ".join(f"{k}: {v}" for k, v in problems.items()))
+        self.problems = problems
+        self.wanted = wanted
+
+
+def wanted_mail(form: Mapping[str, str]) -> dict[str, bool]:
+    """The form as the e-mail kinds a buyer wants: a ticked box sends `on`, an unticked one sends
+    nothing. A field we never offered, or another value, is refused naming it (decision 0215)."""
+    wanted = {kind: form.get(kind) == "on" for kind in MAIL_FIELDS}
+    problems = {
+        name: f"“{name}” is not one of the e-mails you can choose."
+        for name in form
+        if name not in wanted and name not in PREFERENCE_FORM_FIELDS
+    }
+    problems |= {
+        kind: "Tick the box to get this e-mail, or leave it empty."
+        for kind in wanted
+        if form.get(kind) not in (None, "on")
+    }
+    if problems:
+        raise PreferencesRefused(problems, wanted)
+    return wanted
+
+
+def api_problems(exc: ApiError) -> dict[str, str]:
+    """query-api's 400 as problems per field: `body.email.<kind>` is that kind's box."""
+    problems: dict[str, str] = {}
+    for error in exc.errors:
+        param = str(error.get("param", ""))
+        kind = param.removeprefix("body.email.")
+        field = kind if kind in MAIL_FIELDS else "form"
+        problems.setdefault(field, str(error.get("message") or exc.detail))
+    return problems or {"form": exc.detail}
+
+
+async def mail_preferences(api: QueryApi, session: BuyerSession) -> dict[str, bool]:
+    email: dict[str, bool] = (await api.preferences(session.api_token))["email"]
+    return email
+
+
+async def save_mail_preferences(
+    api: QueryApi, session: BuyerSession, form: Mapping[str, str]
+) -> dict[str, bool]:
+    """Save the e-mails the buyer ticked; the seller half of the document (inbox kinds) is sent
+    back as it was, since PUT replaces the whole of it."""
+    wanted = wanted_mail(form)
+    current = await api.preferences(session.api_token)
+    try:
+        saved = await api.put_preferences(
+            session.api_token, {"inbox": current["inbox"], "email": wanted}
+        )
+    except ApiError as exc:
+        if exc.status == 400:
+            raise PreferencesRefused(api_problems(exc), wanted) from None
+        raise
+    email: dict[str, bool] = saved["email"]
+    return email

@@ -12,7 +12,7 @@ from datetime import datetime
 from typing import Any
 from zoneinfo import ZoneInfo, available_timezones
 
-from orderlens.domain.status import SELLER_STATUS_LABELS, OrderStatus
+from orderlens.domain.status import OrderStatus, status_label
 from orderlens.filters import parse_tz
 
 ZONE_COOKIE = "orderlens_tz"
@@ -40,7 +40,7 @@ def view_zone(url_tz: str | None, chosen: str | None, default: str) -> str:
 
 def seller_status(value: Any) -> str:
     try:
-        return str(SELLER_STATUS_LABELS[OrderStatus(value)])
+        return status_label(OrderStatus(value), for_buyer=False)
     except ValueError:
         return humanize(value)
 

@@ -23,6 +23,7 @@ from orderlens.domain.status import (
     ReturnStatus,
     TrackingStatus,
     View,
+    later_than_estimated,
     view_of,
 )
 from orderlens.filters import FILTER_PARAMS, PAGING_PARAMS, REPEATABLE, SortKey
@@ -261,7 +262,32 @@ async def orders_page(
 
 
 async def order_detail(api: QueryApi, token: str, order_id: str) -> dict[str, Any]:
-    return await api.order(token, order_id)
+    return order_view(await api.order(token, order_id), now=datetime.now(UTC))
+
+
+def _late(value: str | None, now: datetime, status: OrderStatus, tracking: str | None) -> bool:
+    estimated = datetime.fromisoformat(value) if value else None
+    parcel = TrackingStatus(tracking) if tracking else None
+    return later_than_estimated(estimated, now, status=status, tracking=parcel)
+
+
+def order_view(order: Mapping[str, Any], *, now: datetime) -> dict[str, Any]:
+    """The API's order detail with `estimate_late` on the order and each package: an estimated
+    delivery that passed while the order is on its way reads "Later than estimated" (0207)."""
+    status = OrderStatus(order["status"])
+    return {
+        **order,
+        "estimate_late": _late(order.get("estimated_delivery_at"), now, status, None),
+        "packages": [
+            {
+                **p,
+                "estimate_late": _late(
+                    p.get("estimated_delivery_at"), now, status, p.get("tracking_status")
+                ),
+            }
+            for p in order.get("packages") or []
+        ],
+    }
 
 
 async def act(

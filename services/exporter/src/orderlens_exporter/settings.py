@@ -45,7 +45,11 @@ class ExporterSettings(ServiceSettings):
         "(at most 5 minutes).",
     )
     export_batch_size: int = Field(
-        default=500, ge=10, le=10_000, description="Orders fetched per MongoDB batch."
+        default=500,
+        ge=10,
+        le=10_000,
+        description="Orders read and written per batch (MongoDB replies hold fewer where "
+        "orders may be large: decision 0220).",
     )
     export_poll_seconds: float = Field(
         default=2.0, gt=0, description="How often queued exports are looked for without an event."

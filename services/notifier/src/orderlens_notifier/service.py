@@ -5,7 +5,7 @@ inbox items; the stalled-parcel sweep. Plain async functions taking their adapte
 from __future__ import annotations
 
 import logging
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -45,7 +45,8 @@ class Preferences(Protocol):
 
 
 class ContactBook(Protocol):
-    async def remember(self, contact: Contact) -> list[MailNotice]: ...
+    async def remember(self, contacts: Sequence[Contact]) -> Mapping[str, list[MailNotice]]: ...
+    async def forget(self, waiting: Mapping[str, Sequence[MailNotice]]) -> None: ...
     async def get(self, order_id: str) -> Contact | None: ...
     async def wait(self, notice: MailNotice) -> Contact | None: ...
 
@@ -133,17 +134,26 @@ async def mail(notice: MailNotice, notifier: Notifier) -> bool:
 
 async def handle_order_events(events: Sequence[CloudEvent[Any]], notifier: Notifier) -> Result:
     """A batch of orders.created and orders.status-changed events, in order. Idempotent: every
-    write is keyed by what it is about, so a redelivered batch writes nothing new."""
+    write is keyed by what it is about, so a redelivered batch writes nothing new.
+
+    The batch's contacts are stored first, in one write (decision 0211): a status mail of an
+    order created later in the batch then goes out at once instead of waiting for it. The mails
+    that waited for a contact go out with its order's created event and are forgotten last, so
+    a batch redelivered after a crash still finds them (the mail log sends each once)."""
     result = Result()
+    waiting = await notifier.contacts.remember(
+        [
+            Contact(data.order.id, data.shop_id, data.order.user_id, data.order.buyer_email)
+            for data in (event.data for event in events)
+            if isinstance(data, OrderCreated)
+        ]
+    )
+    unsent = dict(waiting)
     for event in events:
         data = event.data
         if isinstance(data, OrderCreated):
-            order = data.order
-            waiting = await notifier.contacts.remember(
-                Contact(order.id, data.shop_id, order.user_id, order.buyer_email)
-            )
             notices = notices_for_created(event, new_order_within=notifier.new_order_within)
-            mails = [*waiting, *notices.mail]
+            mails = [*unsent.pop(data.order.id, []), *notices.mail]
         elif isinstance(data, StatusChanged):
             notices = notices_for_status(event)
             mails = notices.mail
@@ -156,6 +166,7 @@ async def handle_order_events(events: Sequence[CloudEvent[Any]], notifier: Notif
             result.items += await post(notice, notifier)
         for mail_notice in mails:
             result.mails += await mail(mail_notice, notifier)
+    await notifier.contacts.forget(waiting)
     return result
 
 

@@ -7,6 +7,7 @@ import asyncio
 import contextlib
 import logging
 
+from orderlens import memory
 from orderlens.capabilities import ServerCapabilities
 from orderlens.consumer import is_transient
 from orderlens.health import HealthServer, kafka_ready
@@ -33,8 +34,11 @@ class IngestApp:
             settings.mongodb_uri, app_name=SERVICE, timeout_ms=settings.mongodb_timeout_ms
         )
         self.db = database(self.client, settings.mongodb_database)
-        self.ingest = Ingest(OrderStore(self.db), settings.risk_rules())
+        self.ingest = Ingest(
+            OrderStore(self.db), settings.risk_rules(), known_orders=settings.ingest_known_orders
+        )
         self.broker = kafka.broker(settings)
+        self.collector = memory.BatchCollector()  # docs/decisions/0198
         self.consumer = kafka.batch_consumer(
             settings,
             OrderEventsSubscriber(
@@ -42,6 +46,7 @@ class IngestApp:
                 created_topic=settings.topic_orders_created,
                 status_topic=settings.topic_status_changed,
             ),
+            self.collector.between_batches,
         )
         self.consumer.attach(self.broker)
         self.health = HealthServer(
@@ -64,6 +69,7 @@ class IngestApp:
         await self.health.start()
         await self._prepare_database()
         await self.broker.start()
+        self.collector.start()
         self._started = True
         self._check_partitions()
         log.info("order-ingest started")
@@ -110,6 +116,7 @@ class IngestApp:
             await self.broker.stop()
         await self.health.stop()
         await self.client.close()
+        self.collector.stop()
         log.info("order-ingest stopped")
 
 

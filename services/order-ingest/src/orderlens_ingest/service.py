@@ -13,7 +13,9 @@ outage is simply done again (docs/decisions/0037).
 
 from __future__ import annotations
 
+import asyncio
 import logging
+from collections import OrderedDict
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -30,7 +32,6 @@ from orderlens_ingest.domain.fold import to_ms
 from orderlens_ingest.domain.orders import (
     StatusEvent,
     from_snapshot,
-    same_content,
     snapshot_is_newer,
     with_status_events,
 )
@@ -95,7 +96,7 @@ class _Plan:
     sales: dict[str, SalesMove] = field(default_factory=dict)
 
     def add(self, old: Order | None, new: Order) -> None:
-        self.writes.append(Write(new, old.version if old else None))
+        self.writes.append(Write(new, old.version if old else None, old))
         was, now = _slot(old), _slot(new)
         if was != now:
             assert now is not None
@@ -108,38 +109,39 @@ class _Plan:
         return {s[0] for move in self.sales.values() for s in move if s is not None}
 
 
-@dataclass
-class _Batch:
-    """What one consumed batch leaves to do at its end, and the orders as it stored them.
+class KnownOrders:
+    """The stored documents order-ingest read or wrote lately, newest last, at most `size`.
 
-    `known`: the stored documents this batch read or wrote (one consumer owns an order, 0034),
-    so a later step of the batch need not read them again; an order another writer may have
-    changed (a lost race, a neighbour's risk flags) is dropped from it and read again.
-    """
+    One consumer owns an order (docs/decisions/0034), so what it wrote is, nearly always, what
+    is stored: a batch starts from these copies instead of reading its orders again (reading
+    and validating them was a fifth of order-ingest's CPU time, docs/decisions/0196). A copy
+    another writer made stale (a consumer left over from a rebalance, a neighbour's risk flags
+    set by another consumer) costs one lost version-guarded write, after which the order is
+    read again; where writes cannot be guarded (`OrderStore.compare_and_set` false) nothing is
+    kept across batches. Copies are kept as written: what order-ingest writes is what a read
+    returns (its datetimes are UTC milliseconds; test_written_orders_read_back_equal)."""
 
-    known: dict[str, Order] = field(default_factory=dict)
-    #: Ids in `known` kept as written, not yet as a read would return them: most written orders
-    #: are not read again in the batch, and the round trip through BSON was a third of
-    #: order-ingest's CPU time (bench profile, docs/decisions/0136).
-    unsettled: set[str] = field(default_factory=set)
-
-    def stored(self, writes: Iterable[Write], lost: set[str]) -> None:
-        """Note the documents now stored (versions as `OrderStore.write` sets them)."""
-        for w in writes:
-            if w.order.id in lost:
-                self.known.pop(w.order.id, None)
-            else:
-                written = w.order.model_copy(update={"version": (w.expected or 0) + 1})
-                self.known[w.order.id] = written
-                self.unsettled.add(w.order.id)
+    def __init__(self, size: int) -> None:
+        self.size = size
+        self._orders: OrderedDict[str, Order] = OrderedDict()
 
     def get(self, order_id: str) -> Order | None:
-        """The stored document, as a read would return it, if this batch knows it."""
-        order = self.known.get(order_id)
-        if order is not None and order_id in self.unsettled:
-            order = self.known[order_id] = OrderStore.as_stored(order)
-            self.unsettled.discard(order_id)
-        return order
+        return self._orders.get(order_id)
+
+    def put(self, order: Order) -> None:
+        self._orders[order.id] = order
+        self._orders.move_to_end(order.id)
+
+    def drop(self, order_id: str) -> None:
+        self._orders.pop(order_id, None)
+
+    def trim(self, size: int | None = None) -> None:
+        keep = self.size if size is None else size
+        while len(self._orders) > keep:
+            self._orders.popitem(last=False)
+
+    def __len__(self) -> int:
+        return len(self._orders)
 
 
 class Ingest:
@@ -148,19 +150,52 @@ class Ingest:
         store: OrderStore,
         rules: RiskRules | None = None,
         clock: Clock = _now,
+        known_orders: int = 5_000,
     ) -> None:
         self.store = store
         self.rules = rules or RiskRules()
         self.clock = clock
+        self.known = KnownOrders(known_orders)
 
     # -- batches --------------------------------------------------------------------------------
 
     async def on_batch(
         self, created: Sequence[Received], changes: Sequence[Received]
     ) -> tuple[Outcome, Outcome]:
-        """One consumed batch: its snapshots, then its status changes (fewer of them wait for
-        their order)."""
-        work = _Batch()
+        """One consumed batch. Its partitions are independent (all events of an order are in
+        one partition of each topic, docs/decisions/0034), so they are handled at once: one's
+        computing overlaps another's database round trips, which otherwise took turns with it
+        (docs/decisions/0199). In each: its snapshots, then its status changes (fewer of them
+        wait for their order)."""
+        groups: dict[int, tuple[list[Received], list[Received]]] = {}
+        for received in created:
+            groups.setdefault(received.partition, ([], []))[0].append(received)
+        for received in changes:
+            groups.setdefault(received.partition, ([], []))[1].append(received)
+        work = self.known
+        if not self.store.compare_and_set:
+            work.trim(0)  # unguarded writes: trust nothing from an earlier batch
+        results: list[tuple[Outcome, Outcome] | BaseException]
+        if self.store.compare_and_set:
+            results = await asyncio.gather(
+                *(self._partition(c, s, work) for c, s in groups.values()),
+                return_exceptions=True,
+            )
+        else:  # writes by `_id` alone: only one at a time may touch an order
+            results = [await self._partition(c, s, work) for c, s in groups.values()]
+        snapshots, statuses = Outcome(), Outcome()
+        for result in results:
+            if isinstance(result, BaseException):
+                work.trim(0)  # a batch cut short: its writes may or may not have happened
+                raise result  # every partition has finished: the batch is simply done again
+            snapshots.merge(result[0])
+            statuses.merge(result[1])
+        work.trim()
+        return snapshots, statuses
+
+    async def _partition(
+        self, created: Sequence[Received], changes: Sequence[Received], work: KnownOrders
+    ) -> tuple[Outcome, Outcome]:
         snapshots = await self._created(created, work) if created else Outcome()
         statuses = await self._status(changes, work) if changes else Outcome()
         return snapshots, statuses
@@ -173,7 +208,7 @@ class Ingest:
 
     # -- orders.created ---------------------------------------------------------------------------
 
-    async def _created(self, batch: Sequence[Received], work: _Batch) -> Outcome:
+    async def _created(self, batch: Sequence[Received], work: KnownOrders) -> Outcome:
         outcome = Outcome()
         latest: dict[str, tuple[str, TikTokOrder, str]] = {}
         for received in batch:
@@ -194,7 +229,10 @@ class Ingest:
         # and a duplicate key names the orders to read and compute again, as a lost race would.
         guess = True
         while pending:
-            stored = {} if guess else await self._load(pending, work)
+            if guess:  # the orders known to exist are known as stored; the others are new
+                stored = {i: o for i in pending if (o := work.get(i)) is not None}
+            else:
+                stored = await self._load(pending, work)
             plan = _Plan()
             for order_id in sorted(pending):
                 shop_id, snapshot, _ = latest[order_id]
@@ -221,7 +259,7 @@ class Ingest:
         await self._shared_addresses(touched.values(), work)
         return outcome
 
-    async def _fold_parked(self, order_ids: Iterable[str], work: _Batch) -> None:
+    async def _fold_parked(self, order_ids: Iterable[str], work: KnownOrders) -> None:
         """Apply the status events that arrived before their order (read after the orders were
         written, so an event parked concurrently is seen by one side or the other)."""
         parked = await self.store.parked_for(order_ids)
@@ -232,7 +270,7 @@ class Ingest:
         await self.store.unpark(done)
         UNPARKED.inc(len(done))
 
-    async def _shared_addresses(self, orders: Iterable[Order], work: _Batch) -> None:
+    async def _shared_addresses(self, orders: Iterable[Order], work: KnownOrders) -> None:
         """Set or clear the shared-address flag on these orders and on the neighbours whose
         window they fall in (a function of the set of orders, whatever their arrival order)."""
         window = self.rules.shared_address_window
@@ -263,7 +301,7 @@ class Ingest:
                     updates.append((item.neighbour.order_id, item.version, wanted))
             lost = await self.store.set_risk(updates)
             for order_id, _, _ in updates:
-                work.known.pop(order_id, None)  # its version moved on: read it again if needed
+                work.drop(order_id)  # its version moved on: read it again if needed
             if not lost:
                 return
             CONFLICTS.inc(len(lost))
@@ -271,7 +309,7 @@ class Ingest:
 
     # -- orders.status-changed --------------------------------------------------------------------
 
-    async def _status(self, batch: Sequence[Received], work: _Batch) -> Outcome:
+    async def _status(self, batch: Sequence[Received], work: KnownOrders) -> Outcome:
         outcome = Outcome()
         unique: dict[str, StatusEvent] = {}
         for received in batch:
@@ -287,8 +325,8 @@ class Ingest:
             PARKED.inc(len({e.event_id for e in missing}))
             # The order may have been written while these were parked: look again.
             arrived = await self.store.load({e.data.order_id for e in missing})
-            work.known.update(arrived)
-            work.unsettled -= arrived.keys()
+            for order in arrived.values():
+                work.put(order)
             late = [e for e in missing if e.data.order_id in arrived]
             if late:
                 again = await self._apply_status(late, work)
@@ -302,7 +340,9 @@ class Ingest:
                 outcome.ignore(verdict)
         return outcome
 
-    async def _apply_status(self, events: Sequence[StatusEvent], work: _Batch) -> dict[str, str]:
+    async def _apply_status(
+        self, events: Sequence[StatusEvent], work: KnownOrders
+    ) -> dict[str, str]:
         """Fold the events into their orders; per event id: applied, stale, duplicate,
         shop_mismatch, or missing (no such order yet)."""
         by_order: dict[str, list[StatusEvent]] = {}
@@ -338,7 +378,7 @@ class Ingest:
                         verdicts[event.event_id] = (
                             "applied" if event.event_id in applied else "stale"
                         )
-                if not same_content(existing, new):
+                if new is not existing:  # a new event: its history entry at least is new
                     new = new.model_copy(update={"last_synced_at": to_ms(self.clock())})
                     plan.add(existing, new)
             pending = await self._write(plan, work)
@@ -346,17 +386,17 @@ class Ingest:
 
     # -- shared ---------------------------------------------------------------------------------
 
-    async def _load(self, ids: set[str], work: _Batch) -> dict[str, Order]:
+    async def _load(self, ids: set[str], work: KnownOrders) -> dict[str, Order]:
         """The stored orders among `ids`: those this batch knows, the others read by `_id`."""
         found = {i: o for i in ids if (o := work.get(i)) is not None}
         if len(found) < len(ids):
             read = await self.store.load(ids - found.keys())
-            work.known.update(read)
-            work.unsettled -= read.keys()
+            for order in read.values():
+                work.put(order)
             found.update(read)
         return found
 
-    async def _write(self, plan: _Plan, work: _Batch, *, guess: bool = False) -> set[str]:
+    async def _write(self, plan: _Plan, work: KnownOrders, *, guess: bool = False) -> set[str]:
         """Announce the tab counts and sales buckets the plan moves, write the orders, then add
         the moves of the writes that happened (a lost write moved nothing; its order is
         computed again); answer the orders to compute again (when `guess`, the orders written
@@ -364,14 +404,23 @@ class Ingest:
         repaired at start-up (0135, 0141)."""
         shops = sorted({after[0] for _, after in plan.moves.values()})
         buckets = plan.buckets()
-        await sales_store.begin(self.store.db, buckets)
-        await counts_store.begin(self.store.db, shops)
+        # The two read models are apart (collections, documents): announced, and then
+        # added to, at once.
+        await asyncio.gather(
+            sales_store.begin(self.store.db, buckets), counts_store.begin(self.store.db, shops)
+        )
         lost = await self.store.write(plan.writes)
         moved = counts_store.deltas(m for i, m in plan.moves.items() if i not in lost)
-        await counts_store.apply(self.store.db, shops, moved)
         sold = sales_store.deltas(m for i, m in plan.sales.items() if i not in lost)
-        await sales_store.apply(self.store.db, buckets, sold)
-        work.stored(plan.writes, lost)
+        await asyncio.gather(
+            counts_store.apply(self.store.db, shops, moved),
+            sales_store.apply(self.store.db, buckets, sold),
+        )
+        for w in plan.writes:
+            if w.order.id in lost:
+                work.drop(w.order.id)
+            else:
+                work.put(w.order.model_copy(update={"version": (w.expected or 0) + 1}))
         if lost and not guess:
             CONFLICTS.inc(len(lost))
             log.info("orders changed meanwhile; computing them again", extra={"n": len(lost)})
@@ -391,4 +440,4 @@ class Ingest:
             log.info("built the tab counts of stored orders", extra={"shops": built})
         order_ids = await self.store.parked_order_ids(parked_limit)
         if order_ids:
-            await self._fold_parked(order_ids, _Batch())
+            await self._fold_parked(order_ids, KnownOrders(0))

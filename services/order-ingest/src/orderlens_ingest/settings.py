@@ -36,6 +36,12 @@ class IngestSettings(ServiceSettings):
     ingest_heartbeat_interval_ms: int = Field(
         default=3_000, description="Kafka heartbeat interval (a third of the session timeout)."
     )
+    ingest_known_orders: int = Field(
+        default=5_000,
+        ge=0,
+        description="Stored orders kept in memory across batches instead of read again "
+        "(about 20 KiB each with a few status changes; docs/decisions/0196).",
+    )
     ingest_drain_seconds: float = Field(
         default=30.0, description="On SIGTERM, how long the batch in flight may take to finish."
     )

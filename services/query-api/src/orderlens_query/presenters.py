@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from orderlens.domain.order import Address, Order
-from orderlens.domain.status import BUYER_LABELS, OrderStatus, ReturnStatus, view_of
+from orderlens.domain.status import OrderStatus, ReturnStatus, status_label, view_of
 from orderlens.masking import mask_email, mask_name, mask_order
 from orderlens.mongo import Document
 from orderlens.roles import Role, sees_full_pii
@@ -39,7 +39,7 @@ def summary(doc: Document, role: Role) -> OrderSummary:
         id=doc["_id"],
         shop_id=doc["shop_id"],
         status=status,
-        status_label=BUYER_LABELS[status],
+        status_label=status_label(status, for_buyer=role is Role.BUYER),
         view=view_of(status),
         return_status=ReturnStatus(doc.get("return_status") or ReturnStatus.NONE),
         created_at=doc["created_at"],
@@ -90,7 +90,7 @@ def detail(stored: Order, role: Role) -> OrderDetail:
         id=order.id,
         shop_id=order.shop_id,
         status=order.status,
-        status_label=BUYER_LABELS[order.status],
+        status_label=status_label(order.status, for_buyer=role is Role.BUYER),
         view=view_of(order.status),
         return_status=order.return_status,
         buyer=BuyerOut.model_validate(order.buyer.model_dump()),

@@ -7,6 +7,7 @@ from collections.abc import Mapping
 from http import HTTPStatus
 from typing import Any
 
+from aiokafka.errors import KafkaError
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
@@ -138,6 +139,15 @@ async def _on_unavailable(request: Request, exc: Exception) -> JSONResponse:
     )
 
 
+async def _on_kafka_unavailable(request: Request, exc: Exception) -> JSONResponse:
+    # A read of Kafka itself (the order streams) when the broker does not answer; publishing
+    # maps its own failure (adapters/publishers.py).
+    log.warning("Kafka unavailable: %r", exc)
+    return problem_response(
+        request, 503, "Kafka is unavailable; retry shortly", headers={"Retry-After": "2"}
+    )
+
+
 async def _on_unexpected(request: Request, exc: Exception) -> JSONResponse:
     log.exception("unhandled error on %s %s", request.method, request.url.path)
     return problem_response(request, 500, "internal error")
@@ -151,6 +161,7 @@ def install_problem_handlers(app: FastAPI) -> None:
     app.add_exception_handler(ExecutionTimeout, _on_timeout)
     app.add_exception_handler(ServerSelectionTimeoutError, _on_unavailable)
     app.add_exception_handler(ConnectionFailure, _on_unavailable)
+    app.add_exception_handler(KafkaError, _on_kafka_unavailable)
     app.add_exception_handler(Exception, _on_unexpected)
 
 

@@ -16,13 +16,13 @@ from orderlens.health import HealthServer, kafka_ready
 from orderlens.kafka import make_broker
 from orderlens.lifecycle import until_done
 from orderlens.mongo import make_client, ping
+from orderlens.ratelimit import TokenBucket
 from orderlens_tracker import metrics
 from orderlens_tracker.adapters import CarrierAdapter, build_adapter
 from orderlens_tracker.adapters.breaker import BreakerState, CircuitBreaker
 from orderlens_tracker.adapters.jobs import JobStore
 from orderlens_tracker.adapters.leases import ShardLeases
 from orderlens_tracker.adapters.publisher import StatusPublisher
-from orderlens_tracker.adapters.ratelimit import TokenBucket
 from orderlens_tracker.adapters.transport import RetryPolicy, Transport
 from orderlens_tracker.entrypoints.consumers import build_consumer
 from orderlens_tracker.services.poller import Poller

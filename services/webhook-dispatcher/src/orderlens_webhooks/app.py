@@ -95,7 +95,11 @@ def build(settings: DispatcherSettings, *, replica: str | None = None) -> Webhoo
         headers={"user-agent": "orderlens-webhooks/1"},
     )
     subscriptions = SubscriptionReader(db)
-    deliveries = DeliveryStore(db, keep_delivered=KEEP_DELIVERED)
+    deliveries = DeliveryStore(
+        db,
+        keep_delivered=KEEP_DELIVERED,
+        creation_wait=timedelta(seconds=settings.webhook_creation_wait_seconds),
+    )
     dispatcher = Dispatcher(
         subscriptions=subscriptions,
         deliveries=deliveries,

@@ -181,7 +181,7 @@ class Dispatcher:
         if free <= 0:
             return self.config.poll_seconds
         now = self._clock()
-        pending = await self.deliveries.pending(sid, self.config.scan_limit)
+        pending = await self.deliveries.pending(sid, self.config.scan_limit, now)
         # An order with an attempt in flight is skipped whole: its next one waits for it.
         heads = due_heads([d for d in pending if d.order_id not in in_flight], now)
         chosen = heads.due[:free]

@@ -1,6 +1,8 @@
 """The use cases of the webhook dispatcher (docs/contract.md §3.7; decision 0170).
 
-- `fan_out`: a batch of order events → one queued delivery per interested subscription.
+- `fan_out`: a batch of order events → one queued delivery per interested subscription; for one
+  that gets both types, an order's creation goes before its status changes even when it was
+  read later (the queue holds them for it a while, decision 0225).
 - `due_heads`: of a subscription's pending deliveries, the first of each order id (only it may
   go: per order id, per subscription, deliveries are strictly in order), and which are due.
 - `attempt`: one signed attempt of one delivery, and what follows from its answer: delivered,
@@ -17,7 +19,7 @@ from datetime import datetime
 from typing import Protocol
 
 from orderlens.consumer import Outcome, Received
-from orderlens.events import OrderCreated, StatusChanged, encode
+from orderlens.events import EventType, OrderCreated, StatusChanged, encode
 from orderlens.webhooks import RetrySchedule, Subscription
 
 from .adapters.deliveries import Delivery, NewDelivery
@@ -109,6 +111,8 @@ async def fan_out(
                 order_id=event.subject,
                 event_time=event.time,
                 body=body,
+                creation_first=s.wants(EventType.ORDER_CREATED)
+                and s.wants(EventType.STATUS_CHANGED),
             )
             for s in matched
         )

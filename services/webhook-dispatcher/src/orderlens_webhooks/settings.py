@@ -37,6 +37,12 @@ class DispatcherSettings(ServiceSettings):
         gt=0,
         description="A delivery still failing this long after its first attempt is parked.",
     )
+    webhook_creation_wait_seconds: float = Field(
+        default=120.0,
+        ge=0,
+        description="How long a status change of an order whose creation was not queued yet "
+        "waits for it (decision 0225); then it goes without.",
+    )
     webhook_timeout_seconds: float = Field(
         default=10.0, gt=0, description="HTTP timeout of one delivery attempt."
     )

@@ -28,6 +28,19 @@ def exponent(currency: str) -> int:
 
 def to_minor(amount: str | Decimal | int, currency: str) -> int:
     """'12.34' USD -> 1234. Raises ValueError on a malformed or over-precise amount."""
+    if isinstance(amount, str):
+        # TikTok's plain decimal strings, read digit by digit (exactly what Decimal gives, at a
+        # fraction of the cost: a snapshot holds some twenty amounts); anything else below.
+        places = exponent(currency)
+        whole, dot, fraction = amount.partition(".")
+        digits = whole[1:] if whole.startswith("-") else whole
+        if (
+            digits.isascii()
+            and digits.isdigit()
+            and (not dot or (fraction.isascii() and fraction.isdigit()))
+            and len(fraction) <= places
+        ):
+            return int(whole + fraction.ljust(places, "0"))
     try:
         value = Decimal(amount) if not isinstance(amount, Decimal) else amount
     except InvalidOperation as exc:

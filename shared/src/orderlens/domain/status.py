@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from enum import StrEnum
 
 
@@ -118,6 +119,12 @@ SELLER_STATUS_LABELS: dict[OrderStatus, str] = {
     OrderStatus.CANCELLED: "Cancelled",
 }
 
+
+def status_label(status: OrderStatus, *, for_buyer: bool) -> str:
+    """The status in its reader's words: the buyer's group for a buyer, else the seller's."""
+    return (BUYER_LABELS if for_buyer else SELLER_STATUS_LABELS)[status]
+
+
 TERMINAL_TRACKING = frozenset(
     {TrackingStatus.DELIVERED, TrackingStatus.RETURNED_TO_SENDER, TrackingStatus.EXPIRED}
 )
@@ -130,6 +137,24 @@ COLLECTED_TRACKING = frozenset(TrackingStatus) - {
     TrackingStatus.INFO_RECEIVED,
     TrackingStatus.EXPIRED,
 }
+
+
+# The parcels of these orders have arrived or will not come: their estimate is history.
+DELIVERY_ENDED = frozenset({OrderStatus.DELIVERED, OrderStatus.COMPLETED, OrderStatus.CANCELLED})
+
+
+def later_than_estimated(
+    estimated_at: datetime | None,
+    now: datetime,
+    *,
+    status: OrderStatus,
+    tracking: TrackingStatus | None = None,
+) -> bool:
+    """An estimated delivery that has passed while the order (or its parcel, `tracking`) is still
+    on its way: the pages say "Later than estimated" (docs/decisions/0207)."""
+    if estimated_at is None or status in DELIVERY_ENDED or tracking in TERMINAL_TRACKING:
+        return False
+    return estimated_at < now
 
 
 def parse_order_status(value: str) -> OrderStatus:

@@ -13,7 +13,8 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse
 from starlette.routing import Route
 
-from orderlens_devtools.carrier_simulator.limits import ServerBucket, retry_after_header
+from orderlens.ratelimit import TokenBucket
+from orderlens_devtools.carrier_simulator.limits import retry_after_header
 from orderlens_devtools.carrier_simulator.parcels import ParcelBook
 from orderlens_devtools.carrier_simulator.stats import SimulatorStats
 
@@ -45,7 +46,7 @@ class CarrierSimulator:
         self.config = config
         self.book = ParcelBook(config.speed)
         self.stats = SimulatorStats()
-        self.bucket = ServerBucket(config.rate_limit, config.burst) if config.rate_limit else None
+        self.bucket = TokenBucket(config.rate_limit, config.burst) if config.rate_limit else None
         self._rng = random.Random(config.seed)
         self.app = Starlette(
             routes=[

@@ -1,39 +1,9 @@
-"""The simulated carrier's own rate limit: a token bucket that answers 429 when empty."""
+"""The simulated carrier's own rate limit, around `orderlens.ratelimit.TokenBucket.try_take`:
+its `Retry-After` header and the `--rate-limit` syntax."""
 
 from __future__ import annotations
 
 import math
-import time
-from collections.abc import Callable
-
-
-class ServerBucket:
-    """`rate` requests a second on average, bursts of up to `burst` requests.
-
-    `try_take` never waits: an empty bucket means the request is over the limit, and the
-    answer says how long until a token is back (for `Retry-After`).
-    """
-
-    def __init__(
-        self, rate: float, burst: float | None = None, clock: Callable[[], float] = time.monotonic
-    ) -> None:
-        if rate <= 0:
-            raise ValueError("rate must be positive")
-        self.rate = rate
-        self.burst = burst if burst is not None else max(1.0, rate)
-        self._clock = clock
-        self._tokens = self.burst
-        self._updated = clock()
-
-    def try_take(self) -> float:
-        """Take a token and return 0, or return the seconds until one is available."""
-        now = self._clock()
-        self._tokens = min(self.burst, self._tokens + (now - self._updated) * self.rate)
-        self._updated = now
-        if self._tokens >= 1.0:
-            self._tokens -= 1.0
-            return 0.0
-        return (1.0 - self._tokens) / self.rate
 
 
 def retry_after_header(wait_seconds: float) -> str:

@@ -21,8 +21,9 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, RedirectResponse, Response
 from starlette.routing import Route
 
+from orderlens.ratelimit import TokenBucket
 from orderlens.tiktok_signing import request_sign_matches, webhook_signature
-from orderlens_devtools.carrier_simulator.limits import ServerBucket, retry_after_header
+from orderlens_devtools.carrier_simulator.limits import retry_after_header
 
 from .state import SELLER_DEAUTHORIZATION, SimState
 
@@ -71,8 +72,8 @@ class Simulator:
         self.config = config
         self.state = state or SimState(config.app_key, config.app_secret)
         self.stats = Stats()
-        self.app_bucket = ServerBucket(config.app_rate)
-        self.shop_buckets: dict[str, ServerBucket] = {}
+        self.app_bucket = TokenBucket(config.app_rate)
+        self.shop_buckets: dict[str, TokenBucket] = {}
         self.outbox: asyncio.Queue[bytes] = asyncio.Queue()
         self.rng = random.Random(11)
         self._held: list[bytes] = []
@@ -116,7 +117,7 @@ class Simulator:
             shop_id = shop.id
         wait = self.app_bucket.try_take()
         if not wait and shop_id is not None:
-            bucket = self.shop_buckets.setdefault(shop_id, ServerBucket(self.config.shop_rate))
+            bucket = self.shop_buckets.setdefault(shop_id, TokenBucket(self.config.shop_rate))
             wait = bucket.try_take()
         if wait:
             self.stats.over_limit += 1

@@ -15,10 +15,14 @@ log = logging.getLogger(__name__)
 class ApiError(Exception):
     """A problem+json answer (or an unreachable API), with what the user should read."""
 
-    def __init__(self, status: int, detail: str) -> None:
+    def __init__(
+        self, status: int, detail: str, errors: list[dict[str, Any]] | None = None
+    ) -> None:
         super().__init__(f"{status}: {detail}")
         self.status = status
         self.detail = detail
+        # A 400's `errors`: each offending parameter or body field (`body.email.shipped`).
+        self.errors = errors or []
 
 
 Params = Sequence[tuple[str, str]]
@@ -59,12 +63,14 @@ class QueryApi:
             raise ApiError(503, f"query-api is unreachable ({type(exc).__name__})") from None
         if response.status_code >= 400:
             detail = response.reason_phrase
+            errors: list[dict[str, Any]] = []
             try:
                 body = response.json()
                 detail = str(body.get("detail") or body.get("title") or detail)
-            except ValueError:
+                errors = [e for e in body.get("errors") or [] if isinstance(e, dict)]
+            except (ValueError, AttributeError):
                 pass
-            raise ApiError(response.status_code, detail)
+            raise ApiError(response.status_code, detail, errors)
         return response.json()
 
     async def list_orders(self, token: str, params: Params) -> dict[str, Any]:

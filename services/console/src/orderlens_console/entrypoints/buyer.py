@@ -113,7 +113,7 @@ def _set_buyer(request: Request, response: Response, session: BuyerSession) -> N
     )
 
 
-def _api_error(request: Request, exc: ApiError) -> Response:
+def api_error(request: Request, exc: ApiError) -> Response:
     if exc.status == 404:
         return render(
             request, "error.html", status_code=404, message="We found no such order of yours."
@@ -170,7 +170,7 @@ async def open_link(
             request, "error.html", status_code=401, message=exc.message, offer_sign_in=True
         )
     except ApiError as exc:
-        return _api_error(request, exc)
+        return api_error(request, exc)
     response = RedirectResponse("/buyer/orders", status_code=303)
     _set_buyer(request, response, session)
     return response
@@ -197,7 +197,7 @@ async def sign_in(
         if exc.status == 400:
             problem = "Enter the e-mail address of your order, like ana@example.com."
         else:
-            return _api_error(request, exc)
+            return api_error(request, exc)
     if problem is not None:
         return render(
             request,
@@ -235,10 +235,7 @@ async def set_time_zone(
 async def orders(
     request: Request, session: Buyer, tab: str | None = None, cursor: str | None = None
 ) -> Response:
-    try:
-        center = await buyer_service.order_center(_runtime(request).api, session, tab, cursor)
-    except ApiError as exc:
-        return _api_error(request, exc)
+    center = await buyer_service.order_center(_runtime(request).api, session, tab, cursor)
     next_link = (
         "/buyer/orders?"
         + urlencode(
@@ -256,15 +253,64 @@ async def orders(
     )
 
 
+@router.get("/notifications", response_class=HTMLResponse)
+async def notifications(request: Request, session: Buyer, saved: str | None = None) -> Response:
+    """The e-mails the buyer wants (decision 0215): query-api's preferences, with the buyer
+    token of their session, which is what the notifier reads before it sends a mail."""
+    try:
+        email = await buyer_service.mail_preferences(_runtime(request).api, session)
+    except ApiError as exc:
+        return api_error(request, exc)
+    return render(
+        request,
+        "notifications.html",
+        choices=buyer_service.mail_choices(email),
+        saved=saved == "1",
+    )
+
+
+@router.post("/notifications")
+async def save_notifications(request: Request, session: BuyerChecked) -> Response:
+    form = {k: v for k, v in (await request.form()).items() if isinstance(v, str)}
+    try:
+        await buyer_service.save_mail_preferences(_runtime(request).api, session, form)
+    except buyer_service.PreferencesRefused as exc:
+        return render(
+            request,
+            "notifications.html",
+            status_code=400,
+            choices=buyer_service.mail_choices(exc.wanted, exc.problems),
+            form_problems=[
+                v for k, v in exc.problems.items() if k not in buyer_service.MAIL_FIELDS
+            ],
+        )
+    except ApiError as exc:
+        return api_error(request, exc)
+    # Post/redirect/get: a reload shows what was saved and does not send the form again.
+    return RedirectResponse("/buyer/notifications?saved=1", status_code=303)
+
+
+@router.get("/orders/stream")
+async def orders_stream(request: Request, session: Buyer) -> Response:
+    """query-api's stream of the buyer's orders, relayed for the order center (decision 0216);
+    declared before /orders/{order_id}, which would take "stream" for an order id."""
+    try:
+        body = await buyer_service.orders_stream(
+            _runtime(request).api, session, request.headers.get("last-event-id")
+        )
+    except ApiError as exc:
+        return Response(status_code=exc.status if exc.status < 500 else 503)
+    return StreamingResponse(
+        body, media_type="text/event-stream", headers={"Cache-Control": "no-store"}
+    )
+
+
 @router.get("/orders/{order_id}", response_class=HTMLResponse)
 async def order(request: Request, session: Buyer, order_id: str) -> Response:
     runtime = _runtime(request)
-    try:
-        detail = await buyer_service.my_order(
-            runtime.api, session, order_id, stalled_hours=runtime.settings.buyer_stalled_hours
-        )
-    except ApiError as exc:
-        return _api_error(request, exc)
+    detail = await buyer_service.my_order(
+        runtime.api, session, order_id, stalled_hours=runtime.settings.buyer_stalled_hours
+    )
     return render(request, "order.html", order=detail, back=request.url.path)
 
 

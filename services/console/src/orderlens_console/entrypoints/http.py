@@ -314,10 +314,7 @@ async def orders_stream(request: Request, session: SignedIn) -> Response:
 @router.get("/orders/{order_id}", response_class=HTMLResponse)
 async def order(request: Request, session: SignedIn, order_id: str) -> Response:
     runtime = runtime_of(request)
-    try:
-        detail = await service.order_detail(runtime.api, runtime.signer.mint(session), order_id)
-    except ApiError as exc:
-        return render(request, "error.html", status_code=exc.status, message=exc.detail)
+    detail = await service.order_detail(runtime.api, runtime.signer.mint(session), order_id)
     return render(
         request,
         "order.html",
@@ -342,8 +339,6 @@ async def order_action(
             action,
             form,
         )
-    except service.Forbidden as exc:
-        return render(request, "error.html", status_code=403, message=str(exc))
     except ApiError as exc:
         message = (
             f"The order could not be changed: {exc.detail}" if exc.status == 409 else exc.detail
@@ -368,12 +363,7 @@ async def order_action(
 async def exports_page(request: Request, session: SignedIn) -> Response:
     runtime = runtime_of(request)
     pairs = [(k, v) for k, v in request.query_params.multi_items() if v]
-    try:
-        past = await service.exports(runtime.api, runtime.signer.mint(session), session)
-    except service.Forbidden as exc:
-        return render(request, "error.html", status_code=403, message=str(exc))
-    except ApiError as exc:
-        return render(request, "error.html", status_code=exc.status, message=exc.detail)
+    past = await service.exports(runtime.api, runtime.signer.mint(session), session)
     return render(
         request,
         "exports.html",
@@ -389,40 +379,25 @@ async def create_export(request: Request, session: CsrfChecked) -> Response:
     runtime = runtime_of(request)
     form = {k: v for k, v in (await request.form()).items() if isinstance(v, str)}
     pairs = [(k, v) for k, v in request.query_params.multi_items() if v]
-    try:
-        export_id = await service.request_export(
-            runtime.api, runtime.signer.mint(session), session, form, pairs, zone_of(request)
-        )
-    except service.Forbidden as exc:
-        return render(request, "error.html", status_code=403, message=str(exc))
-    except ApiError as exc:
-        return render(request, "error.html", status_code=exc.status, message=exc.detail)
+    export_id = await service.request_export(
+        runtime.api, runtime.signer.mint(session), session, form, pairs, zone_of(request)
+    )
     return RedirectResponse(f"/exports/{export_id}", status_code=303)
 
 
 @router.get("/exports/{export_id}", response_class=HTMLResponse)
 async def export_page(request: Request, session: SignedIn, export_id: str) -> Response:
     runtime = runtime_of(request)
-    try:
-        view = await service.export(runtime.api, runtime.signer.mint(session), session, export_id)
-    except service.Forbidden as exc:
-        return render(request, "error.html", status_code=403, message=str(exc))
-    except ApiError as exc:
-        return render(request, "error.html", status_code=exc.status, message=exc.detail)
+    view = await service.export(runtime.api, runtime.signer.mint(session), session, export_id)
     return render(request, "export.html", export=view)
 
 
 @router.get("/exports/{export_id}/download")
 async def export_download(request: Request, session: SignedIn, export_id: str) -> Response:
     runtime = runtime_of(request)
-    try:
-        headers, body = await service.download(
-            runtime.api, runtime.signer.mint(session), session, export_id
-        )
-    except service.Forbidden as exc:
-        return render(request, "error.html", status_code=403, message=str(exc))
-    except ApiError as exc:
-        return render(request, "error.html", status_code=exc.status, message=exc.detail)
+    headers, body = await service.download(
+        runtime.api, runtime.signer.mint(session), session, export_id
+    )
     return StreamingResponse(body, headers=headers)
 
 
@@ -434,8 +409,6 @@ async def analysis_page(request: Request, session: SignedIn) -> Response:
         data = await service.analysis(
             runtime.api, runtime.signer.mint(session), session, pairs, zone_of(request)
         )
-    except service.Forbidden as exc:
-        return render(request, "error.html", status_code=403, message=str(exc))
     except ApiError as exc:
         return render(
             request, "analysis.html", status_code=exc.status, error=exc.detail, current=dict(pairs)

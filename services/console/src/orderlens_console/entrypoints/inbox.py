@@ -22,10 +22,7 @@ def _token(request: Request, session: SignedIn) -> str:
 @router.get("/inbox", response_class=HTMLResponse)
 async def inbox_page(request: Request, session: SignedIn) -> Response:
     pairs = list(request.query_params.multi_items())
-    try:
-        page = await inbox.inbox_page(runtime_of(request).api, _token(request, session), pairs)
-    except ApiError as exc:
-        return render(request, "error.html", status_code=exc.status, message=exc.detail)
+    page = await inbox.inbox_page(runtime_of(request).api, _token(request, session), pairs)
     current = {k: v for k, v in pairs if k in inbox.PAGE_PARAMS - {"cursor"} and v}
     next_link = (
         "/inbox?" + urlencode({**current, "cursor": page.next_cursor}) if page.next_cursor else None
@@ -57,20 +54,14 @@ def _back(notice: str) -> Response:
 
 @router.post("/inbox/read-all")
 async def read_all(request: Request, session: CsrfChecked) -> Response:
-    try:
-        marked = await inbox.read_all(runtime_of(request).api, _token(request, session))
-    except ApiError as exc:
-        return render(request, "error.html", status_code=exc.status, message=exc.detail)
+    marked = await inbox.read_all(runtime_of(request).api, _token(request, session))
     return _back(f"{marked} marked read")
 
 
 @router.post("/inbox/preferences")
 async def save_preferences(request: Request, session: CsrfChecked) -> Response:
     form = {k: v for k, v in (await request.form()).items() if isinstance(v, str)}
-    try:
-        await inbox.save_preferences(runtime_of(request).api, _token(request, session), form)
-    except ApiError as exc:
-        return render(request, "error.html", status_code=exc.status, message=exc.detail)
+    await inbox.save_preferences(runtime_of(request).api, _token(request, session), form)
     return _back("Preferences saved")
 
 
@@ -78,10 +69,5 @@ async def save_preferences(request: Request, session: CsrfChecked) -> Response:
 async def mark(request: Request, session: CsrfChecked, item_id: str, state: str) -> Response:
     if state not in {"read", "unread"}:
         return render(request, "error.html", status_code=404, message="no such page")
-    try:
-        await inbox.mark(
-            runtime_of(request).api, _token(request, session), item_id, state == "read"
-        )
-    except ApiError as exc:
-        return render(request, "error.html", status_code=exc.status, message=exc.detail)
+    await inbox.mark(runtime_of(request).api, _token(request, session), item_id, state == "read")
     return _back(f"Marked {state}")

@@ -8,7 +8,7 @@ from urllib.parse import urlencode
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
-from orderlens_console import service, webhooks
+from orderlens_console import webhooks
 from orderlens_console.adapters.query_api import ApiError
 from orderlens_console.adapters.webhooks_api import WebhooksApi
 from orderlens_console.entrypoints.http import CsrfChecked, SignedIn, render, runtime_of
@@ -26,12 +26,7 @@ def _token(request: Request, session: SignedIn) -> str:
 
 @router.get("/webhooks", response_class=HTMLResponse)
 async def webhooks_page(request: Request, session: SignedIn) -> Response:
-    try:
-        items = await webhooks.subscriptions(_api(request), _token(request, session), session)
-    except service.Forbidden as exc:
-        return render(request, "error.html", status_code=403, message=str(exc))
-    except ApiError as exc:
-        return render(request, "error.html", status_code=exc.status, message=exc.detail)
+    items = await webhooks.subscriptions(_api(request), _token(request, session), session)
     return render(
         request,
         "webhooks.html",
@@ -49,8 +44,6 @@ async def create_subscription(request: Request, session: CsrfChecked) -> Respons
     body = webhooks.subscription_body(values, types)
     try:
         created = await webhooks.create(_api(request), _token(request, session), session, body)
-    except service.Forbidden as exc:
-        return render(request, "error.html", status_code=403, message=str(exc))
     except ApiError as exc:
         items = await webhooks.subscriptions(_api(request), _token(request, session), session)
         return render(
@@ -69,27 +62,13 @@ async def create_subscription(request: Request, session: CsrfChecked) -> Respons
 
 @router.get("/webhooks/{subscription_id}", response_class=HTMLResponse)
 async def subscription_page(request: Request, session: SignedIn, subscription_id: str) -> Response:
-    try:
-        view = await webhooks.detail(
-            _api(request), _token(request, session), session, subscription_id
-        )
-    except service.Forbidden as exc:
-        return render(request, "error.html", status_code=403, message=str(exc))
-    except ApiError as exc:
-        return render(request, "error.html", status_code=exc.status, message=exc.detail)
+    view = await webhooks.detail(_api(request), _token(request, session), session, subscription_id)
     return render(request, "webhook.html", view=view, notice=request.query_params.get("notice"))
 
 
 @router.post("/webhooks/{subscription_id}/replay")
 async def replay(request: Request, session: CsrfChecked, subscription_id: str) -> Response:
-    try:
-        count = await webhooks.replay(
-            _api(request), _token(request, session), session, subscription_id
-        )
-    except service.Forbidden as exc:
-        return render(request, "error.html", status_code=403, message=str(exc))
-    except ApiError as exc:
-        return render(request, "error.html", status_code=exc.status, message=exc.detail)
+    count = await webhooks.replay(_api(request), _token(request, session), session, subscription_id)
     notice = f"{count} parked deliveries queued again"
     return RedirectResponse(
         f"/webhooks/{subscription_id}?" + urlencode({"notice": notice}), status_code=303
@@ -100,14 +79,9 @@ async def replay(request: Request, session: CsrfChecked, subscription_id: str) -
 async def set_active(request: Request, session: CsrfChecked, subscription_id: str) -> Response:
     form = await request.form()
     active = form.get("active") == "true"
-    try:
-        await webhooks.set_active(
-            _api(request), _token(request, session), session, subscription_id, active
-        )
-    except service.Forbidden as exc:
-        return render(request, "error.html", status_code=403, message=str(exc))
-    except ApiError as exc:
-        return render(request, "error.html", status_code=exc.status, message=exc.detail)
+    await webhooks.set_active(
+        _api(request), _token(request, session), session, subscription_id, active
+    )
     notice = "resumed" if active else "paused"
     return RedirectResponse(
         f"/webhooks/{subscription_id}?" + urlencode({"notice": notice}), status_code=303

@@ -2,7 +2,9 @@
 // - the link landing page sends the browser's time zone, so times are shown in it;
 // - an open order page follows its buyer-scoped stream and, when the order changes (a new
 //   carrier checkpoint, a new status), fetches the page again and swaps the tracking part in
-//   place: no reload, focus and scroll are kept.
+//   place: no reload, focus and scroll are kept;
+// - the order center does the same with the stream of all the buyer's orders: its rows and its
+//   tab counts are one part, so a status change moves both together (decision 0216).
 (function () {
   "use strict";
   var zone = "";
@@ -25,7 +27,8 @@
   var shown = part(document) ? part(document).innerHTML : "";
 
   function refresh(attempt) {
-    fetch(window.location.pathname, { headers: { "Accept": "text/html" }, credentials: "same-origin" })
+    // The same page the buyer is on: its tab and page of orders (the query) included.
+    fetch(window.location.pathname + window.location.search, { headers: { "Accept": "text/html" }, credentials: "same-origin" })
       .then(function (response) {
         if (!response.ok) throw new Error(String(response.status));
         return response.text();
@@ -41,14 +44,21 @@
         var known = {};
         current.querySelectorAll("li.checkpoint time").forEach(function (t) { known[t.dateTime + "|" + t.parentNode.textContent] = true; });
         shown = fresh.innerHTML;
+        // A link the buyer had focused (a tab, an order) keeps the focus in the new part.
+        var focused = document.activeElement;
+        var href = focused && current.contains(focused) ? focused.getAttribute("href") : null;
         current.replaceWith(fresh);
+        if (href) {
+          var again = Array.prototype.find.call(fresh.querySelectorAll("a[href]"), function (a) { return a.getAttribute("href") === href; });
+          if (again) again.focus();
+        }
         var added = 0;
         fresh.querySelectorAll("li.checkpoint").forEach(function (li) {
           var t = li.querySelector("time");
           if (t && !known[t.dateTime + "|" + li.textContent]) { li.classList.add("new"); added += 1; }
         });
         document.body.dataset.updated = String(Number(document.body.dataset.updated || "0") + 1);
-        if (live) live.textContent = added ? "New tracking update" : "Order updated";
+        if (live) live.textContent = added ? "New tracking update" : (live.dataset.message || "Order updated");
       })
       .catch(function () {
         if (attempt < RETRIES.length) pending = setTimeout(function () { refresh(attempt + 1); }, RETRIES[attempt]);

@@ -6,7 +6,7 @@ from collections.abc import AsyncGenerator
 
 from pymongo.asynchronous.collection import AsyncCollection
 
-from orderlens.mongo import Document
+from orderlens.mongo import ORDER_BYTES, Document, stream
 from orderlens_exporter.domain.export_model import EXPORT_PROJECTION
 
 ORDERS_COLLECTION = "orders"
@@ -25,14 +25,16 @@ async def order_batches(
     batch_size: int,
     sort_by_id: bool = False,
 ) -> AsyncGenerator[list[Document], None]:
-    """The matching order documents, `batch_size` at a time, from one cursor.
+    """The matching order documents, `batch_size` at a time, from one cursor that streams them
+    (the projection keeps whole packages, checkpoints and all: docs/decisions/0220).
 
     Unsorted by default (storage order): see `ExporterSettings.export_sort_by_id`.
     """
-    cursor = collection.find(
+    cursor = stream(
+        collection,
         mongo_filter,
         EXPORT_PROJECTION,
-        batch_size=batch_size,
+        document_bytes=ORDER_BYTES,
         sort=[("_id", 1)] if sort_by_id else None,
     )
     try:

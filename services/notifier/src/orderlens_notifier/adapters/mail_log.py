@@ -5,12 +5,13 @@ mail go out once (decision 0186)."""
 from __future__ import annotations
 
 import dataclasses
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from enum import StrEnum
 from typing import Any
 
-from pymongo import ASCENDING, IndexModel, ReturnDocument
+from pymongo import ASCENDING, IndexModel, ReturnDocument, UpdateOne
 from pymongo.asynchronous.database import AsyncDatabase
 from pymongo.errors import DuplicateKeyError
 
@@ -49,27 +50,54 @@ class Contacts:
     def __init__(self, db: AsyncDatabase[Document]) -> None:
         self._contacts = db[CONTACTS_COLLECTION]
 
-    async def remember(self, contact: Contact) -> list[MailNotice]:
-        """Store the order's contact; answer (and forget) the mails that were waiting for it."""
-        before = await self._contacts.find_one_and_update(
-            {"_id": contact.order_id},
-            {
-                "$set": {
-                    "shop_id": contact.shop_id,
-                    "buyer_user_id": contact.buyer_user_id,
-                    "email": contact.email,
-                    "known": True,
-                }
-            },
-            upsert=True,
+    async def remember(self, contacts: Sequence[Contact]) -> dict[str, list[MailNotice]]:
+        """Store a batch's contacts in one bulk write (the last per order counts, as when they
+        were written one by one); answer the mails waiting for them, per order. They stay stored
+        until `forget`: a batch redelivered after a crash finds them again, and the mail log sends
+        each once (decisions 0186, 0211)."""
+        latest = {contact.order_id: contact for contact in contacts}
+        if not latest:
+            return {}
+        await self._contacts.bulk_write(
+            [
+                UpdateOne(
+                    {"_id": order_id},
+                    {
+                        "$set": {
+                            "shop_id": contact.shop_id,
+                            "buyer_user_id": contact.buyer_user_id,
+                            "email": contact.email,
+                            "known": True,
+                        }
+                    },
+                    upsert=True,
+                )
+                for order_id, contact in sorted(latest.items())
+            ],
+            ordered=False,
         )
-        waiting = (before or {}).get("waiting") or []
-        if waiting:
-            await self._contacts.update_one(
-                {"_id": contact.order_id},
-                {"$pull": {"waiting": {"key": {"$in": [w["key"] for w in waiting]}}}},
+        # Read after the write: a mail `wait` adds from now on finds the contact and goes at once.
+        waiting: dict[str, list[MailNotice]] = {}
+        found = self._contacts.find(
+            {"_id": {"$in": sorted(latest)}, "waiting": {"$exists": True}}, {"waiting": 1}
+        )
+        async for doc in found:
+            if doc["waiting"]:
+                waiting[doc["_id"]] = [_notice(w) for w in doc["waiting"]]
+        return waiting
+
+    async def forget(self, waiting: Mapping[str, Sequence[MailNotice]]) -> None:
+        """Drop the waiting mails `remember` answered, once they were handled."""
+        ops = [
+            UpdateOne(
+                {"_id": order_id},
+                {"$pull": {"waiting": {"key": {"$in": [notice.key for notice in notices]}}}},
             )
-        return [_notice(w) for w in waiting]
+            for order_id, notices in sorted(waiting.items())
+            if notices
+        ]
+        if ops:
+            await self._contacts.bulk_write(ops, ordered=False)
 
     async def get(self, order_id: str) -> Contact | None:
         doc = await self._contacts.find_one({"_id": order_id})

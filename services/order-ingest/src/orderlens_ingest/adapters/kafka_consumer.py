@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 
 from faststream.kafka import KafkaBroker
 
@@ -24,7 +25,9 @@ def broker(settings: IngestSettings) -> KafkaBroker:
     return made
 
 
-def batch_consumer(settings: IngestSettings, handler: BatchFunction) -> BatchConsumer:
+def batch_consumer(
+    settings: IngestSettings, handler: BatchFunction, between_batches: Callable[[], None]
+) -> BatchConsumer:
     """One subscriber for both topics, co-partitioned: all events of an order are handled by
     one consumer, one batch at a time; the versioned writes catch a consumer left over from a
     rebalance (docs/decisions/0034, 0086, 0140)."""
@@ -40,4 +43,5 @@ def batch_consumer(settings: IngestSettings, handler: BatchFunction) -> BatchCon
             heartbeat_interval_ms=settings.ingest_heartbeat_interval_ms,
         ),
         handler,
+        between_batches,
     )

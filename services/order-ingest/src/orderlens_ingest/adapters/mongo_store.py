@@ -5,18 +5,17 @@ Every read and write goes by `_id` (docs/decisions/0140, 0142)."""
 
 from __future__ import annotations
 
+import operator
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-import bson
-from bson.codec_options import CodecOptions
 from pymongo import InsertOne, ReplaceOne, UpdateOne
 from pymongo.asynchronous.database import AsyncDatabase
 from pymongo.errors import BulkWriteError
 
-from orderlens.domain.order import Order, RiskFlag
+from orderlens.domain.order import HistoryEntry, Order, RiskFlag
 from orderlens.events import StatusChanged
 from orderlens.indexes import ADDRESS_ORDERS, ORDERS, PARKED_STATUS_EVENTS
 from orderlens.mongo import Document, find_by_ids
@@ -24,16 +23,38 @@ from orderlens_ingest.domain.orders import StatusEvent
 from orderlens_ingest.domain.risk import Neighbour, buyer_key
 
 _DUPLICATE_KEY = 11000
-# As `orderlens.mongo.make_client` reads: aware datetimes in UTC.
-_AS_READ: CodecOptions[Document] = CodecOptions(tz_aware=True, tzinfo=UTC)
 
 
 @dataclass(frozen=True)
 class Write:
-    """Store `order`; `expected` is the stored version it replaces, None for a new order."""
+    """Store `order`; `expected` is the stored version it replaces, None for a new order;
+    `before`, when known, the stored document of that version (only what changed is sent)."""
 
     order: Order
     expected: int | None
+    before: Order | None = None
+
+
+def _update_of(before: Order, after: Order) -> dict[str, Any]:
+    """The update that turns the stored `before` into `after`: `$set` of the top-level fields
+    that differ, and `$push` of the history entries appended (a status change usually adds one
+    entry and moves a few fields: sending the whole document, and the server rewriting it from
+    scratch, was most of a write's cost, docs/decisions/0197). A history that changed otherwise
+    (a late event folded in time order) is set whole."""
+    changed: set[str] = set()
+    appended: list[HistoryEntry] = []
+    for name in Order.model_fields:
+        old, new = getattr(before, name), getattr(after, name)
+        if old is new:
+            continue
+        if name == "history" and len(new) > len(old) and all(map(operator.is_, old, new)):
+            appended = new[len(old) :]
+        elif old != new:
+            changed.add(name)
+    update: dict[str, Any] = {"$set": after.model_dump(mode="python", include=changed)}
+    if appended:
+        update["$push"] = {"history": {"$each": [e.model_dump(mode="python") for e in appended]}}
+    return update
 
 
 @dataclass(frozen=True)
@@ -94,25 +115,22 @@ class OrderStore:
         found = find_by_ids(self.orders, ids, chunk=self.id_list_chunk)
         return {str(doc["_id"]): Order.from_document(doc) async for doc in found}
 
-    @staticmethod
-    def as_stored(order: Order) -> Order:
-        """`order` as a read returns it once written (BSON keeps datetimes to the millisecond),
-        so a copy kept instead of reading it again folds exactly as the read document would."""
-        return Order.from_document(bson.decode(bson.encode(order.to_document()), _AS_READ))
-
     async def write(self, writes: Sequence[Write]) -> set[str]:
         """Insert or replace, each conditional on the version read; answer the ids that lost a
         race with another writer (to be read and computed again)."""
         if not writes:
             return set()
         written = [w.order.model_copy(update={"version": (w.expected or 0) + 1}) for w in writes]
-        ops: list[InsertOne[Document] | ReplaceOne[Document]] = []
+        ops: list[InsertOne[Document] | ReplaceOne[Document] | UpdateOne] = []
         for w, order in zip(writes, written, strict=True):
-            doc = order.to_document()
             if w.expected is None:
-                ops.append(InsertOne(doc))
+                ops.append(InsertOne(order.to_document()))
+            elif w.before is not None and w.before.version == w.expected:
+                ops.append(
+                    UpdateOne(self._match(order.id, w.expected), _update_of(w.before, order))
+                )
             else:
-                ops.append(ReplaceOne(self._match(order.id, w.expected), doc))
+                ops.append(ReplaceOne(self._match(order.id, w.expected), order.to_document()))
         conflicts: set[str] = set()
         try:
             result = await self.orders.bulk_write(ops, ordered=False)

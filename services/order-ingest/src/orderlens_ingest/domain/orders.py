@@ -15,6 +15,8 @@ from orderlens_ingest.domain.fold import (
     checkpoints_of,
     entry_of,
     fold,
+    fold_more,
+    known_checkpoints,
     stored_checkpoints,
     to_ms,
 )
@@ -69,13 +71,14 @@ def from_snapshot(
 
 
 def with_status_events(existing: Order, events: Sequence[StatusEvent]) -> Order:
-    """The order once these status events (new, duplicate or late) are part of its history."""
-    entries = [*existing.history, *(entry_of(e.event_id, e.data) for e in events)]
-    checkpoints = [
-        *stored_checkpoints(existing),
-        *(c for e in events for c in checkpoints_of(e.data)),
-    ]
-    return fold(existing, existing.base or base_of(existing), entries, checkpoints)
+    """The order once these status events (new, duplicate or late) are part of its history;
+    `existing` itself when every one of them is in it already."""
+    known = known_checkpoints(existing)
+    return fold_more(
+        existing,
+        [entry_of(e.event_id, e.data) for e in events],
+        [c for e in events for c in checkpoints_of(e.data, known)],
+    )
 
 
 def same_content(a: Order, b: Order) -> bool:

@@ -11,7 +11,7 @@ from pymongo.asynchronous.database import AsyncDatabase
 
 from orderlens import counts_store
 from orderlens.filters import Sort, value_at
-from orderlens.mongo import Document
+from orderlens.mongo import ORDER_BYTES, Document, stream
 
 ORDERS = "orders"
 
@@ -120,11 +120,14 @@ class OrderReader:
     async def _sorted(
         self, query: Mapping[str, Any], sort: Sort, limit: int, projection: Mapping[str, int]
     ) -> list[Document]:
-        cursor = (
-            self._orders.find(dict(query), dict(projection))
-            .sort(sort.mongo_sort())
-            .limit(limit)
-            .max_time_ms(self._max_time_ms)
+        cursor = stream(
+            self._orders,
+            query,
+            dict(projection),
+            document_bytes=ORDER_BYTES,
+            sort=sort.mongo_sort(),
+            limit=limit,
+            max_time_ms=self._max_time_ms,
         )
         return await cursor.to_list(length=limit)
 
@@ -168,9 +171,13 @@ class OrderReader:
         *,
         limit: int,
     ) -> list[Document]:
-        cursor = (
-            self._orders.find(dict(query), dict(projection))
-            .limit(limit)
-            .max_time_ms(self._max_time_ms)
+        # `limit` may be large (the delivery stats read up to `stats_max_orders`): streamed (0220).
+        cursor = stream(
+            self._orders,
+            query,
+            dict(projection),
+            document_bytes=ORDER_BYTES,
+            limit=limit,
+            max_time_ms=self._max_time_ms,
         )
         return await cursor.to_list(length=limit)

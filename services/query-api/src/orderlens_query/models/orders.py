@@ -17,6 +17,12 @@ from orderlens.domain.order import (
 from orderlens.domain.status import OrderStatus, ReturnStatus, TrackingStatus, View
 from orderlens_query.models.common import Amount, ApiModel
 
+STATUS_LABEL = (
+    "The status in the reader's words (docs/contract.md §4.2): the seller's "
+    "(`SELLER_STATUS_LABELS`, e.g. Delivered, Completed) for seller roles, the buyer's groups "
+    "(`BUYER_LABELS`, e.g. Received) for a buyer token."
+)
+
 
 class SummaryBuyer(ApiModel):
     user_id: str | None = None
@@ -36,7 +42,7 @@ class OrderSummary(ApiModel):
     id: str
     shop_id: str
     status: OrderStatus
-    status_label: str = Field(description="The buyer's wording of the status.")
+    status_label: str = Field(description=STATUS_LABEL)
     view: View = Field(description="The status tab the order appears under.")
     return_status: ReturnStatus
     created_at: datetime
@@ -153,7 +159,7 @@ class OrderDetail(ApiModel):
     id: str
     shop_id: str
     status: OrderStatus
-    status_label: str
+    status_label: str = Field(description=STATUS_LABEL)
     view: View
     return_status: ReturnStatus
     buyer: BuyerOut

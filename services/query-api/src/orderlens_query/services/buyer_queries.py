@@ -7,7 +7,7 @@ from typing import Any
 
 from orderlens.domain.buyer import BUYER_TAB_LABELS, TAB_STATUSES, BuyerTab
 from orderlens.domain.status import ReturnStatus
-from orderlens.filters import ListOptions, decode_cursor, encode_cursor, with_keyset
+from orderlens.filters import ListOptions, Sort, decode_cursor, encode_cursor, with_keyset
 from orderlens.mongo import Document
 from orderlens.tokens import Principal
 from orderlens_query.adapters.order_reader import OrderReader
@@ -22,6 +22,9 @@ from orderlens_query.models.common import ApiModel
 from orderlens_query.presenters import detail, stored_order, summary
 
 NOT_RETURNED = [None, ReturnStatus.NONE.value]
+# The orders a buyer's list stream follows (decision 0216): far more than a buyer has; a buyer
+# beyond it follows their newest orders, the ones the order center shows first.
+MAX_FOLLOWED_ORDERS = 1_000
 
 
 def buyer_scope(principal: Principal) -> dict[str, Any]:
@@ -84,3 +87,12 @@ async def my_order(reader: OrderReader, principal: Principal, order_id: str) -> 
 async def owns_order(reader: OrderReader, principal: Principal, order_id: str) -> bool:
     """Whether the order is the buyer's: its stream is theirs to follow (else 404)."""
     return await _my_doc(reader, principal, order_id) is not None
+
+
+async def my_order_ids(reader: OrderReader, principal: Principal) -> frozenset[str]:
+    """The ids of the buyer's orders, newest first up to MAX_FOLLOWED_ORDERS: what the buyer's
+    list stream narrows the shops' events to."""
+    docs = await reader.page(
+        buyer_scope(principal), Sort(), MAX_FOLLOWED_ORDERS, projection={"_id": 1}
+    )
+    return frozenset(str(doc["_id"]) for doc in docs)

@@ -148,6 +148,21 @@ async def order_events(
         await consumer.stop()
 
 
+async def positioned(
+    events: AsyncIterator[tuple[str, StreamEvent | None]],
+) -> AsyncIterator[tuple[str, StreamEvent | None]]:
+    """`events` once its consumer is positioned (its first pair read), before any answer is
+    sent: a Kafka outage raises here, as a 503 problem, not inside a 200 (docs/decisions/0206)."""
+    first = await anext(events)
+
+    async def from_first() -> AsyncIterator[tuple[str, StreamEvent | None]]:
+        yield first
+        async for pair in events:
+            yield pair
+
+    return from_first()
+
+
 async def sse_frames(events: AsyncIterator[tuple[str, StreamEvent | None]]) -> AsyncIterator[bytes]:
     """The pairs of `order_events` as server-sent events: `ready` once positioned, then `order`
     events, and a comment line as heartbeat."""

@@ -24,11 +24,15 @@ from pymongo.errors import BulkWriteError, DuplicateKeyError
 from orderlens.domain.status import TrackingStatus
 from orderlens.events import CheckpointData
 from orderlens.indexes import create_missing_indexes
+from orderlens.mongo import stream
 from orderlens_tracker.domain import Package, TrackingSnapshot, shard_of
 
 log = logging.getLogger("orderlens.tracker.jobs")
 
 JOBS = "tracking_jobs"
+# A job document, generously: one package's snapshot with its checkpoints. A shard's jobs are
+# read streamed (docs/decisions/0220).
+JOB_BYTES = 64 * 1024
 
 # `shard_updated` serves both the load of a shard (by its prefix) and the refresh of what
 # changed in it.
@@ -127,12 +131,14 @@ class JobStore:
     async def load(self, shards: Iterable[int]) -> list[Job]:
         """The active jobs of these shards."""
         query = {"shard": {"$in": sorted(shards)}, "active": True}
-        return [job_from_document(doc) async for doc in self.collection.find(query)]
+        found = stream(self.collection, query, document_bytes=JOB_BYTES)
+        return [job_from_document(doc) async for doc in found]
 
     async def changed_since(self, shards: Iterable[int], since: datetime) -> list[Job]:
         """Jobs of these shards created, updated or stopped by the consumer since `since`."""
         query = {"shard": {"$in": sorted(shards)}, "updated_at": {"$gte": since}}
-        return [job_from_document(doc) async for doc in self.collection.find(query)]
+        found = stream(self.collection, query, document_bytes=JOB_BYTES)
+        return [job_from_document(doc) async for doc in found]
 
     async def save_many(
         self, changes: Sequence[tuple[str, TrackingSnapshot, datetime | None]], now: datetime

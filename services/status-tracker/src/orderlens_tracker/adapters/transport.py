@@ -21,9 +21,9 @@ from typing import Any
 
 import httpx
 
+from orderlens.ratelimit import TokenBucket
 from orderlens_tracker import metrics
 from orderlens_tracker.adapters.breaker import BreakerOpen, CircuitBreaker
-from orderlens_tracker.adapters.ratelimit import TokenBucket
 
 log = logging.getLogger("orderlens.tracker.transport")
 
@@ -109,7 +109,7 @@ class Transport:
             if outcome == "rate_limited":
                 backoff = self.retry.backoff(attempt)
                 wait = max(wait or 0.0, backoff)
-                self.limiter.pause_for(wait)
+                self.limiter.pause(wait)
                 if wait > self.retry.cap_seconds:
                     # Longer than a poll may last: give the parcels back until then.
                     raise CarrierUnavailable(f"{self.provider}: rate limited for {wait:.0f}s", wait)

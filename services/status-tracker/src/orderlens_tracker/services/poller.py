@@ -26,12 +26,12 @@ from typing import Protocol
 from orderlens.domain.status import TrackingStatus
 from orderlens.events import CloudEvent, StatusChanged
 from orderlens.lifecycle import until_done
+from orderlens.ratelimit import TokenBucket
 from orderlens_tracker import metrics
 from orderlens_tracker.adapters.base import CarrierAdapter, CarrierRejected, Parcel
 from orderlens_tracker.adapters.breaker import BreakerOpen, CircuitBreaker
 from orderlens_tracker.adapters.jobs import Job
 from orderlens_tracker.adapters.leases import Lease, Rebalance
-from orderlens_tracker.adapters.ratelimit import TokenBucket
 from orderlens_tracker.adapters.transport import CarrierUnavailable
 from orderlens_tracker.domain import TrackingSnapshot, diff, next_poll, retry_delay, status_event
 from orderlens_tracker.services.schedule import Schedule, ScheduledJob

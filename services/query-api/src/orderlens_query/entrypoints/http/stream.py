@@ -16,6 +16,7 @@ from orderlens_query.services.order_stream import (
     StreamEvent,
     decode_position,
     order_events,
+    positioned,
     sse_frames,
 )
 
@@ -40,14 +41,15 @@ router = APIRouter(prefix="/v1/orders", tags=["orders"])
         '"at"}` (no buyer data, so nothing to mask). Each event\'s `id` is a stream position: '
         "reconnect with `Last-Event-ID` to receive exactly the events after it. A comment "
         "line is sent every 15 s when nothing happens. The first event, `ready`, says the stream "
-        "is positioned: whatever is published after it will come."
+        "is positioned: whatever is published after it will come. Kafka unavailable: 503 "
+        "with `Retry-After`, before anything is streamed."
     ),
     response_class=StreamingResponse,
     responses={
         # One server-sent event (its fields as text), which is how SSE clients and
         # schemathesis read the body: `ready` once, then `order` events (data: JSON).
         200: {"content": {"text/event-stream": {"schema": SSE_EVENT}}},
-        **problem_responses(400, 401, 403),
+        **problem_responses(400, 401, 403, 503),
     },
 )
 async def stream_orders(
@@ -62,8 +64,7 @@ async def stream_orders(
         topics=(settings.topic_orders_created, settings.topic_status_changed),
         resume=resume_position(last_event_id),
     )
-
-    return sse_response(events)
+    return sse_response(await positioned(events))
 
 
 def resume_position(last_event_id: str | None) -> Position | None:

@@ -39,6 +39,8 @@ async def store(runtime: AppRuntime) -> WebhookStore:
 
 Store = Annotated[WebhookStore, Depends(store)]
 NoParams = [Depends(only_params())]
+# What a route on one subscription may answer besides its success (404: not one of the token's).
+ONE_RESPONSES = problem_responses(400, 401, 403, 404, 503)
 
 
 @router.post(
@@ -75,7 +77,7 @@ async def list_all(principal: ManageWebhooks, webhooks: Store) -> SubscriptionPa
     "/{subscription_id}",
     response_model=SubscriptionOut,
     summary="One webhook subscription (admin)",
-    responses=problem_responses(400, 401, 403, 404, 503),
+    responses=ONE_RESPONSES,
     dependencies=NoParams,
 )
 async def get_one(
@@ -88,7 +90,7 @@ async def get_one(
     "/{subscription_id}",
     response_model=SubscriptionOut,
     summary="Change a subscription's URL, event types, description, or pause it (admin)",
-    responses=problem_responses(400, 401, 403, 404, 503),
+    responses=ONE_RESPONSES,
     dependencies=NoParams,
 )
 async def patch(
@@ -108,7 +110,7 @@ async def patch(
     "/{subscription_id}/secret",
     response_model=SubscriptionWithSecret,
     summary="Replace the signing secret (admin); the answer shows the new one, once",
-    responses=problem_responses(400, 401, 403, 404, 503),
+    responses=ONE_RESPONSES,
     dependencies=NoParams,
 )
 async def rotate(
@@ -127,7 +129,7 @@ async def rotate(
     "/{subscription_id}",
     status_code=204,
     summary="Delete a subscription (admin); nothing more is delivered to it",
-    responses=problem_responses(400, 401, 403, 404, 503),
+    responses=ONE_RESPONSES,
     dependencies=NoParams,
 )
 async def delete(
@@ -141,7 +143,7 @@ async def delete(
     "/{subscription_id}/deliveries",
     response_model=DeliveryPage,
     summary="A subscription's deliveries, oldest first; `state=parked` for the failed ones",
-    responses=problem_responses(400, 401, 403, 404, 503),
+    responses=ONE_RESPONSES,
     dependencies=[Depends(only_params("state", "limit"))],
 )
 async def deliveries(
@@ -162,7 +164,7 @@ async def deliveries(
     status_code=202,
     response_model=ReplayOut,
     summary="Queue parked deliveries again, in their original order (admin)",
-    responses=problem_responses(400, 401, 403, 404, 503),
+    responses=ONE_RESPONSES,
     dependencies=NoParams,
 )
 async def replay(

@@ -1,0 +1,31 @@
+"""The batch collector: no collection by allocation counts, cycles still freed between batches."""
+
+from __future__ import annotations
+
+import gc
+import weakref
+
+from orderlens.memory import BatchCollector
+
+
+class _Node:
+    def __init__(self) -> None:
+        self.me = self  # a reference cycle: only the collector frees it
+
+
+def test_a_cycle_left_by_a_batch_is_freed_between_batches_and_the_default_comes_back() -> None:
+    collector = BatchCollector(middle_every=2, full_every=3)
+    collector.start()
+    try:
+        assert not gc.isenabled()
+        for _ in range(4):  # young, middle and full collections in turn
+            node = _Node()
+            gone = weakref.ref(node)
+            del node
+            assert gone() is not None  # nothing collects during the batch
+            collector.between_batches()
+            assert gone() is None
+    finally:
+        collector.stop()
+    assert gc.isenabled()
+    assert gc.get_freeze_count() == 0
