@@ -29,6 +29,7 @@ from prometheus_client import REGISTRY
 from pymongo import AsyncMongoClient
 from pymongo.asynchronous.database import AsyncDatabase
 
+from orderlens.capabilities import ServerCapabilities
 from orderlens.indexes import ensure_indexes
 from orderlens.waiting import wait_for
 from orderlens_devtools.devstack import MongoServer
@@ -76,8 +77,13 @@ async def test_killed_mid_stream_and_restarted_loses_and_doubles_nothing(
     publisher: Publisher,
     mongo_db: AsyncDatabase[Doc],
 ) -> None:
-    orders = seed(24, seed=31)
+    # Long enough to be cut: at 24 orders a faster order-ingest had finished before the kill.
+    orders = seed(160, seed=31)
     await publisher.events(events_of(orders))
+    # The indexes first, as a deployed database has them: mongo-java-server changes a
+    # collection's index list unsynchronised, and this test's polling reads raced the first
+    # start's createIndexes (ConcurrentModificationException, "Unknown error: null").
+    await ensure_indexes(mongo_db, await ServerCapabilities.read(mongo_db))
     # Small batches, so that the kill lands between commits; a short session, so that the group
     # gives the dead process's partitions to the new one quickly.
     settings = ingest_settings(
