@@ -14,17 +14,20 @@ class _Node:
 
 
 def test_a_cycle_left_by_a_batch_is_freed_between_batches_and_the_default_comes_back() -> None:
-    collector = BatchCollector(middle_every=2, full_every=3)
+    collector = BatchCollector(young_every=2)
     collector.start()
     try:
         assert not gc.isenabled()
-        for _ in range(4):  # young, middle and full collections in turn
+        for batch in range(1, 201):  # young, middle and full collections in turn
             node = _Node()
             gone = weakref.ref(node)
             del node
-            assert gone() is not None  # nothing collects during the batch
+            assert gone() is not None  # nothing collects during a batch
             collector.between_batches()
-            assert gone() is None
+            if batch % 2 == 0:
+                assert gone() is None
+            else:
+                assert gone() is not None  # kept for the next collection
     finally:
         collector.stop()
     assert gc.isenabled()

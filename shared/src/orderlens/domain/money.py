@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from decimal import ROUND_HALF_EVEN, Decimal, InvalidOperation
+from functools import lru_cache
 
 # ISO 4217 exponents that differ from 2, for the currencies TikTok Shop sells in and their peers.
 _EXPONENTS: dict[str, int] = {
@@ -29,18 +30,9 @@ def exponent(currency: str) -> int:
 def to_minor(amount: str | Decimal | int, currency: str) -> int:
     """'12.34' USD -> 1234. Raises ValueError on a malformed or over-precise amount."""
     if isinstance(amount, str):
-        # TikTok's plain decimal strings, read digit by digit (exactly what Decimal gives, at a
-        # fraction of the cost: a snapshot holds some twenty amounts); anything else below.
-        places = exponent(currency)
-        whole, dot, fraction = amount.partition(".")
-        digits = whole[1:] if whole.startswith("-") else whole
-        if (
-            digits.isascii()
-            and digits.isdigit()
-            and (not dot or (fraction.isascii() and fraction.isdigit()))
-            and len(fraction) <= places
-        ):
-            return int(whole + fraction.ljust(places, "0"))
+        fast = _plain_minor(amount, currency)
+        if fast is not None:
+            return fast
     try:
         value = Decimal(amount) if not isinstance(amount, Decimal) else amount
     except InvalidOperation as exc:
@@ -52,6 +44,23 @@ def to_minor(amount: str | Decimal | int, currency: str) -> int:
         # TikTok never sends sub-minor precision for real currencies; round, don't fail.
         scaled = scaled.quantize(Decimal(1), rounding=ROUND_HALF_EVEN)
     return int(scaled)
+
+
+@lru_cache(maxsize=8192)
+def _plain_minor(amount: str, currency: str) -> int | None:
+    """TikTok's plain decimal strings read digit by digit (what `Decimal` gives), None for
+    anything else. Cached: a snapshot holds some twenty amounts, and prices repeat."""
+    places = exponent(currency)
+    whole, dot, fraction = amount.partition(".")
+    digits = whole[1:] if whole.startswith("-") else whole
+    if (
+        digits.isascii()
+        and digits.isdigit()
+        and (not dot or (fraction.isascii() and fraction.isdigit()))
+        and len(fraction) <= places
+    ):
+        return int(whole + fraction.ljust(places, "0"))
+    return None
 
 
 def to_decimal(minor: int, currency: str) -> Decimal:
