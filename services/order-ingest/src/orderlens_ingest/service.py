@@ -96,7 +96,7 @@ class _Plan:
     sales: dict[str, SalesMove] = field(default_factory=dict)
 
     def add(self, old: Order | None, new: Order) -> None:
-        self.writes.append(Write(new, old.version if old else None, old))
+        self.writes.append(Write(new, old))
         was, now = _slot(old), _slot(new)
         if was != now:
             assert now is not None
@@ -409,18 +409,18 @@ class Ingest:
         await asyncio.gather(
             sales_store.begin(self.store.db, buckets), counts_store.begin(self.store.db, shops)
         )
-        lost = await self.store.write(plan.writes)
+        written, lost = await self.store.write(plan.writes)
         moved = counts_store.deltas(m for i, m in plan.moves.items() if i not in lost)
         sold = sales_store.deltas(m for i, m in plan.sales.items() if i not in lost)
         await asyncio.gather(
             counts_store.apply(self.store.db, shops, moved),
             sales_store.apply(self.store.db, buckets, sold),
         )
-        for w in plan.writes:
-            if w.order.id in lost:
-                work.drop(w.order.id)
+        for order in written:
+            if order.id in lost:
+                work.drop(order.id)
             else:
-                work.put(w.order.model_copy(update={"version": (w.expected or 0) + 1}))
+                work.put(order)
         if lost and not guess:
             CONFLICTS.inc(len(lost))
             log.info("orders changed meanwhile; computing them again", extra={"n": len(lost)})

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from pymongo import InsertOne, ReplaceOne, UpdateOne
+from pymongo import InsertOne, UpdateOne
 from pymongo.asynchronous.database import AsyncDatabase
 from pymongo.errors import BulkWriteError
 
@@ -27,12 +27,15 @@ _DUPLICATE_KEY = 11000
 
 @dataclass(frozen=True)
 class Write:
-    """Store `order`; `expected` is the stored version it replaces, None for a new order;
-    `before`, when known, the stored document of that version (only what changed is sent)."""
+    """Store `order` in place of `before`, the stored document it was computed from (None for a
+    new order): the write is guarded by `before`'s version and sends only what changed."""
 
     order: Order
-    expected: int | None
-    before: Order | None = None
+    before: Order | None
+
+    @property
+    def expected(self) -> int | None:
+        return None if self.before is None else self.before.version
 
 
 def _update_of(before: Order, after: Order) -> dict[str, Any]:
@@ -115,22 +118,20 @@ class OrderStore:
         found = find_by_ids(self.orders, ids, chunk=self.id_list_chunk)
         return {str(doc["_id"]): Order.from_document(doc) async for doc in found}
 
-    async def write(self, writes: Sequence[Write]) -> set[str]:
-        """Insert or replace, each conditional on the version read; answer the ids that lost a
-        race with another writer (to be read and computed again)."""
+    async def write(self, writes: Sequence[Write]) -> tuple[list[Order], set[str]]:
+        """Insert or update, each conditional on the version read; answer the orders as written
+        (their versions moved on) and the ids that lost a race with another writer (to be read
+        and computed again)."""
         if not writes:
-            return set()
+            return [], set()
         written = [w.order.model_copy(update={"version": (w.expected or 0) + 1}) for w in writes]
-        ops: list[InsertOne[Document] | ReplaceOne[Document] | UpdateOne] = []
+        ops: list[InsertOne[Document] | UpdateOne] = []
         for w, order in zip(writes, written, strict=True):
-            if w.expected is None:
+            if w.before is None:
                 ops.append(InsertOne(order.to_document()))
-            elif w.before is not None and w.before.version == w.expected:
-                ops.append(
-                    UpdateOne(self._match(order.id, w.expected), _update_of(w.before, order))
-                )
             else:
-                ops.append(ReplaceOne(self._match(order.id, w.expected), order.to_document()))
+                update = _update_of(w.before, order)
+                ops.append(UpdateOne(self._match(order.id, w.before.version), update))
         conflicts: set[str] = set()
         try:
             result = await self.orders.bulk_write(ops, ordered=False)
@@ -142,14 +143,12 @@ class OrderStore:
                     raise
                 conflicts.add(written[int(error["index"])].id)
             matched = int(details.get("nMatched", 0))
-        replaced = [
-            order for w, order in zip(writes, written, strict=True) if w.expected is not None
-        ]
-        if matched < len(replaced):
-            # Which replace lost is not reported: compare what is stored with what was sent.
-            stored = await self.load(order.id for order in replaced)
-            conflicts |= {order.id for order in replaced if stored.get(order.id) != order}
-        return conflicts
+        updated = [order for w, order in zip(writes, written, strict=True) if w.before is not None]
+        if matched < len(updated):
+            # Which update lost is not reported: compare what is stored with what was sent.
+            stored = await self.load(order.id for order in updated)
+            conflicts |= {order.id for order in updated if stored.get(order.id) != order}
+        return written, conflicts
 
     async def set_risk(self, updates: Sequence[tuple[str, int, list[RiskFlag]]]) -> set[str]:
         """Set the risk flags of orders at the given versions; answer the ids that moved on."""
