@@ -1,15 +1,16 @@
 """The service layer: one call per consumed batch, from valid events to durable documents.
 
-Per batch (`on_batch`): insert the snapshots' orders as new, and read (by `_id`) only those that
-exist already; compute their new documents with the pure domain functions, write them with one
-`bulk_write` conditional on the versions read, and do it again for the few orders another writer
-changed meanwhile. Then fold the status changes into the orders, starting from the documents
-just written rather than reading them again. The read models (parked events, shared-address
-flags, sales buckets, tab counts) are kept in step: the sales buckets and the tab counts by the
-moves of the orders written (docs/decisions/0135, 0141), announced first so that a crash in
-between is repaired at start-up. Every step is idempotent, so a batch cut short by a crash or an
-outage is simply done again (docs/decisions/0037).
-"""
+Per batch (`on_batch`), its partitions at once (docs/decisions/0199), each: insert the
+snapshots' orders as new, unless `KnownOrders` (the orders written lately, 0196) says they
+exist, and read (by `_id`) those a duplicate key names; compute their new documents with the
+pure domain functions, write them with one `bulk_write` conditional on the versions read (only
+the fields that changed, 0197), and do it again for the few orders another writer changed
+meanwhile. Then fold the status changes into the orders, starting from the known documents
+rather than reading them again. The read models (parked events, shared-address flags, sales
+buckets, tab counts) are kept in step: the sales buckets and the tab counts by the moves of the
+orders written (docs/decisions/0135, 0141), announced first so that a crash in between is
+repaired at start-up. Every step is idempotent, so a batch cut short by a crash or an outage is
+simply done again (docs/decisions/0037)."""
 
 from __future__ import annotations
 
@@ -173,15 +174,14 @@ class Ingest:
         for received in changes:
             groups.setdefault(received.partition, ([], []))[1].append(received)
         work = self.known
-        if not self.store.compare_and_set:
-            work.trim(0)  # unguarded writes: trust nothing from an earlier batch
         results: list[tuple[Outcome, Outcome] | BaseException]
         if self.store.compare_and_set:
             results = await asyncio.gather(
                 *(self._partition(c, s, work) for c, s in groups.values()),
                 return_exceptions=True,
             )
-        else:  # writes by `_id` alone: only one at a time may touch an order
+        else:  # writes by `_id` alone: nothing trusted from an earlier batch, one at a time
+            work.trim(0)
             results = [await self._partition(c, s, work) for c, s in groups.values()]
         snapshots, statuses = Outcome(), Outcome()
         for result in results:
