@@ -51,7 +51,14 @@ async def get_inbox(
         bool | None, Query(description="true: unread items only; false: read ones only.")
     ] = None,
     order_id: Annotated[
-        str | None, Query(min_length=1, max_length=64, description="Only items of this order.")
+        str | None,
+        Query(
+            min_length=1,
+            max_length=64,
+            # TikTok's order ids are printable ASCII; the local server cannot compare others.
+            pattern=r"^[!-~]+$",
+            description="Only items of this order.",
+        ),
     ] = None,
     limit: Annotated[int, Query(ge=1, le=100, description="Page size.")] = 20,
     cursor: Annotated[
