@@ -15,7 +15,7 @@ from orderlens.domain.export import ExportFormat as ExportFormat
 from orderlens.domain.export import ExportRequest
 from orderlens.domain.export import Granularity as Granularity
 from orderlens.domain.status import OrderStatus, ReturnStatus, TrackingStatus, parse_order_status
-from orderlens.tiktok import TikTokOrder
+from orderlens.tiktok import OrderId, TikTokOrder
 
 
 class EventType(StrEnum):
@@ -64,7 +64,7 @@ class PackageUpdate(_Strict):
 
 
 class StatusChanged(_Strict):
-    order_id: str = Field(min_length=1)
+    order_id: OrderId
     shop_id: str = Field(min_length=1)
     occurred_at: AwareDatetime
     source: StatusSource

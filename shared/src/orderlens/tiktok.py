@@ -32,6 +32,20 @@ DecimalStr = Annotated[str, AfterValidator(_decimal_string)]
 UnixSeconds = Annotated[int, Field(ge=0)]
 # TikTok ids exceed 2**53: keep them as strings, and coerce numbers that slipped through.
 TikTokId = Annotated[str, Field(min_length=1, coerce_numbers_to_str=True)]
+# One definition of an order id for every door it comes in by (events, the API's paths and
+# filters): TikTok's are digits; letters, `_` and `-` cover the simulators and other sources. A
+# narrow alphabet keeps ids safe in URLs and comparable by every server (decision 0226).
+ORDER_ID_PATTERN = r"^[A-Za-z0-9_\-]+$"
+ORDER_ID_MAX_LENGTH = 64
+OrderId = Annotated[
+    str,
+    Field(
+        min_length=1,
+        max_length=ORDER_ID_MAX_LENGTH,
+        pattern=ORDER_ID_PATTERN,
+        coerce_numbers_to_str=True,
+    ),
+]
 
 
 class _TikTokModel(BaseModel):
@@ -93,7 +107,7 @@ class Package(_TikTokModel):
 
 
 class TikTokOrder(_TikTokModel):
-    id: TikTokId
+    id: OrderId
     status: Annotated[OrderStatus, BeforeValidator(_status)]
     create_time: UnixSeconds
     update_time: UnixSeconds

@@ -208,6 +208,10 @@ async def test_the_detailed_view(api: Api) -> None:
         ("/v1/stats/sales", {"from": "2024-01-01T00:07:00Z"}, "from"),
         ("/v1/stats/sales", {"interval": "hour"}, "interval"),
         ("/v1/stats/regions", {"region": "x"}, "region"),
+        # Order ids share one definition (orderlens.tiktok.OrderId) in paths and filters.
+        ("/v1/orders/%CE%A9mega", {}, "order_id"),
+        ("/v1/orders/" + "9" * 65, {}, "order_id"),
+        ("/v1/inbox", {"order_id": "a.b"}, "order_id"),
     ],
 )
 async def test_bad_parameters_answer_400_naming_them(

@@ -81,6 +81,29 @@ def test_large_numeric_ids_stay_exact_strings() -> None:
         ),
         (envelope({"shop_id": "7494", "order": tiktok_order()}, subject="other"), "subject"),
         (envelope({"shop_id": "7494", "order": tiktok_order()}, type="x.y"), "not a CloudEvent"),
+        # An id the API could not address or the local server compare goes to the dead letters.
+        (
+            envelope({"shop_id": "7494", "order": tiktok_order(id="Ωmega 1")}, subject="Ωmega 1"),
+            "order.id",
+        ),
+        (
+            envelope({"shop_id": "7494", "order": tiktok_order(id="9" * 65)}, subject="9" * 65),
+            "order.id",
+        ),
+        (
+            envelope(
+                {
+                    "order_id": "a/b",
+                    "shop_id": "7494",
+                    "occurred_at": "2026-11-20T08:16:00Z",
+                    "source": "carrier",
+                    "status": "IN_TRANSIT",
+                },
+                type=EventType.STATUS_CHANGED.value,
+                subject="a/b",
+            ),
+            "order_id",
+        ),
     ],
 )
 def test_invalid_messages_are_refused_with_a_readable_reason(raw: bytes, reason: str) -> None:

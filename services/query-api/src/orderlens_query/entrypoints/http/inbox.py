@@ -9,6 +9,7 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Path, Query
 
 from orderlens.notifications import InboxKind
+from orderlens.tiktok import ORDER_ID_MAX_LENGTH, ORDER_ID_PATTERN
 from orderlens_query.adapters.inbox_store import InboxStore
 from orderlens_query.auth import AppRuntime, ReadOrders
 from orderlens_query.models.inbox import InboxItemView, InboxPage, MarkedAll
@@ -54,9 +55,8 @@ async def get_inbox(
         str | None,
         Query(
             min_length=1,
-            max_length=64,
-            # TikTok's order ids are printable ASCII; the local server cannot compare others.
-            pattern=r"^[!-~]+$",
+            max_length=ORDER_ID_MAX_LENGTH,
+            pattern=ORDER_ID_PATTERN,
             description="Only items of this order.",
         ),
     ] = None,

@@ -8,6 +8,7 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Path
 
 from orderlens.filters import ListOptions, OrderFilters
+from orderlens.tiktok import ORDER_ID_MAX_LENGTH, ORDER_ID_PATTERN
 from orderlens_query.adapters.order_reader import OrderReader
 from orderlens_query.auth import AppRuntime, ReadOrders
 from orderlens_query.models.orders import OrderCounts, OrderDetail, OrderPage
@@ -27,8 +28,8 @@ ORDER_ID = Annotated[
     Path(
         description="The order id (TikTok's, a string).",
         min_length=1,
-        max_length=64,
-        pattern=r"^[A-Za-z0-9_\-]+$",
+        max_length=ORDER_ID_MAX_LENGTH,
+        pattern=ORDER_ID_PATTERN,
     ),
 ]
 
