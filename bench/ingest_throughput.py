@@ -43,6 +43,7 @@ from typing import Any
 
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
 from aiokafka.admin import AIOKafkaAdminClient
+from aiokafka.errors import CommitFailedError, IllegalStateError, RebalanceInProgressError
 from pymongo import UpdateOne
 
 from orderlens.events import EventType, encode
@@ -246,7 +247,14 @@ class RawConsumer:
             ]
             if updates:
                 await db.orders.bulk_write(updates, ordered=False)
-            await consumer.commit({tp: records[-1].offset + 1 for tp, records in batches.items()})
+            try:
+                await consumer.commit(
+                    {tp: records[-1].offset + 1 for tp, records in batches.items()}
+                )
+            except (CommitFailedError, IllegalStateError, RebalanceInProgressError):
+                # A replica joined or left meanwhile: the partition's new owner writes these
+                # records again (at-least-once, see check_complete); a plain consumer goes on.
+                continue
 
 
 async def run_baseline(
@@ -341,7 +349,14 @@ async def run_replicas(
             group, database = f"bench-ingest-{suffix}", f"bench_ingest_{suffix}"
         else:
             group, database = f"bench-raw-{suffix}", f"bench_raw_{suffix}"
-        await wait_committed(bootstrap, group, [topics.created, topics.status_changed])
+        committed = asyncio.create_task(
+            wait_committed(bootstrap, group, [topics.created, topics.status_changed])
+        )
+        exited = [asyncio.create_task(w.wait()) for w in workers]
+        await asyncio.wait([committed, *exited], return_when=asyncio.FIRST_COMPLETED)
+        if not committed.done():
+            committed.cancel()
+            raise RuntimeError(f"a {who} replica exited before the end (its error is above)")
         elapsed = time.monotonic() - started
         cpu = 0.0
         for stdin, _ in pipes:
