@@ -400,6 +400,12 @@ async def main() -> None:
         "dbcalls`, which counts this process's database commands); this process's polling of "
         "Kafka then competes with the side measured",
     )
+    parser.add_argument(
+        "--baseline-first",
+        action="store_true",
+        help="drain with the raw baseline first (the side that runs second finds the database "
+        "server's JIT warmer: `make bench` alternates the order between repeats)",
+    )
     parser.add_argument("--seed", type=int, default=42)
     args = parser.parse_args()
     logging.basicConfig(level=logging.WARNING)
@@ -423,7 +429,7 @@ async def main() -> None:
             file=sys.stderr,
         )
         expected = (created, changes)
-        for who in sides:
+        for who in reversed(sides) if args.baseline_first else sides:
             cpu[who].start()
             if not args.in_process:
                 seconds[who], python[who] = await run_replicas(
