@@ -107,17 +107,24 @@ async def wait_committed(bootstrap: str, group: str, topics: list[str]) -> None:
         await asyncio.sleep(0.5)
 
 
+def names(who: str, suffix: str) -> tuple[str, str]:
+    """The consumer group and the database of a side in one run."""
+    short = "ingest" if who == "order-ingest" else "raw"
+    return f"bench-{short}-{suffix}", f"bench_{short}_{suffix}"
+
+
 def service_settings(
     bootstrap: str, mongo_uri: str, topics: TopicNames, suffix: str
 ) -> IngestSettings:
+    group, database = names("order-ingest", suffix)
     return IngestSettings(
         kafka_bootstrap_servers=bootstrap,
         mongodb_uri=mongo_uri,
-        mongodb_database=f"bench_ingest_{suffix}",
+        mongodb_database=database,
         topic_orders_created=topics.created,
         topic_status_changed=topics.status_changed,
         topic_dead_letter=topics.dead_letter,
-        ingest_group_id=f"bench-ingest-{suffix}",
+        ingest_group_id=group,
         http_host="127.0.0.1",
         http_port=0,
         log_json=False,
@@ -176,9 +183,9 @@ class RawConsumer:
 
     def __init__(self, bootstrap: str, mongo_uri: str, topics: TopicNames, suffix: str) -> None:
         self.topics = topics
-        self.group = f"bench-raw-{suffix}"
+        self.group, database = names("raw baseline", suffix)
         self.client: Any = make_client(mongo_uri, app_name="bench-baseline")
-        self.db = self.client[f"bench_raw_{suffix}"]
+        self.db = self.client[database]
         self.consumer = AIOKafkaConsumer(
             topics.created,
             topics.status_changed,
@@ -345,10 +352,7 @@ async def run_replicas(
         for stdin, _ in pipes:
             stdin.write(b"go\n")
             await stdin.drain()
-        if who == "order-ingest":
-            group, database = f"bench-ingest-{suffix}", f"bench_ingest_{suffix}"
-        else:
-            group, database = f"bench-raw-{suffix}", f"bench_raw_{suffix}"
+        group, database = names(who, suffix)
         committed = asyncio.create_task(
             wait_committed(bootstrap, group, [topics.created, topics.status_changed])
         )
