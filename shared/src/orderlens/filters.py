@@ -40,6 +40,7 @@ from zoneinfo import ZoneInfo, available_timezones
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
+from orderlens.constant_time import same_secret
 from orderlens.domain.money import _EXPONENTS, exponent
 from orderlens.domain.status import (
     OrderStatus,
@@ -419,7 +420,7 @@ def decode_cursor(sort: Sort, token: str, secret: bytes | None = None) -> Cursor
     if len(token) > 1_000:
         raise bad
     token, _, signature = token.partition(".")
-    if secret is not None and not hmac.compare_digest(signature, _signature(secret, token)):
+    if secret is not None and not same_secret(signature, _signature(secret, token)):
         raise bad
     try:
         raw = base64.urlsafe_b64decode(token + "=" * (-len(token) % 4))

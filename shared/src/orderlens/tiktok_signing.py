@@ -10,6 +10,8 @@ import hashlib
 import hmac
 from collections.abc import Mapping
 
+from orderlens.constant_time import same_secret
+
 # Never signed: `sign` is the result, the access token travels in a header (`x-tts-access-token`).
 UNSIGNED_PARAMETERS = frozenset({"sign", "access_token"})
 
@@ -42,7 +44,7 @@ def request_sign_matches(
 ) -> bool:
     given = query.get("sign", "")
     expected = request_sign(app_secret, path, query, body, content_type)
-    return hmac.compare_digest(given.encode(), expected.encode())
+    return same_secret(given, expected)
 
 
 def webhook_signature(app_key: str, app_secret: str, raw_body: bytes) -> str:
@@ -57,4 +59,4 @@ def webhook_signature_matches(
     if not header:
         return False
     expected = webhook_signature(app_key, app_secret, raw_body)
-    return hmac.compare_digest(header.strip().lower().encode(), expected.encode())
+    return same_secret(header.strip().lower(), expected)

@@ -33,6 +33,7 @@ from urllib.parse import urlsplit
 from cryptography.fernet import Fernet, InvalidToken, MultiFernet
 from pymongo.asynchronous.database import AsyncDatabase
 
+from orderlens.constant_time import same_secret
 from orderlens.events import EventType
 from orderlens.mongo import Document
 
@@ -197,7 +198,7 @@ def verify(
         raise SignatureInvalid("timestamp outside the tolerance")
     for secret in secrets_:
         expected = sign(secret, message_id, int(stamp), body)
-        if any(hmac.compare_digest(expected, p) for p in presented):
+        if any(same_secret(p, expected) for p in presented):
             return message_id
     raise SignatureInvalid("no valid signature")
 

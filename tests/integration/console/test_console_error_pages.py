@@ -62,6 +62,13 @@ async def test_seller_pages_show_the_outage_and_refusals_on_the_error_page(
         )
         assert created.status_code == 503
         assert UNREACHABLE in created.text
+        # A forged form token is refused whatever its text (a non-ASCII one was a 500).
+        for forged in ("Ωmega", csrf[:-1]):
+            refused = await client.post(
+                "/webhooks",
+                data={"csrf_token": forged, "url": "https://example.com/hook", "event_types": "x"},
+            )
+            assert refused.status_code == 403, (forged, refused.text[:200])
     service, _ = seller(Role.CUSTOMER_SERVICE)
     async with httpx.AsyncClient(base_url=console_url, cookies=service, timeout=30) as client:
         for path in ("/exports", "/analysis", "/webhooks"):

@@ -212,6 +212,9 @@ async def test_the_detailed_view(api: Api) -> None:
         ("/v1/orders/%CE%A9mega", {}, "order_id"),
         ("/v1/orders/" + "9" * 65, {}, "order_id"),
         ("/v1/inbox", {"order_id": "a.b"}, "order_id"),
+        # Any text in a cursor is refused as a cursor (hmac.compare_digest raised on non-ASCII).
+        ("/v1/inbox", {"cursor": "abc.Ω"}, "cursor"),
+        ("/v1/orders", {"cursor": "Ω.abc"}, "cursor"),
     ],
 )
 async def test_bad_parameters_answer_400_naming_them(

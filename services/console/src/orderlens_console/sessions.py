@@ -8,13 +8,13 @@ in a form field or the `X-CSRF-Token` header (docs/decisions/0101).
 
 from __future__ import annotations
 
-import hmac
 import secrets
 from typing import Any
 
 from itsdangerous import BadSignature, URLSafeTimedSerializer
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
+from orderlens.constant_time import same_secret
 from orderlens.roles import Role
 
 SESSION_COOKIE = "orderlens_session"
@@ -108,4 +108,4 @@ class SessionCodec:
 
 
 def csrf_ok(session: Session | BuyerSession, presented: str | None) -> bool:
-    return presented is not None and hmac.compare_digest(session.csrf, presented)
+    return presented is not None and same_secret(presented, session.csrf)

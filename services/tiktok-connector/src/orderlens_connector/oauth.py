@@ -10,6 +10,8 @@ from collections.abc import Sequence
 from typing import Any, Protocol
 from urllib.parse import urlencode
 
+from orderlens.constant_time import same_secret
+
 from .adapters.tiktok_client import TokenGrant
 
 
@@ -49,7 +51,7 @@ def state_is_valid(secret: str, state: str, ttl: int, now: float | None = None) 
     if len(parts) != 3 or not parts[0].isdigit():
         return False
     issued, nonce, mac = parts
-    if not hmac.compare_digest(mac, _mac(secret, f"{issued}.{nonce}")):
+    if not same_secret(mac, _mac(secret, f"{issued}.{nonce}")):
         return False
     age = (time.time() if now is None else now) - int(issued)
     return 0 <= age <= ttl

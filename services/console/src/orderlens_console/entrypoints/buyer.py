@@ -12,6 +12,7 @@ from urllib.parse import urlencode
 from fastapi import APIRouter, Depends, FastAPI, Form, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response, StreamingResponse
 
+from orderlens.constant_time import same_secret
 from orderlens.signed_links import BUYER_LANDING_PATH
 from orderlens_console import buyer_service
 from orderlens_console.adapters.query_api import ApiError
@@ -95,7 +96,7 @@ def _with_form_cookie(request: Request, response: Response, token: str) -> Respo
 
 def _form_ok(request: Request, presented: str) -> bool:
     cookie = request.cookies.get(FORM_CSRF_COOKIE)
-    return bool(cookie) and secrets.compare_digest(cookie or "", presented)
+    return bool(cookie) and same_secret(presented, cookie or "")
 
 
 def _set_buyer(request: Request, response: Response, session: BuyerSession) -> None:

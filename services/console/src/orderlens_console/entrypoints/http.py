@@ -17,6 +17,7 @@ from fastapi.responses import (
 )
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
+from orderlens.constant_time import same_secret
 from orderlens.roles import Action
 from orderlens_console import service
 from orderlens_console.adapters.oidc import Flow, OidcError, new_flow
@@ -177,7 +178,7 @@ async def sign_in_dev(
 ) -> Response:
     runtime = runtime_of(request)
     cookie = request.cookies.get(SIGNIN_CSRF_COOKIE)
-    if not cookie or not secrets.compare_digest(cookie, csrf_token):
+    if not cookie or not same_secret(csrf_token, cookie):
         raise CsrfRefused
     try:
         session = service.dev_sign_in(runtime.settings, sub)

@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import asyncio
-import hmac
 
 from fastapi import APIRouter, Request, Response
 from fastapi.responses import JSONResponse
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
+from orderlens.constant_time import same_secret
 from orderlens.mongo import ping
 from orderlens_query.auth import AppRuntime
 from orderlens_query.models.health import Health, Readiness
@@ -57,6 +57,6 @@ async def metrics(runtime: AppRuntime, request: Request) -> Response:
     if token:
         # Behind a token when configured (issue 17 #11): metrics name routes, shops' load.
         given = request.headers.get("authorization", "")
-        if not hmac.compare_digest(given.encode(), f"Bearer {token}".encode()):
+        if not same_secret(given, f"Bearer {token}"):
             raise unauthorized("a metrics token is required")
     return Response(generate_latest(), media_type=CONTENT_TYPE_LATEST)
