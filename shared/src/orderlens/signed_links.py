@@ -25,6 +25,8 @@ from enum import StrEnum
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
+from orderlens.constant_time import same_secret
+
 MAX_TOKEN_LENGTH = 4_000
 # The console's page that opens a link: query-api builds links as the console's public URL plus
 # this path, so the one setting both read (`CONSOLE_PUBLIC_URL`) configures it (decision 0182).
@@ -77,7 +79,7 @@ def verify_link(token: str, secret: str, now: datetime | None = None) -> BuyerLi
         given = _unb64(signature)
     except (binascii.Error, ValueError):
         raise LinkRefused("malformed link") from None
-    if not hmac.compare_digest(given, _mac(secret, payload)):
+    if not same_secret(given, _mac(secret, payload)):
         raise LinkRefused("link signature does not match")
     try:
         link = BuyerLink.model_validate_json(_unb64(payload))
