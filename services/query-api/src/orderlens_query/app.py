@@ -32,7 +32,7 @@ from orderlens_query.entrypoints.http import (
     webhook_subscriptions,
 )
 from orderlens_query.limits import RequestLimits
-from orderlens_query.problems import install_problem_handlers
+from orderlens_query.problems import install_problem_handlers, problem_responses
 from orderlens_query.runtime import SERVICE, Runtime, make_verifier
 from orderlens_query.settings import QueryApiSettings
 
@@ -120,20 +120,28 @@ async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
         await client.close()
 
 
-def _without_fastapi_422(app: FastAPI) -> Callable[[], dict[str, Any]]:
-    """The OpenAPI document without FastAPI's automatic 422 answers: validation errors are
-    answered 400 with a problem document (decision 0047), and that is what is documented."""
+_BODY_METHODS = ("post", "put", "patch")
+
+
+def _as_answered(app: FastAPI) -> Callable[[], dict[str, Any]]:
+    """The OpenAPI document of what the API answers: without FastAPI's automatic 422 (validation
+    errors are answered 400 with a problem document, decision 0047), and with the 413 that the
+    size-cap middleware (`limits.py`) answers to every request with a body, documented once here
+    rather than on each route (schemathesis found a route that lacked it)."""
     default = app.openapi
+    too_large = {k: v for k, v in problem_responses(413)[413].items() if k != "model"}
 
     def openapi() -> dict[str, Any]:
         if app.openapi_schema is not None:
             return app.openapi_schema
         schema = default()
         for operations in schema.get("paths", {}).values():
-            for operation in operations.values():
+            for method, operation in operations.items():
                 answer = operation.get("responses", {}).get("422", {})
                 if "HTTPValidationError" in str(answer):
                     del operation["responses"]["422"]
+                if method in _BODY_METHODS:
+                    operation.setdefault("responses", {}).setdefault("413", too_large)
         components = schema.get("components", {}).get("schemas", {})
         if "HTTPValidationError" not in str(schema.get("paths")):
             components.pop("HTTPValidationError", None)
@@ -175,5 +183,5 @@ def create_app(settings: QueryApiSettings | None = None) -> FastAPI:
     app.include_router(inbox.router)
     app.include_router(preferences.router)
     app.include_router(webhook_subscriptions.router)
-    app.openapi = _without_fastapi_422(app)  # type: ignore[method-assign]
+    app.openapi = _as_answered(app)  # type: ignore[method-assign]
     return app
