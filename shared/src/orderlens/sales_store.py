@@ -42,6 +42,8 @@ from orderlens.mongo import Document, stream
 ORDERS = "orders"
 _DUPLICATE_KEY = 11000
 _ROUNDS = 10
+#: Buckets per `recompute` round trip (a reply of ~2,000 rows is ~0.4 MB).
+RECOMPUTE_CHUNK = 2_000
 # A bucket document (its key and five figures), or an order projected to a bucket's key,
 # generously.
 _KEY_BYTES = 1024
@@ -201,8 +203,19 @@ async def recompute(db: AsyncDatabase[Document], keys: Iterable[BucketKey]) -> i
     """Make these buckets' figures equal to sums over their orders; answer how many writes it took.
 
     Call it after writing the orders. Raises `BucketContention` if other writers keep changing
-    the buckets' orders for `_ROUNDS` rounds (a transient condition: retry the batch)."""
+    the buckets' orders for `_ROUNDS` rounds (a transient condition: retry the batch).
+
+    In chunks of `RECOMPUTE_CHUNK` buckets: `_sums` answers one row per bucket, and
+    mongo-java-server sends an aggregate's rows in one reply whatever the batch size, which
+    PyMongo refuses over 48 MB (~300,000 buckets for `rebuild_all`, docs/decisions/0220)."""
     unique = sorted(set(keys))
+    written = 0
+    for start in range(0, len(unique), RECOMPUTE_CHUNK):
+        written += await _recompute_chunk(db, unique[start : start + RECOMPUTE_CHUNK])
+    return written
+
+
+async def _recompute_chunk(db: AsyncDatabase[Document], unique: list[BucketKey]) -> int:
     written = 0
     for _ in range(_ROUNDS):
         if not unique:

@@ -61,6 +61,23 @@ async def test_buckets_follow_snapshots_and_status_changes_exactly_under_redeliv
     assert await mongo_db.sales_buckets.count_documents({"pending": {"$ne": 0}}) == 0
 
 
+async def test_a_rebuild_in_many_chunks_equals_the_buckets_kept_by_ingest(
+    mongo_db: AsyncDatabase[Doc], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    await ensure_indexes(mongo_db)
+    orders = _orders(40, seed=5)
+    ingest = Ingest(OrderStore(mongo_db))
+    await ingest.on_batch(
+        _received([created_event(o) for o in orders]),
+        _received([e for o in orders for e in status_events(o)]),
+    )
+    kept = await bucket_figures(mongo_db)
+    assert len(kept) > 9  # several chunks of 3 below
+    monkeypatch.setattr(sales_store, "RECOMPUTE_CHUNK", 3)
+    await buckets_exact(mongo_db)  # deletes the buckets, rebuilds them all, compares
+    assert await bucket_figures(mongo_db) == kept
+
+
 async def test_buckets_repaired_at_start_up_after_a_crash_between_order_write_and_bucket(
     mongo_db: AsyncDatabase[Doc], monkeypatch: pytest.MonkeyPatch
 ) -> None:
