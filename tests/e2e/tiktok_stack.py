@@ -19,6 +19,7 @@ import httpx
 from asgi_lifespan import LifespanManager
 from cryptography.fernet import Fernet
 
+from orderlens.lifecycle import cancel_and_wait
 from orderlens.normalise import normalise
 from orderlens.roles import Role
 from orderlens.tiktok import TikTokOrder
@@ -203,8 +204,6 @@ async def tiktok_stack(
             ]
             yield TikTokStack(sim, sim_url, connector_url, api, http, shop.id)
     finally:
-        for worker in workers:
-            worker.cancel()
-        await asyncio.gather(*workers, return_exceptions=True)
+        assert not await cancel_and_wait(*workers), "a connector worker did not stop"
         await ingest.stop()
         await delete_topics(kafka_bootstrap_servers, [notifications])

@@ -12,6 +12,7 @@ from aiokafka import AIOKafkaConsumer
 from conn_support import serve, stop
 from cryptography.fernet import Fernet
 
+from orderlens.lifecycle import cancel_and_wait
 from orderlens.tiktok import TikTokOrder
 from orderlens_connector.adapters.ratelimit import Limiter
 from orderlens_connector.adapters.shop_store import ShopStore, key_ring
@@ -114,8 +115,7 @@ async def test_webhook_storm_every_order_published_newest_state_under_limits(
                     break
     finally:
         await consumer.stop()
-        worker.cancel()
-        await asyncio.gather(worker, return_exceptions=True)
+        assert not await cancel_and_wait(worker), "the connector worker did not stop"
         await stop(server, task)
         await delete_topics(kafka_bootstrap_servers, [notifications, created])
 

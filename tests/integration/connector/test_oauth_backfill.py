@@ -14,6 +14,7 @@ from aiokafka import AIOKafkaConsumer
 from conn_support import free_port, serve, stop
 from cryptography.fernet import Fernet
 
+from orderlens.lifecycle import cancel_and_wait
 from orderlens.tiktok import TikTokOrder
 from orderlens.waiting import wait_for
 from orderlens_connector.app import create_app, run_notification_worker, run_sync_worker
@@ -138,8 +139,7 @@ async def test_oauth_connects_the_shop_and_the_backfill_brings_every_order(
             status = (await http.get(f"{url}/shops")).json()["shops"][0]
             metrics = (await http.get(f"{url}/metrics")).text
     finally:
-        worker.cancel()
-        await asyncio.gather(worker, return_exceptions=True)
+        assert not await cancel_and_wait(worker), "the connector worker did not stop"
         await consumer.stop()
         await stop(*served)
         await delete_topics(
@@ -234,9 +234,7 @@ async def test_a_revoked_shop_stops_syncing_and_says_so(
 
             await wait_for(other_synced, 30, "the other shop synced")
     finally:
-        for w in workers:
-            w.cancel()
-        await asyncio.gather(*workers, return_exceptions=True)
+        assert not await cancel_and_wait(*workers), "a connector worker did not stop"
         await stop(*served)
         await delete_topics(
             kafka_bootstrap_servers,

@@ -17,6 +17,7 @@ from cryptography.fernet import Fernet
 
 from orderlens.domain.status import OrderStatus
 from orderlens.events import PackageUpdate, StatusChanged, StatusSource, encode, make_event
+from orderlens.lifecycle import cancel_and_wait
 from orderlens.waiting import wait_for
 from orderlens_connector.adapters.ratelimit import Limiter
 from orderlens_connector.adapters.shop_store import ShopStore, key_ring
@@ -140,9 +141,7 @@ async def test_ship_reaches_tiktok_once_and_the_webhook_brings_it_shipped(
                 if snapshot is not None and refusal is not None:
                     break
     finally:
-        for w in workers:
-            w.cancel()
-        await asyncio.gather(*workers, return_exceptions=True)
+        assert not await cancel_and_wait(*workers), "a connector worker did not stop"
         await consumer.stop()
         await producer.stop()
         await stop(server, task)

@@ -17,7 +17,7 @@ from orderlens.consumer import BatchConsumer
 from orderlens.filestore import LocalFileStore
 from orderlens.health import HealthServer, kafka_ready
 from orderlens.kafka import make_broker
-from orderlens.lifecycle import until_done
+from orderlens.lifecycle import cancel_and_wait, until_done
 from orderlens.mongo import Document, make_client, ping
 from orderlens_exporter.adapters.orders_source import ORDERS_COLLECTION, MongoOrderSource
 from orderlens_exporter.adapters.publisher import CompletionPublisher
@@ -60,8 +60,7 @@ class Exporter:
         await self.consumer.drain()
         await self.worker.stop()
         if self._worker_task is not None:
-            self._worker_task.cancel()
-            await asyncio.gather(self._worker_task, return_exceptions=True)
+            await cancel_and_wait(self._worker_task)
         await self.broker.stop()
         await self.health.stop()
         await self.client.close()

@@ -27,6 +27,7 @@ from orderlens.domain.export import (
 from orderlens.events import CloudEvent, ExportRequested
 from orderlens.export_events import record_from_request
 from orderlens.filestore import FileStore
+from orderlens.lifecycle import cancel_and_wait
 from orderlens.mongo import Document
 from orderlens_exporter import metrics
 from orderlens_exporter.adapters.repository import ExportRepository
@@ -212,9 +213,7 @@ class ExportService:
             metrics.EXPORTS.labels("lost_lease").inc()
             log.warning("export lease lost; stopped", extra={"export_id": record.id})
             return None
-        keeper.cancel()
-        with contextlib.suppress(BaseException):
-            await keeper
+        await cancel_and_wait(keeper)
         try:
             status = await self._settle(record, body, started)
         finally:
@@ -225,11 +224,7 @@ class ExportService:
 
     @staticmethod
     async def _stop_tasks(*tasks: asyncio.Task[Any]) -> None:
-        for task in tasks:
-            task.cancel()
-        for task in tasks:
-            with contextlib.suppress(BaseException):
-                await task
+        await cancel_and_wait(*tasks)
 
     async def _produce(self, record: ExportRecord, progress: Progress) -> tuple[str, int, Any]:
         """Write and store the file; (key, rows, stored file)."""

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -14,7 +13,7 @@ from pymongo import AsyncMongoClient
 from orderlens.consumer import BatchConsumer
 from orderlens.health import HealthServer, kafka_ready
 from orderlens.kafka import make_broker
-from orderlens.lifecycle import run_until_signalled
+from orderlens.lifecycle import cancel_and_wait, run_until_signalled
 from orderlens.logging import configure_logging
 from orderlens.mail_outbox import FileOutbox
 from orderlens.mongo import Document, database, make_client, ping
@@ -71,9 +70,7 @@ class NotifierApp:
         for consumer in self.consumers:
             await consumer.drain()
         if self._sweeper is not None:
-            self._sweeper.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._sweeper
+            await cancel_and_wait(self._sweeper)
         await self.broker.stop()
         await self.health.stop()
         await self.client.close()

@@ -6,6 +6,8 @@ import asyncio
 
 import uvicorn
 
+from orderlens.lifecycle import cancel_and_wait
+
 from .app import create_app, run_action_worker, run_notification_worker, run_sync_worker
 from .settings import ConnectorSettings
 
@@ -30,9 +32,7 @@ async def serve(settings: ConnectorSettings) -> None:
     try:
         await server.serve()
     finally:
-        for worker in workers:
-            worker.cancel()
-        await asyncio.gather(*workers, return_exceptions=True)
+        await cancel_and_wait(*workers)
 
 
 def main() -> None:

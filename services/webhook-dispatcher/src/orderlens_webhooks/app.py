@@ -19,7 +19,7 @@ from orderlens.capabilities import ServerCapabilities
 from orderlens.consumer import BatchConsumer
 from orderlens.health import HealthServer
 from orderlens.kafka import make_broker
-from orderlens.lifecycle import run_until_signalled
+from orderlens.lifecycle import cancel_and_wait, run_until_signalled
 from orderlens.mongo import Document, database, make_client
 from orderlens.webhooks import SecretBox
 
@@ -77,9 +77,7 @@ class WebhookDispatcher:
     async def stop(self) -> None:
         await self.consumer.drain()
         await self.dispatcher.stop()
-        for task in self._tasks:
-            task.cancel()
-        await asyncio.gather(*self._tasks, return_exceptions=True)
+        await cancel_and_wait(*self._tasks)
         await self.broker.stop()
         await self.health.stop()
         await self.http.aclose()

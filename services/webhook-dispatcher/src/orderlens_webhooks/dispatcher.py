@@ -18,6 +18,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
+from orderlens.lifecycle import cancel_and_wait
 from orderlens.webhooks import RetrySchedule, SecretBox, Subscription
 
 from .adapters.deliveries import DeliveryStore
@@ -105,8 +106,7 @@ class Dispatcher:
         task = self._workers.pop(sid, None)
         self._wakes.pop(sid, None)
         if task is not None:
-            task.cancel()
-            await asyncio.gather(task, return_exceptions=True)
+            await cancel_and_wait(task)
 
     async def stop(self) -> None:
         self._stopping = True
@@ -153,9 +153,7 @@ class Dispatcher:
                     else:
                         failures = 0
         finally:
-            for task in in_flight.values():
-                task.cancel()
-            await asyncio.gather(*in_flight.values(), return_exceptions=True)
+            await cancel_and_wait(*in_flight.values())
 
     def _backoff(self, failures: int) -> float:
         return min(30.0, 0.5 * 2.0 ** min(failures, 6)) * self._rng.uniform(0.5, 1.0)

@@ -13,6 +13,7 @@ import logging
 import time
 
 from orderlens.consumer import Backoff
+from orderlens.lifecycle import cancel_and_wait
 from orderlens_exporter.service import ExportService
 
 log = logging.getLogger("orderlens.exporter")
@@ -78,8 +79,4 @@ class Worker:
         """Stop claiming; hand the running exports back (queued) for another worker."""
         self._stopping = True
         self.wake.set()
-        tasks = list(self._tasks)
-        for task in tasks:
-            task.cancel()
-        if tasks:
-            await asyncio.gather(*tasks, return_exceptions=True)
+        await cancel_and_wait(*self._tasks)

@@ -25,7 +25,7 @@ from typing import Protocol
 
 from orderlens.domain.status import TrackingStatus
 from orderlens.events import CloudEvent, StatusChanged
-from orderlens.lifecycle import until_done
+from orderlens.lifecycle import cancel_and_wait, until_done
 from orderlens.ratelimit import TokenBucket
 from orderlens_tracker import metrics
 from orderlens_tracker.adapters.base import CarrierAdapter, CarrierRejected, Parcel
@@ -124,9 +124,7 @@ class Poller:
         if self._tasks:
             # Workers finish the poll in hand (bounded by the poll budget); then the rest goes.
             await asyncio.wait(self._tasks, timeout=min(self.settings.poll_budget(), 15.0))
-        for task in self._tasks:
-            task.cancel()
-        await asyncio.gather(*self._tasks, return_exceptions=True)
+        await cancel_and_wait(*self._tasks)
         self._tasks = []
         if release:
             with contextlib.suppress(Exception):
